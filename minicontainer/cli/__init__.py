@@ -1,0 +1,68 @@
+"""Command line: `minicontainer [--root DIR] COMMAND [OPTIONS] ARGS`, Docker's syntax and messages."""
+
+from __future__ import annotations
+
+import sys
+
+from minicontainer.cli import flags as fl
+from minicontainer.errors import MCError, UsageError
+
+PROG = "minicontainer"
+GLOBAL_FLAGS = [
+    fl.Flag("root", kind="str", metavar="string", help="State directory (default /var/lib/minicontainer; env MINICONTAINER_ROOT)"),
+    fl.Flag("version", "v", help="Print version information and quit"),
+]
+
+
+def _main_usage() -> str:
+    from minicontainer.cli.commands import COMMANDS
+    lines = [f"Usage:  {PROG} [OPTIONS] COMMAND", "", "A daemon-free container runtime that shows its work", "",
+             "Commands:"]
+    lines += [f"  {c.name:<10} {c.summary}" for c in COMMANDS.values()]
+    lines += ["", "Options:", "      --root string   State directory (default /var/lib/minicontainer)",
+              f"", f"Run '{PROG} COMMAND --help' for more information on a command."]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        gopts, rest = fl.parse(GLOBAL_FLAGS, argv, interspersed=False)
+    except UsageError as exc:
+        print(f"{PROG}: {exc}\nSee '{PROG} --help'.", file=sys.stderr)
+        return exc.exit_code
+    if gopts.version:
+        rest = ["version"]
+    if not rest or gopts.help:
+        sys.stdout.write(_main_usage())
+        return 0
+    from minicontainer.cli.commands import COMMANDS
+    cmd = COMMANDS.get(rest[0])
+    if cmd is None:
+        print(f"{PROG}: '{rest[0]}' is not a {PROG} command.\nSee '{PROG} --help'", file=sys.stderr)
+        return 1
+    try:
+        opts, args = fl.parse(cmd.flags, rest[1:], interspersed=cmd.interspersed)
+    except UsageError as exc:
+        print(f"{PROG}: {exc}\nSee '{PROG} {cmd.name} --help'.", file=sys.stderr)
+        return exc.exit_code
+    if opts.help:
+        sys.stdout.write(fl.usage_text(PROG, cmd.usage, cmd.summary, cmd.flags))
+        return 0
+    if len(args) < cmd.min_args or (cmd.max_args is not None and len(args) > cmd.max_args):
+        need = ("requires at least" if len(args) < cmd.min_args else "accepts at most")
+        count = cmd.min_args if len(args) < cmd.min_args else cmd.max_args
+        noun = "argument" if count == 1 else "arguments"
+        print(f'{PROG}: "{PROG} {cmd.name}" {need} {count} {noun}.\nSee \'{PROG} {cmd.name} --help\'.\n\n'
+              f"Usage:  {PROG} {cmd.usage}\n\n{cmd.summary}", file=sys.stderr)
+        return 1
+    try:
+        from minicontainer.runtime.api import Runtime
+        rt = Runtime(gopts.root or None)
+        return cmd.handler(rt, opts, args)
+    except MCError as exc:
+        prefix = f"{PROG}: " if cmd.name in ("run", "create") else ""
+        print(f"{prefix}{exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130

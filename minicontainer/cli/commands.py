@@ -1,0 +1,317 @@
+"""One function per command: parse -> call the Runtime -> print like Docker."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+
+from minicontainer.cli.flags import Flag
+from minicontainer.errors import DaemonError, MCError, NoSuchContainer, NoSuchImage
+
+
+@dataclass
+class Command:
+    name: str
+    usage: str
+    summary: str
+    handler: object
+    flags: list[Flag] = field(default_factory=list)
+    interspersed: bool = True
+    min_args: int = 0
+    max_args: int | None = None
+    exact_hint: str = ""
+
+
+def _out(text: str) -> None:
+    sys.stdout.write(text)
+
+
+# ---------------------------------------------------------------- run / create
+RUN_FLAGS = [
+    Flag("detach", "d", help="Run container in background and print container ID"),
+    Flag("rm", help="Automatically remove the container when it exits"),
+    Flag("name", kind="str", metavar="string", help="Assign a name to the container"),
+    Flag("env", "e", kind="list", metavar="list", help="Set environment variables"),
+    Flag("workdir", "w", kind="str", metavar="string", help="Working directory inside the container"),
+    Flag("hostname", "h", kind="str", metavar="string", help="Container host name"),
+    Flag("interactive", "i", help="Keep STDIN open even if not attached"),
+    Flag("tty", "t", help="Allocate a pseudo-TTY"),
+    Flag("network", kind="str", default="none", metavar="string", help="Connect a container to a network (none, host)"),
+    Flag("net", kind="str", metavar="string", help="Alias of --network"),
+]
+
+
+def _run_spec(opts, args):
+    from minicontainer.specs.run import RunSpec, parse_env, validate
+    spec = RunSpec(image=args[0], command=args[1:], name=opts.name or None, detach=opts.detach,
+                   remove=opts.rm, env=parse_env(opts.env), workdir=opts.workdir, hostname=opts.hostname,
+                   interactive=opts.interactive, tty=opts.tty, network=opts.net or opts.network)
+    return validate(spec)
+
+
+def _create(rt, spec):
+    from minicontainer.specs.refs import normalize
+    normalize(spec.image)  # "invalid reference format" before anything else
+    try:
+        return rt.create(spec)
+    except NoSuchImage:
+        raise DaemonError(f"No such image: {normalize(spec.image)} (minicontainer has the built-in "
+                          "busybox image and images you `import`)", 125) from None
+
+
+def cmd_run(rt, opts, args) -> int:
+    from minicontainer.runtime.supervisor import Supervisor, start_detached
+    spec = _run_spec(opts, args)
+    if spec.tty and spec.interactive and not os.isatty(0):
+        raise MCError("the input device is not a TTY", 1)
+    rec = _create(rt, spec)
+    if spec.detach:
+        start_detached(rt, rec)
+        _out(rec.id + "\n")
+        return 0
+    sup = Supervisor(rt, rec, foreground=True)
+    sup.start()
+    return sup.wait()
+
+
+def cmd_create(rt, opts, args) -> int:
+    rec = _create(rt, _run_spec(opts, args))
+    _out(rec.id + "\n")
+    return 0
+
+
+# ---------------------------------------------------------------- lifecycle
+
+def _each(args, fn) -> int:
+    """Apply fn to each container like Docker: print the ref on success, report errors, exit 1 if any failed."""
+    failed = 0
+    for ref in args:
+        try:
+            fn(ref)
+            _out(ref + "\n")
+        except MCError as exc:
+            print(str(exc), file=sys.stderr)
+            failed = 1
+    return failed
+
+
+def cmd_start(rt, opts, args) -> int:
+    return _each(args, rt.start)
+
+
+def cmd_stop(rt, opts, args) -> int:
+    return _each(args, lambda ref: rt.stop(ref, opts.time))
+
+
+def cmd_restart(rt, opts, args) -> int:
+    return _each(args, lambda ref: rt.restart(ref, opts.time))
+
+
+def parse_signal(value: str) -> int:
+    if value.isdigit():
+        return int(value)
+    name = value.upper()
+    name = name if name.startswith("SIG") else "SIG" + name
+    try:
+        return int(signal.Signals[name])
+    except KeyError:
+        raise MCError(f"Invalid signal: {value}") from None
+
+
+def cmd_kill(rt, opts, args) -> int:
+    sig = parse_signal(opts.signal)
+    return _each(args, lambda ref: rt.kill(ref, sig))
+
+
+def cmd_rm(rt, opts, args) -> int:
+    return _each(args, lambda ref: rt.remove(ref, opts.force))
+
+
+def cmd_wait(rt, opts, args) -> int:
+    failed = 0
+    for ref in args:
+        try:
+            _out(f"{rt.wait(ref)}\n")
+        except MCError as exc:
+            print(str(exc), file=sys.stderr)
+            failed = 1
+    return failed
+
+
+# ---------------------------------------------------------------- looking
+
+def cmd_ps(rt, opts, args) -> int:
+    from minicontainer.cli.format import ps_table
+    recs = rt.list(all_=opts.all)
+    if opts.quiet:
+        _out("".join(r.short_id + "\n" for r in recs))
+    else:
+        _out(ps_table(recs))
+    return 0
+
+
+def cmd_inspect(rt, opts, args) -> int:
+    from minicontainer.cli.format import render_template
+    from minicontainer.cli.inspect import container_json, image_json
+    results, failed = [], 0
+    for ref in args:
+        try:
+            results.append(container_json(rt, rt.get(ref)))
+            continue
+        except NoSuchContainer:
+            pass
+        img = rt.images.find(ref)
+        if img is not None:
+            results.append(image_json(rt, img))
+        else:
+            print(f"Error: No such object: {ref}", file=sys.stderr)
+            failed = 1
+    if opts.format:
+        _out("".join(render_template(opts.format, r) + "\n" for r in results))
+    else:
+        _out(json.dumps(results, indent=4, ensure_ascii=False) + "\n")
+    return failed
+
+
+def cmd_logs(rt, opts, args) -> int:
+    from minicontainer.runtime.logs import read_entries
+    rec = rt.get(args[0])
+    path = rt.containers.log_path(rec.id)
+    entries, offset = read_entries(path)
+    if opts.tail not in ("", "all"):
+        try:
+            n = int(opts.tail)
+        except ValueError:
+            raise MCError(f'invalid value for "tail": {opts.tail}') from None
+        entries = entries[-n:] if n > 0 else []
+
+    def emit(batch):
+        for e in batch:
+            stream = sys.stdout if e["stream"] == "stdout" else sys.stderr
+            stream.write((e["time"] + " " if opts.timestamps else "") + e["log"])
+        sys.stdout.flush()
+        sys.stderr.flush()
+
+    emit(entries)
+    while opts.follow:
+        batch, offset = read_entries(path, offset)
+        emit(batch)
+        if not batch:
+            try:
+                if not rt.get(rec.id).running:
+                    emit(read_entries(path, offset)[0])
+                    break
+            except NoSuchContainer:
+                break
+            time.sleep(0.1)
+    return 0
+
+
+def cmd_exec(rt, opts, args) -> int:
+    from minicontainer.specs.run import parse_env
+    if opts.tty and opts.interactive and not os.isatty(0):
+        raise MCError("the input device is not a TTY", 1)
+    if opts.workdir and not opts.workdir.startswith("/"):
+        raise DaemonError(f"the working directory '{opts.workdir}' is invalid, it needs to be an absolute path")
+    try:
+        return rt.exec(args[0], args[1:], interactive=opts.interactive, tty=opts.tty,
+                       workdir=opts.workdir, env=parse_env(opts.env))
+    except MCError as exc:
+        if exc.exit_code in (126, 127):
+            print(f"OCI runtime exec failed: {exc.args[0]}", file=sys.stderr)
+            return exc.exit_code
+        raise
+
+
+# ---------------------------------------------------------------- images
+
+def cmd_images(rt, opts, args) -> int:
+    from minicontainer.cli.format import images_table
+    images = rt.images.list()
+    if opts.quiet:
+        _out("".join(i.short_id + "\n" for i in images))
+    else:
+        _out(images_table(images))
+    return 0
+
+
+def cmd_import(rt, opts, args) -> int:
+    src, ref = args[0], (args[1] if len(args) > 1 else None)
+    if src == "-":
+        with tempfile.NamedTemporaryFile(dir=rt.root.tmp, suffix=".tar") as tmp:
+            for chunk in iter(lambda: sys.stdin.buffer.read(1 << 20), b""):
+                tmp.write(chunk)
+            tmp.flush()
+            image = rt.images.import_tarball(tmp.name, ref)
+    else:
+        if not os.path.isfile(src):
+            raise MCError(f"open {src}: no such file or directory")
+        image = rt.images.import_tarball(src, ref)
+    _out(image.id + "\n")
+    return 0
+
+
+def cmd_rmi(rt, opts, args) -> int:
+    failed = 0
+    for ref in args:
+        try:
+            _out("".join(line + "\n" for line in rt.remove_image(ref, opts.force)))
+        except MCError as exc:
+            print(str(exc), file=sys.stderr)
+            failed = 1
+    return failed
+
+
+def cmd_version(rt, opts, args) -> int:
+    from minicontainer import __version__
+    _out(f"minicontainer version {__version__}\n")
+    return 0
+
+
+STOP_TIME = Flag("time", "t", kind="int", default=10, metavar="int", help="Seconds to wait before killing the container")
+
+COMMANDS = {c.name: c for c in [
+    Command("run", "run [OPTIONS] IMAGE [COMMAND] [ARG...]", "Create and run a new container from an image",
+            cmd_run, RUN_FLAGS, interspersed=False, min_args=1),
+    Command("create", "create [OPTIONS] IMAGE [COMMAND] [ARG...]", "Create a new container",
+            cmd_create, RUN_FLAGS, interspersed=False, min_args=1),
+    Command("start", "start CONTAINER [CONTAINER...]", "Start one or more stopped containers", cmd_start, min_args=1),
+    Command("stop", "stop [OPTIONS] CONTAINER [CONTAINER...]", "Stop one or more running containers",
+            cmd_stop, [STOP_TIME], min_args=1),
+    Command("restart", "restart [OPTIONS] CONTAINER [CONTAINER...]", "Restart one or more containers",
+            cmd_restart, [STOP_TIME], min_args=1),
+    Command("kill", "kill [OPTIONS] CONTAINER [CONTAINER...]", "Kill one or more running containers", cmd_kill,
+            [Flag("signal", "s", kind="str", default="KILL", metavar="string", help="Signal to send to the container")],
+            min_args=1),
+    Command("rm", "rm [OPTIONS] CONTAINER [CONTAINER...]", "Remove one or more containers", cmd_rm,
+            [Flag("force", "f", help="Force the removal of a running container (uses SIGKILL)")], min_args=1),
+    Command("wait", "wait CONTAINER [CONTAINER...]", "Block until one or more containers stop, then print their exit codes",
+            cmd_wait, min_args=1),
+    Command("ps", "ps [OPTIONS]", "List containers", cmd_ps,
+            [Flag("all", "a", help="Show all containers (default shows just running)"),
+             Flag("quiet", "q", help="Only display container IDs")], max_args=0),
+    Command("inspect", "inspect [OPTIONS] NAME|ID [NAME|ID...]", "Return low-level information on containers or images",
+            cmd_inspect, [Flag("format", "f", kind="str", metavar="string", help="Format output using a Go-like template")],
+            min_args=1),
+    Command("logs", "logs [OPTIONS] CONTAINER", "Fetch the logs of a container", cmd_logs,
+            [Flag("follow", "f", help="Follow log output"), Flag("timestamps", "t", help="Show timestamps"),
+             Flag("tail", "n", kind="str", default="all", metavar="string", help="Number of lines to show from the end")],
+            min_args=1, max_args=1),
+    Command("exec", "exec [OPTIONS] CONTAINER COMMAND [ARG...]", "Execute a command in a running container", cmd_exec,
+            [Flag("interactive", "i", help="Keep STDIN open even if not attached"), Flag("tty", "t", help="Allocate a pseudo-TTY"),
+             Flag("workdir", "w", kind="str", metavar="string", help="Working directory inside the container"),
+             Flag("env", "e", kind="list", metavar="list", help="Set environment variables")],
+            interspersed=False, min_args=2),
+    Command("images", "images [OPTIONS]", "List images", cmd_images,
+            [Flag("quiet", "q", help="Only show image IDs")], max_args=0),
+    Command("import", "import file|- [REPOSITORY[:TAG]]", "Import the contents from a tarball to create a filesystem image",
+            cmd_import, min_args=1, max_args=2),
+    Command("rmi", "rmi [OPTIONS] IMAGE [IMAGE...]", "Remove one or more images", cmd_rmi,
+            [Flag("force", "f", help="Force removal of the image")], min_args=1),
+    Command("version", "version", "Show the minicontainer version", cmd_version, max_args=0),
+]}

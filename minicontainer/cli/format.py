@@ -1,0 +1,147 @@
+"""Docker's output formats: durations, sizes, the ps/images tables, inspect JSON, -f templates."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from datetime import datetime, timezone
+
+
+def parse_time(ts: str) -> float:
+    """RFC 3339 with nanoseconds -> epoch seconds."""
+    main, _, frac = ts.rstrip("Z").partition(".")
+    secs = datetime.strptime(main, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc).timestamp()
+    return secs + (float("0." + frac) if frac else 0.0)
+
+
+def human_duration(seconds: float) -> str:
+    """go-units HumanDuration, which Docker uses for 'Up 3 seconds' and '2 minutes ago'."""
+    s = int(seconds)
+    if s < 1:
+        return "Less than a second"
+    if s == 1:
+        return "1 second"
+    if s < 60:
+        return f"{s} seconds"
+    minutes = int(seconds / 60)
+    if minutes == 1:
+        return "About a minute"
+    if minutes < 60:
+        return f"{minutes} minutes"
+    hours = int(seconds / 3600 + 0.5)
+    if hours == 1:
+        return "About an hour"
+    if hours < 48:
+        return f"{hours} hours"
+    if hours < 24 * 7 * 2:
+        return f"{hours // 24} days"
+    if hours < 24 * 30 * 2:
+        return f"{hours // 24 // 7} weeks"
+    if hours < 24 * 365 * 2:
+        return f"{hours // 24 // 30} months"
+    return f"{int(seconds / 3600) // 24 // 365} years"
+
+
+def human_size(size: float) -> str:
+    """go-units HumanSizeWithPrecision(size, 3): decimal units, as `docker images` prints them."""
+    units = ["B", "kB", "MB", "GB", "TB", "PB"]
+    i = 0
+    while size >= 1000 and i < len(units) - 1:
+        size /= 1000.0
+        i += 1
+    return f"{size:.3g}{units[i]}"
+
+
+def ellipsis(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def table(rows: list[list[str]]) -> str:
+    """text/tabwriter with Docker's settings: minwidth 10, padding 3; the last column unpadded."""
+    if not rows:
+        return ""
+    ncols = len(rows[0])
+    widths = [max(max(len(r[c]) for r in rows) + 3, 10) for c in range(ncols - 1)]
+    out = []
+    for r in rows:
+        out.append("".join(cell.ljust(widths[c]) for c, cell in enumerate(r[:-1])) + r[-1])
+    return "\n".join(out) + "\n"
+
+
+def container_status(rec, now: float | None = None) -> str:
+    now = time.time() if now is None else now
+    if rec.status == "running":
+        return "Up " + human_duration(now - parse_time(rec.started_at))
+    if rec.status == "exited":
+        return f"Exited ({rec.exit_code}) {human_duration(now - parse_time(rec.finished_at))} ago"
+    return "Created"
+
+
+def ps_table(recs, now: float | None = None) -> str:
+    now = time.time() if now is None else now
+    rows = [["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"]]
+    for r in recs:
+        command = json.dumps(ellipsis(" ".join(r.command), 20), ensure_ascii=False)
+        rows.append([r.short_id, r.image_ref, command, human_duration(now - parse_time(r.created)) + " ago",
+                     container_status(r, now), "", r.name])
+    return table(rows)
+
+
+def images_table(images, now: float | None = None) -> str:
+    now = time.time() if now is None else now
+    rows = [["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"]]
+    for img in images:
+        created = human_duration(now - parse_time(img.created)) + " ago"
+        tags = img.repo_tags or ["<none>:<none>"]
+        for t in tags:
+            repo, _, tag = t.rpartition(":")
+            rows.append([repo, tag, img.short_id, created, human_size(img.size)])
+    return table(rows)
+
+
+# ---------------------------------------------------------------- -f / --format templates
+
+_ACTION = re.compile(r"\{\{\s*(.*?)\s*\}\}")
+
+
+def _lookup(obj, path: str):
+    for part in [p for p in path.split(".") if p]:
+        if isinstance(obj, dict) and part in obj:
+            obj = obj[part]
+        else:
+            raise KeyError(part)
+    return obj
+
+
+def _go_str(value) -> str:
+    if value is None:
+        return "<no value>"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "[" + " ".join(_go_str(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "map[" + " ".join(f"{k}:{_go_str(v)}" for k, v in sorted(value.items())) + "]"
+    return str(value)
+
+
+def render_template(template: str, obj: dict) -> str:
+    """The subset of Go templates people use with inspect: {{.A.B}}, {{json .A}}, {{index .A "k"}}."""
+    def action(m: re.Match) -> str:
+        expr = m.group(1)
+        words = expr.split(None, 1)
+        try:
+            if words[0] == "json":
+                return json.dumps(_lookup(obj, words[1]), ensure_ascii=False)
+            if words[0] == "index":
+                path, key = words[1].rsplit(None, 1)
+                return _go_str(_lookup(obj, path)[json.loads(key)])
+            if expr.startswith("."):
+                return _go_str(_lookup(obj, expr))
+        except (KeyError, IndexError, TypeError, ValueError):
+            from minicontainer.errors import MCError
+            raise MCError(f"template: :1: executing \"\" at <{expr}>: map has no entry for key") from None
+        from minicontainer.errors import MCError
+        raise MCError(f'template: :1: function "{words[0]}" not defined')
+    return _ACTION.sub(action, template)

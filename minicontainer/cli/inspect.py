@@ -1,0 +1,88 @@
+"""`inspect` output: a container or image as Docker's JSON, keys in Docker's order."""
+
+from __future__ import annotations
+
+from minicontainer.kernel.mounts import MASKED_PATHS, READONLY_PATHS
+from minicontainer.store.containers import ZERO_TIME
+
+
+def _network_settings(rec) -> dict:
+    mode = rec.host_config["NetworkMode"]
+    running = rec.running
+    endpoint = {
+        "IPAMConfig": None, "Links": None, "Aliases": None, "MacAddress": "", "DriverOpts": None,
+        "NetworkID": "", "EndpointID": "", "Gateway": "", "IPAddress": "", "IPPrefixLen": 0,
+        "IPv6Gateway": "", "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "DNSNames": None,
+    }
+    return {
+        "Bridge": "", "SandboxID": rec.id if running else "",
+        "SandboxKey": f"/proc/{rec.pid}/ns/net" if running else "",
+        "Ports": {}, "HairpinMode": False, "LinkLocalIPv6Address": "", "LinkLocalIPv6PrefixLen": 0,
+        "SecondaryIPAddresses": None, "SecondaryIPv6Addresses": None, "EndpointID": "", "Gateway": "",
+        "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "IPAddress": "", "IPPrefixLen": 0,
+        "IPv6Gateway": "", "MacAddress": "", "Networks": {mode: endpoint},
+    }
+
+
+def container_json(rt, rec) -> dict:
+    store = rt.containers
+    cmd = rec.command
+    try:
+        lower = ":".join(rt.images.lower_dirs(rt.images.get(rec.image_id)))
+    except Exception:
+        lower = ""
+    return {
+        "Id": rec.id,
+        "Created": rec.created,
+        "Path": cmd[0] if cmd else "",
+        "Args": cmd[1:],
+        "State": {
+            "Status": rec.status, "Running": rec.running, "Paused": False, "Restarting": False,
+            "OOMKilled": False, "Dead": False, "Pid": rec.pid if rec.running else 0, "ExitCode": rec.exit_code,
+            "Error": rec.error, "StartedAt": rec.started_at, "FinishedAt": rec.finished_at or ZERO_TIME,
+        },
+        "Image": rec.image_id,
+        "ResolvConfPath": store.path(rec.id, "resolv.conf"),
+        "HostnamePath": store.path(rec.id, "hostname"),
+        "HostsPath": store.path(rec.id, "hosts"),
+        "LogPath": store.log_path(rec.id),
+        "Name": "/" + rec.name,
+        "RestartCount": 0,
+        "Driver": "overlay",
+        "Platform": "linux",
+        "MountLabel": "", "ProcessLabel": "", "AppArmorProfile": "", "ExecIDs": None,
+        "HostConfig": {
+            "Binds": None, "LogConfig": {"Type": "json-file", "Config": {}},
+            "NetworkMode": rec.host_config["NetworkMode"], "PortBindings": {},
+            "RestartPolicy": {"Name": "no", "MaximumRetryCount": 0},
+            "AutoRemove": rec.host_config.get("AutoRemove", False),
+            "CgroupnsMode": "host", "Dns": [], "DnsOptions": [], "DnsSearch": [], "ExtraHosts": None,
+            "IpcMode": "private", "PidMode": "", "Privileged": False, "PublishAllPorts": False,
+            "ReadonlyRootfs": False, "UTSMode": "", "ShmSize": 67108864, "Runtime": "minicontainer",
+            "MaskedPaths": list(MASKED_PATHS), "ReadonlyPaths": list(READONLY_PATHS),
+        },
+        "GraphDriver": {
+            "Data": {"LowerDir": lower, "MergedDir": store.path(rec.id, "merged"),
+                     "UpperDir": store.path(rec.id, "upper"), "WorkDir": store.path(rec.id, "work")},
+            "Name": "overlay",
+        },
+        "Mounts": [],
+        "Config": {**{k: rec.config.get(k) for k in (
+            "Hostname", "Domainname", "User", "AttachStdin", "AttachStdout", "AttachStderr", "Tty",
+            "OpenStdin", "StdinOnce", "Env", "Cmd", "Image")},
+            "Volumes": None, "WorkingDir": rec.config.get("WorkingDir", ""),
+            "Entrypoint": rec.config.get("Entrypoint"), "OnBuild": None, "Labels": {}},
+        "NetworkSettings": _network_settings(rec),
+    }
+
+
+def image_json(rt, img) -> dict:
+    return {
+        "Id": img.id, "RepoTags": img.repo_tags, "RepoDigests": [], "Parent": "", "Comment": img.comment,
+        "Created": img.created, "DockerVersion": "", "Author": "",
+        "Config": {"Env": img.config.get("Env"), "Cmd": img.config.get("Cmd"),
+                   "WorkingDir": img.config.get("WorkingDir", ""), "Entrypoint": img.config.get("Entrypoint")},
+        "Architecture": "amd64", "Os": "linux", "Size": img.size,
+        "GraphDriver": {"Data": {"RootDir": rt.images.rootfs(img)}, "Name": "overlay"},
+        "RootFS": {"Type": "layers"},
+    }

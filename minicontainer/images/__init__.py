@@ -1,0 +1,1 @@
+"""Image store: the built-in busybox image, imported rootfs tarballs."""

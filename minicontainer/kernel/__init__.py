@@ -1,0 +1,1 @@
+"""Thin wrappers over kernel primitives. Only code in this package touches the kernel directly."""

@@ -1,0 +1,212 @@
+"""Mount steps: the container's filesystem view, built in its own mount namespace.
+
+All of these run inside the container's new mount namespace (after unshare(CLONE_NEWNS)), so
+nothing here needs undoing: the mounts disappear with the namespace when the container exits.
+Targets inside the rootfs are opened with kernel.safepath, so an image's symlinks cannot redirect
+a mount onto the host.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from minicontainer.kernel import safepath
+from minicontainer.kernel import syscalls as sc
+from minicontainer.plan import Step
+
+_FLAG_NAMES = [(sc.MS_RDONLY, "ro"), (sc.MS_NOSUID, "nosuid"), (sc.MS_NODEV, "nodev"), (sc.MS_NOEXEC, "noexec")]
+
+
+def _options(flags: int, data: str | None) -> str:
+    opts = [name for bit, name in _FLAG_NAMES if flags & bit]
+    if data:
+        opts.append(data)
+    return ",".join(opts)
+
+
+def _join(root: str, path: str) -> str:
+    return root.rstrip("/") + "/" + path.lstrip("/") if root else path
+
+
+@dataclass
+class MakeMountsPrivate(Step):
+    why = "mount events inside the container must not propagate back to the host"
+
+    def do(self) -> None:
+        sc.mount(None, "/", None, sc.MS_REC | sc.MS_PRIVATE)
+
+    def explain(self) -> str:
+        return "mount --make-rprivate /"
+
+
+@dataclass
+class MountOverlay(Step):
+    lower: list[str]
+    upper: str
+    work: str
+    target: str
+    why = "the container's root: image read-only below, its own writable layer on top"
+
+    def data(self) -> str:
+        return f"lowerdir={':'.join(self.lower)},upperdir={self.upper},workdir={self.work}"
+
+    def do(self) -> None:
+        sc.mount("overlay", self.target, "overlay", 0, self.data())
+
+    def explain(self) -> str:
+        return f"mount -t overlay overlay -o {self.data()} {self.target}"
+
+
+@dataclass
+class MountFs(Step):
+    """Mount a pseudo filesystem (proc, sysfs, tmpfs, devpts, mqueue) at a path inside root."""
+
+    fstype: str
+    root: str
+    target: str
+    flags: int = 0
+    data: str | None = None
+    why: str = ""
+
+    def do(self) -> None:
+        fd = safepath.open_dir(self.root, self.target)
+        try:
+            sc.mount(self.fstype, safepath.fd_path(fd), self.fstype, self.flags, self.data)
+        finally:
+            os.close(fd)
+
+    def explain(self) -> str:
+        opts = _options(self.flags, self.data)
+        return f"mount -t {self.fstype}{' -o ' + opts if opts else ''} {self.fstype} {_join(self.root, self.target)}"
+
+
+@dataclass
+class BindMount(Step):
+    """Bind a host file or directory onto a path inside root (read-only if asked)."""
+
+    source: str
+    root: str
+    target: str
+    readonly: bool = False
+    why: str = ""
+
+    def do(self) -> None:
+        if os.path.isdir(self.source):
+            fd = safepath.open_dir(self.root, self.target)
+        else:
+            fd = safepath.open_file(self.root, self.target)
+        try:
+            where = safepath.fd_path(fd)
+            sc.mount(self.source, where, None, sc.MS_BIND | sc.MS_REC)
+            if self.readonly:
+                sc.mount(None, where, None, sc.MS_REMOUNT | sc.MS_BIND | sc.MS_RDONLY)
+        finally:
+            os.close(fd)
+
+    def explain(self) -> str:
+        target = _join(self.root, self.target)
+        cmd = f"mount --rbind {self.source} {target}"
+        if self.readonly:
+            cmd += f" && mount -o remount,bind,ro {target}"
+        return cmd
+
+
+@dataclass
+class DeviceNode:
+    name: str
+    major: int
+    minor: int
+    mode: int = 0o666
+
+
+DEFAULT_DEVICES = [
+    DeviceNode("null", 1, 3), DeviceNode("zero", 1, 5), DeviceNode("full", 1, 7),
+    DeviceNode("random", 1, 8), DeviceNode("urandom", 1, 9), DeviceNode("tty", 5, 0),
+]
+DEFAULT_DEV_LINKS = {
+    "fd": "/proc/self/fd", "stdin": "/proc/self/fd/0", "stdout": "/proc/self/fd/1",
+    "stderr": "/proc/self/fd/2", "ptmx": "pts/ptmx",
+}
+
+
+@dataclass
+class PopulateDev(Step):
+    """Create the device nodes and the standard symlinks in the container's fresh /dev tmpfs."""
+
+    dev_dir: str
+    nodes: list[DeviceNode] = field(default_factory=lambda: list(DEFAULT_DEVICES))
+    links: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_DEV_LINKS))
+    why = "a minimal /dev: only harmless character devices, never the host's disks"
+
+    def do(self) -> None:
+        old = os.umask(0)
+        try:
+            for n in self.nodes:
+                os.mknod(f"{self.dev_dir}/{n.name}", 0o020000 | n.mode, os.makedev(n.major, n.minor))
+        finally:
+            os.umask(old)
+        for name, target in self.links.items():
+            os.symlink(target, f"{self.dev_dir}/{name}")
+
+    def explain(self) -> str:
+        cmds = [f"mknod -m {n.mode:o} {self.dev_dir}/{n.name} c {n.major} {n.minor}" for n in self.nodes]
+        cmds += [f"ln -s {t} {self.dev_dir}/{name}" for name, t in self.links.items()]
+        return "; ".join(cmds)
+
+
+@dataclass
+class PivotRoot(Step):
+    new_root: str
+    why = "make the rootfs the container's / and detach the host's tree from its view"
+
+    def do(self) -> None:
+        # pivot_root(".", ".") stacks the old root on top of the new one; unmounting "." then
+        # removes the old root without needing a directory for it (the trick runc uses).
+        os.chdir(self.new_root)
+        sc.pivot_root(".", ".")
+        sc.umount2(".", sc.MNT_DETACH)
+        os.chdir("/")
+
+    def explain(self) -> str:
+        return f"cd {self.new_root} && pivot_root . . && umount -l . && cd /"
+
+
+@dataclass
+class MaskPaths(Step):
+    """Hide host-sensitive /proc and /sys entries the way Docker does (MaskedPaths)."""
+
+    paths: list[str]
+    why = "hide kernel interfaces a container has no business reading (Docker's MaskedPaths)"
+
+    def do(self) -> None:
+        for path in self.paths:
+            if os.path.isdir(path):
+                sc.mount("tmpfs", path, "tmpfs", sc.MS_RDONLY)
+            elif os.path.exists(path):
+                sc.mount("/dev/null", path, None, sc.MS_BIND)
+
+    def explain(self) -> str:
+        return "; ".join(f"mount --bind /dev/null {p} (or an empty ro tmpfs for a directory)" for p in self.paths)
+
+
+@dataclass
+class ReadonlyPaths(Step):
+    paths: list[str]
+    why = "make kernel tunables read-only inside the container (Docker's ReadonlyPaths)"
+
+    def do(self) -> None:
+        for path in self.paths:
+            if os.path.exists(path):
+                sc.mount(path, path, None, sc.MS_BIND | sc.MS_REC)
+                sc.mount(None, path, None, sc.MS_REMOUNT | sc.MS_BIND | sc.MS_RDONLY)
+
+    def explain(self) -> str:
+        return "; ".join(f"mount --bind {p} {p} && mount -o remount,bind,ro {p}" for p in self.paths)
+
+
+MASKED_PATHS = [
+    "/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
+    "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware",
+]
+READONLY_PATHS = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]

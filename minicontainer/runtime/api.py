@@ -1,0 +1,262 @@
+"""Runtime: the operations behind every command (run, start, stop, rm, exec, logs, ps, inspect...).
+
+Each command is a short-lived process; the only long-lived ones are the per-container supervisors.
+Any command that looks at a container first checks that its supervisor is still alive (pid plus
+start time) and, if it died, reaps the container: kills what is left and records it as exited.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import time
+
+from minicontainer.errors import DaemonError, MCError, NoSuchContainer
+from minicontainer.images.store import ImageStore, now_rfc3339
+from minicontainer.runtime import etcfiles, liveness
+from minicontainer.runtime.logs import rfc3339_now
+from minicontainer.specs.names import random_name
+from minicontainer.specs.run import RunSpec, merge_env
+from minicontainer.store.containers import ContainerRecord, ContainerStore
+from minicontainer.store.root import StateRoot
+
+EXEC_NAMESPACES = ["ipc", "uts", "net", "pid", "mnt"]  # mnt last: it changes what paths mean
+
+
+class Runtime:
+    def __init__(self, root: str | None = None):
+        self.root = StateRoot(root)
+        self.root.ensure()
+        self.containers = ContainerStore(self.root)
+        self.images = ImageStore(self.root)
+
+    # ------------------------------------------------------------------ create
+    def create(self, spec: RunSpec) -> ContainerRecord:
+        image = self.images.get(spec.image)
+        entrypoint = image.config.get("Entrypoint")
+        cmd = spec.command or image.config.get("Cmd")
+        if not entrypoint and not cmd:
+            raise DaemonError("no command specified", 125)
+        cid = os.urandom(32).hex()
+        host_net = spec.network == "host"
+        hostname = spec.hostname or (socket.gethostname() if host_net else cid[:12])
+        interactive, attached = spec.interactive, not spec.detach
+        config = {
+            "Hostname": hostname, "Domainname": "", "User": "",
+            "AttachStdin": interactive and attached, "AttachStdout": attached, "AttachStderr": attached,
+            "Tty": spec.tty, "OpenStdin": interactive, "StdinOnce": interactive and attached,
+            "Env": merge_env(list(image.config.get("Env") or []), spec.env), "Cmd": cmd, "Image": spec.image,
+            "WorkingDir": spec.workdir or image.config.get("WorkingDir") or "", "Entrypoint": entrypoint,
+        }
+        rec = ContainerRecord(id=cid, name=spec.name or "", created=now_rfc3339(), image_id=image.id,
+                              image_ref=spec.image, config=config,
+                              host_config={"NetworkMode": spec.network, "AutoRemove": spec.remove})
+        self._claim_name(rec, spec.name)
+        try:
+            self._write_files(rec, host_net)
+        except BaseException:
+            self.containers.remove(rec)
+            raise
+        return rec
+
+    def _claim_name(self, rec: ContainerRecord, wanted: str | None) -> None:
+        if wanted:
+            rec.name = wanted
+            try:
+                self.containers.create(rec)
+                return
+            except DaemonError:
+                # The holder may be a --rm container whose supervisor died: reap it, then retry once.
+                holder = self._find(wanted)
+                if holder is not None and self.reap_if_dead(holder) is not None:
+                    raise
+            self.containers.create(rec)
+            return
+        for attempt in range(20):
+            rec.name = random_name() + (str(attempt) if attempt >= 10 else "")
+            try:
+                self.containers.create(rec)
+                return
+            except DaemonError:
+                continue
+        raise DaemonError("could not find a free container name", 125)
+
+    def _find(self, ref: str) -> ContainerRecord | None:
+        try:
+            return self.containers.load(self.containers.resolve(ref))
+        except NoSuchContainer:
+            return None
+
+    def _write_files(self, rec: ContainerRecord, host_net: bool) -> None:
+        store = self.containers
+        for d in ("upper", "work", "merged"):
+            os.mkdir(store.path(rec.id, d), 0o755)
+        hostname = rec.config["Hostname"]
+        hosts = _read("/etc/hosts") if host_net else etcfiles.hosts(None, hostname)
+        files = {"hostname": hostname + "\n", "hosts": hosts,
+                 "resolv.conf": etcfiles.resolv_conf(_read("/etc/resolv.conf"), host_net)}
+        for name, text in files.items():
+            with open(store.path(rec.id, name), "w") as f:
+                f.write(text)
+
+    # ------------------------------------------------------------------ lookup and reaping
+    def get(self, ref: str) -> ContainerRecord:
+        rec = self.containers.load(self.containers.resolve(ref))
+        reaped = self.reap_if_dead(rec)
+        if reaped is None:
+            raise NoSuchContainer(ref)
+        return reaped
+
+    def list(self, all_: bool = False) -> list[ContainerRecord]:
+        recs = [r for r in (self.reap_if_dead(r) for r in self.containers.all()) if r is not None]
+        if not all_:
+            recs = [r for r in recs if r.running]
+        return sorted(recs, key=lambda r: r.created, reverse=True)
+
+    def reap_if_dead(self, rec: ContainerRecord) -> ContainerRecord | None:
+        """If rec's supervisor died, clean up after it. Returns the fresh record, None if removed."""
+        sup = rec.supervisor
+        if not sup or liveness.is_alive(sup["pid"], sup["start"]):
+            return rec
+        store = self.containers
+        try:
+            with store.lock(rec.id):
+                rec = store.load(rec.id)
+                sup = rec.supervisor
+                if not sup or liveness.is_alive(sup["pid"], sup["start"]):
+                    return rec
+                killed = self._kill_and_wait(rec, signal.SIGKILL, None)
+                rec.status, rec.pid, rec.supervisor = "exited", 0, None
+                rec.exit_code = 137 if killed else 255
+                rec.error = "supervisor died; container reaped"
+                rec.finished_at = rfc3339_now()
+                store.save(rec)
+        except NoSuchContainer:
+            return None
+        if rec.host_config.get("AutoRemove"):
+            store.remove(rec)
+            return None
+        return rec
+
+    def _kill_and_wait(self, rec: ContainerRecord, sig: int, timeout: float | None) -> bool:
+        """Signal the container's pid 1 and wait for it to exit; False if it was already gone."""
+        fd = liveness.open_pidfd(rec.pid, rec.init_start)
+        if fd is None:
+            return False
+        try:
+            signal.pidfd_send_signal(fd, sig)
+            return liveness.wait_pidfd(fd, timeout)
+        finally:
+            os.close(fd)
+
+    def _wait_not_running(self, cid: str, timeout: float | None = None) -> ContainerRecord | None:
+        """Poll the record until the supervisor has recorded the exit (or reap it if it died)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            try:
+                rec = self.reap_if_dead(self.containers.load(cid))
+            except NoSuchContainer:
+                return None
+            if rec is None or not rec.running:
+                return rec
+            if deadline is not None and time.monotonic() > deadline:
+                return rec
+            time.sleep(0.01)
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self, ref: str) -> ContainerRecord:
+        from minicontainer.runtime.supervisor import start_detached
+        rec = self.get(ref)
+        if rec.running:
+            return rec
+        start_detached(self, rec)
+        return self.containers.load(rec.id)
+
+    def stop(self, ref: str, timeout: float = 10) -> None:
+        rec = self.get(ref)
+        if not rec.running:
+            return
+        fd = liveness.open_pidfd(rec.pid, rec.init_start)
+        if fd is not None:
+            try:
+                signal.pidfd_send_signal(fd, signal.SIGTERM)
+                if not liveness.wait_pidfd(fd, timeout):
+                    signal.pidfd_send_signal(fd, signal.SIGKILL)
+                    liveness.wait_pidfd(fd, None)
+            finally:
+                os.close(fd)
+        self._wait_not_running(rec.id)
+
+    def restart(self, ref: str, timeout: float = 10) -> None:
+        self.stop(ref, timeout)
+        self.start(ref)
+
+    def kill(self, ref: str, sig: int = signal.SIGKILL) -> None:
+        rec = self.get(ref)
+        fd = liveness.open_pidfd(rec.pid, rec.init_start) if rec.running else None
+        if fd is None:
+            raise DaemonError(f"Cannot kill container: {ref}: Container {rec.id} is not running")
+        try:
+            signal.pidfd_send_signal(fd, sig)
+        finally:
+            os.close(fd)
+
+    def remove(self, ref: str, force: bool = False) -> None:
+        rec = self.get(ref)
+        if rec.running:
+            if not force:
+                raise DaemonError(f"You cannot remove a running container {rec.id}. "
+                                  "Stop the container before attempting removal or force remove")
+            self._kill_and_wait(rec, signal.SIGKILL, None)
+            rec = self._wait_not_running(rec.id)
+            if rec is None:
+                return  # it was a --rm container: its supervisor removed it
+        try:
+            with self.containers.lock(rec.id):
+                self.containers.remove(rec)
+        except NoSuchContainer:
+            pass
+
+    def wait(self, ref: str) -> int:
+        rec = self.get(ref)
+        last = self._wait_not_running(rec.id)
+        return (last or rec).exit_code
+
+    # ------------------------------------------------------------------ exec
+    def exec(self, ref: str, argv: list[str], *, interactive=False, tty=False, workdir="", env=()) -> int:
+        from minicontainer.runtime.relay import Relay, terminal_winsize
+        from minicontainer.runtime.spawn import Launch, spawn_exec
+        from minicontainer.runtime.supervisor import container_env
+        rec = self.get(ref)
+        if not rec.running or not liveness.is_alive(rec.pid, rec.init_start):
+            raise DaemonError(f"container {rec.id} is not running")
+        launch = Launch(argv=argv, env=merge_env(container_env(rec), list(env)),
+                        cwd=workdir or rec.config.get("WorkingDir") or "/", tty=tty, stdin=interactive,
+                        winsize=terminal_winsize() if tty else None)
+        started = spawn_exec(rec.pid, EXEC_NAMESPACES, launch)
+        try:
+            Relay(started, None, echo=True, forward_stdin=interactive).run()
+        finally:
+            _, status = os.waitpid(started.pid, 0)
+        return os.waitstatus_to_exitcode(status)
+
+    # ------------------------------------------------------------------ images
+    def images_in_use(self, image_id: str) -> list[str]:
+        return [r.id for r in self.containers.all() if r.image_id == image_id]
+
+    def remove_image(self, ref: str, force: bool = False) -> list[str]:
+        image = self.images.find(ref)
+        users = self.images_in_use(image.id) if image else []
+        return self.images.remove(ref, force, users)
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path) as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
+
+
+__all__ = ["Runtime", "MCError"]

@@ -1,0 +1,49 @@
+"""The ordered steps that turn a forked child into a container (the libcontainer order).
+
+Everything here runs in the child, inside its new mount namespace: nothing needs undoing on the
+host, the mounts vanish with the namespace when the container's pid 1 exits.
+"""
+
+from __future__ import annotations
+
+from minicontainer.kernel import mounts as m
+from minicontainer.kernel import syscalls as sc
+from minicontainer.kernel.netdev import LinkUp
+from minicontainer.kernel.uts import SetHostname
+from minicontainer.plan import Plan
+
+NSD = sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC
+
+
+def namespace_kinds(network_mode: str) -> list[str]:
+    """Namespaces the child unshares itself (pid is set up by the supervisor before fork)."""
+    return ["mnt", "uts", "ipc"] + ([] if network_mode == "host" else ["net"])
+
+
+def container_plan(*, lower: list[str], upper: str, work: str, merged: str, etc_files: dict[str, str],
+                   hostname: str, private_net: bool) -> Plan:
+    """etc_files maps an in-container path (/etc/hosts) to the host file bind-mounted there."""
+    plan = Plan([LinkUp("lo")] if private_net else [])
+    plan.extend([
+        m.MakeMountsPrivate(),
+        m.MountOverlay(lower, upper, work, merged),
+        m.MountFs("proc", merged, "/proc", NSD, why="a /proc that shows only the container's pid namespace"),
+        m.MountFs("tmpfs", merged, "/dev", sc.MS_NOSUID, "mode=755,size=65536k",
+                  why="a private /dev, populated below with a few safe devices"),
+        m.PopulateDev(f"{merged}/dev"),
+        m.MountFs("devpts", merged, "/dev/pts", sc.MS_NOSUID | sc.MS_NOEXEC,
+                  "newinstance,ptmxmode=0666,mode=0620,gid=5",
+                  why="the container's own pseudo-terminals (its tty comes from here)"),
+        m.MountFs("tmpfs", merged, "/dev/shm", NSD, "mode=1777,size=65536k", why="POSIX shared memory, 64 MiB"),
+        m.MountFs("mqueue", merged, "/dev/mqueue", NSD, why="POSIX message queues of the container's IPC namespace"),
+        m.MountFs("sysfs", merged, "/sys", sc.MS_RDONLY | NSD, why="/sys read-only, as Docker mounts it"),
+    ])
+    for target, source in etc_files.items():
+        plan.add(m.BindMount(source, merged, target, why=f"{target} written for this container, like Docker's"))
+    plan.extend([
+        m.PivotRoot(merged),
+        m.MaskPaths(list(m.MASKED_PATHS)),
+        m.ReadonlyPaths(list(m.READONLY_PATHS)),
+        SetHostname(hostname),
+    ])
+    return plan

@@ -1,0 +1,51 @@
+"""Container output in Docker's json-file format: one JSON object per line,
+{"log": "...", "stream": "stdout"|"stderr", "time": RFC3339Nano}."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+
+def rfc3339_now() -> str:
+    t = time.time_ns()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t // 1_000_000_000)) + f".{t % 1_000_000_000:09d}Z"
+
+
+class LogWriter:
+    """Splits each stream into lines (as Docker does) and appends them to the log file."""
+
+    def __init__(self, path: str):
+        self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o640)
+        self.partial: dict[str, bytes] = {}
+
+    def _emit(self, stream: str, chunk: bytes) -> str:
+        return json.dumps({"log": chunk.decode("utf-8", "replace"), "stream": stream, "time": rfc3339_now()}) + "\n"
+
+    def write(self, stream: str, data: bytes) -> None:
+        buf = self.partial.pop(stream, b"") + data
+        *lines, rest = buf.split(b"\n")
+        if rest:
+            self.partial[stream] = rest
+        if lines:
+            os.write(self.fd, "".join(self._emit(stream, line + b"\n") for line in lines).encode())
+
+    def close(self) -> None:
+        for stream, rest in self.partial.items():
+            os.write(self.fd, self._emit(stream, rest).encode())
+        self.partial.clear()
+        os.close(self.fd)
+
+
+def read_entries(path: str, offset: int = 0) -> tuple[list[dict], int]:
+    """Complete entries from offset on, and the offset after the last complete line."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(offset)
+            data = f.read()
+    except FileNotFoundError:
+        return [], offset
+    end = data.rfind(b"\n") + 1
+    entries = [json.loads(line) for line in data[:end].splitlines() if line]
+    return entries, offset + end

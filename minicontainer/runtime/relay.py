@@ -1,0 +1,150 @@
+"""The supervisor's I/O loop: container output to the log (and to our terminal in the foreground),
+our stdin to the container, and signals we receive passed on to the container (Docker's sig-proxy)."""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import select
+import signal
+import termios
+import tty
+
+from minicontainer.runtime.logs import LogWriter
+from minicontainer.runtime.spawn import Started
+
+PROXIED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    while data:
+        data = data[os.write(fd, data):]
+
+
+def terminal_winsize(fd: int = 0) -> bytes | None:
+    try:
+        return fcntl.ioctl(fd, termios.TIOCGWINSZ, b"\0" * 8)
+    except OSError:
+        return None
+
+
+class Relay:
+    def __init__(self, started: Started, log: LogWriter | None, echo: bool, forward_stdin: bool):
+        self.pid = started.pid
+        self.master = started.master
+        self.outputs = {started.master: "stdout"} if started.master is not None else dict(started.outputs)
+        self.stdin_dst = started.master if started.master is not None else started.stdin
+        self.stdin_src = 0 if forward_stdin and self.stdin_dst is not None else None
+        self.log = log
+        self.echo = echo
+        self.pending = b""
+        self.signals: list[int] = []
+
+    def _on_signal(self, signum, _frame) -> None:
+        self.signals.append(signum)
+
+    def _handle_signals(self) -> None:
+        while self.signals:
+            sig = self.signals.pop(0)
+            if sig == signal.SIGWINCH:
+                size = terminal_winsize()
+                if size and self.master is not None:
+                    fcntl.ioctl(self.master, termios.TIOCSWINSZ, size)
+                continue
+            try:
+                os.kill(self.pid, sig)
+            except ProcessLookupError:
+                pass
+
+    def _read_output(self, fd: int) -> None:
+        try:
+            data = os.read(fd, 65536)
+        except OSError as exc:
+            if exc.errno != errno.EIO:  # EIO: the pty's last slave fd closed
+                raise
+            data = b""
+        if not data:
+            del self.outputs[fd]
+            os.close(fd)
+            if fd == self.master:
+                self.stdin_dst = self.stdin_src = None
+            return
+        stream = self.outputs[fd]
+        if self.log:
+            self.log.write(stream, data)
+        if self.echo:
+            try:
+                _write_all(1 if stream == "stdout" else 2, data)
+            except BrokenPipeError:
+                self.echo = False
+
+    def _read_stdin(self) -> None:
+        data = os.read(self.stdin_src, 65536)
+        if data:
+            self.pending += data
+            return
+        self.stdin_src = None  # EOF from our caller: the container's stdin ends too (pipe mode)
+        if self.master is None and not self.pending:
+            os.close(self.stdin_dst)
+            self.stdin_dst = None
+
+    def _flush_stdin(self) -> None:
+        try:
+            n = os.write(self.stdin_dst, self.pending)
+            self.pending = self.pending[n:]
+        except BlockingIOError:
+            return
+        except BrokenPipeError:
+            self.pending, self.stdin_src = b"", None
+        if not self.pending and self.stdin_src is None and self.master is None and self.stdin_dst is not None:
+            os.close(self.stdin_dst)
+            self.stdin_dst = None
+
+    def run(self) -> None:
+        """Pump until the container's output ends (its pid 1 exited: the kernel kills the rest)."""
+        rfd, wfd = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        old_wakeup = signal.set_wakeup_fd(wfd)
+        watched = list(PROXIED_SIGNALS) + [signal.SIGWINCH]
+        old_handlers = {s: signal.signal(s, self._on_signal) for s in watched}
+        raw_saved = None
+        if self.master is not None and self.stdin_src is not None and os.isatty(0):
+            raw_saved = termios.tcgetattr(0)
+            tty.setraw(0)
+        if self.stdin_dst is not None:
+            os.set_blocking(self.stdin_dst, False)
+        try:
+            while self.outputs:
+                rlist = [rfd, *self.outputs] + ([self.stdin_src] if self.stdin_src is not None else [])
+                wlist = [self.stdin_dst] if self.pending and self.stdin_dst is not None else []
+                try:
+                    readable, writable, _ = select.select(rlist, wlist, [])
+                except InterruptedError:
+                    continue
+                if rfd in readable:
+                    while True:
+                        try:
+                            if not os.read(rfd, 512):
+                                break
+                        except BlockingIOError:
+                            break
+                    self._handle_signals()
+                for fd in readable:
+                    if fd in self.outputs:
+                        self._read_output(fd)
+                    elif fd == self.stdin_src:
+                        self._read_stdin()
+                if writable:
+                    self._flush_stdin()
+        finally:
+            if raw_saved is not None:
+                termios.tcsetattr(0, termios.TCSADRAIN, raw_saved)
+            for s, h in old_handlers.items():
+                signal.signal(s, h)
+            signal.set_wakeup_fd(old_wakeup)
+            os.close(rfd)
+            os.close(wfd)
+            for fd in self.outputs:
+                os.close(fd)
+            if self.stdin_dst is not None and self.stdin_dst != self.master:
+                os.close(self.stdin_dst)

@@ -1,0 +1,155 @@
+"""The per-container supervisor (Podman's conmon, in Python): start the container, relay its
+output to the log, reap it, record how it exited, tear down, and remove it when --rm asked.
+
+In the foreground (`run` without -d) the CLI process itself is the supervisor. With -d (and for
+`start`) the CLI forks a detached supervisor and returns once the container runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+from minicontainer.errors import MCError, NoSuchContainer, StartError
+from minicontainer.runtime import liveness
+from minicontainer.runtime.container_plan import container_plan, namespace_kinds
+from minicontainer.runtime.logs import LogWriter, rfc3339_now
+from minicontainer.runtime.relay import Relay, terminal_winsize
+from minicontainer.runtime.spawn import Launch, Started, spawn_container
+from minicontainer.store.containers import ContainerRecord
+
+
+def container_env(rec: ContainerRecord) -> list[str]:
+    """What the process sees: Config.Env plus HOSTNAME (and TERM with a tty), as Docker adds them."""
+    env = list(rec.config.get("Env") or [])
+    keys = {e.partition("=")[0] for e in env}
+    extra = [f"HOSTNAME={rec.config['Hostname']}"]
+    if rec.config.get("Tty"):
+        extra.append("TERM=xterm")
+    if "HOME" not in keys:
+        extra.append("HOME=/root")
+    return [e for e in extra if e.partition("=")[0] not in keys] + env
+
+
+class Supervisor:
+    def __init__(self, runtime, rec: ContainerRecord, foreground: bool):
+        self.rt = runtime
+        self.rec = rec
+        self.foreground = foreground
+        self.started: Started | None = None
+        self.log: LogWriter | None = None
+
+    def start(self) -> None:
+        """Start the container; on failure record the error (and remove it with --rm) and raise."""
+        rec, store = self.rec, self.rt.containers
+        cid = rec.id
+        interactive = self.foreground and rec.config.get("OpenStdin", False)
+        launch = Launch(argv=rec.command, env=container_env(rec), cwd=rec.config.get("WorkingDir") or "/",
+                        tty=rec.config.get("Tty", False), stdin=interactive,
+                        winsize=terminal_winsize() if self.foreground else None)
+        image = self.rt.images.get(rec.image_id)
+        plan = container_plan(
+            lower=self.rt.images.lower_dirs(image), upper=store.path(cid, "upper"), work=store.path(cid, "work"),
+            merged=store.path(cid, "merged"), hostname=rec.config["Hostname"],
+            private_net=rec.host_config["NetworkMode"] != "host",
+            etc_files={f"/etc/{n}": store.path(cid, n) for n in ("hostname", "hosts", "resolv.conf")})
+        self.log = LogWriter(store.log_path(cid))
+        try:
+            self.started = spawn_container(namespace_kinds(rec.host_config["NetworkMode"]), plan, launch)
+        except MCError as exc:
+            self.log.close()
+            self._record_start_failure(exc)
+            raise
+        me = os.getpid()
+        with store.lock(cid):
+            rec.status, rec.pid, rec.error, rec.exit_code = "running", self.started.pid, "", 0
+            rec.started_at, rec.init_start = rfc3339_now(), liveness.start_ticks(self.started.pid)
+            rec.supervisor = {"pid": me, "start": liveness.start_ticks(me)}
+            store.save(rec)
+
+    def _record_start_failure(self, exc: MCError) -> None:
+        store, rec = self.rt.containers, self.rec
+        with store.lock(rec.id):
+            rec.status, rec.error, rec.exit_code = "created", str(exc.args[0]), exc.exit_code
+            rec.supervisor = None
+            store.save(rec)
+        if rec.host_config.get("AutoRemove"):
+            store.remove(rec)
+
+    def wait(self) -> int:
+        """Relay output until the container exits; record the exit; tear down. Returns the exit code."""
+        started = self.started
+        interactive = self.foreground and self.rec.config.get("OpenStdin", False)
+        try:
+            Relay(started, self.log, echo=self.foreground, forward_stdin=interactive).run()
+        finally:
+            self.log.close()
+            _, status = os.waitpid(started.pid, 0)
+        code = os.waitstatus_to_exitcode(status)
+        code = 128 - code if code < 0 else code  # killed by signal N: 128+N, as a shell reports it
+        self.finish(code)
+        return code
+
+    def finish(self, code: int) -> None:
+        store, rec = self.rt.containers, self.rec
+        try:
+            with store.lock(rec.id):
+                rec = store.load(rec.id)
+                rec.status, rec.exit_code, rec.pid, rec.finished_at = "exited", code, 0, rfc3339_now()
+                rec.supervisor = None
+                store.save(rec)
+        except NoSuchContainer:
+            return  # removed (rm -f) while it ran
+        self.rec = rec
+        if rec.host_config.get("AutoRemove"):
+            store.remove(rec)
+
+
+def start_detached(runtime, rec: ContainerRecord) -> None:
+    """Fork a detached supervisor (double fork + setsid) and return once the container runs."""
+    r, w = os.pipe2(os.O_CLOEXEC)
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(r)
+            os.setsid()
+            if os.fork():
+                os._exit(0)
+            _become_daemon(w)
+            sup = Supervisor(runtime, rec, foreground=False)
+            try:
+                sup.start()
+            except MCError as exc:
+                os.write(w, json.dumps({"error": exc.args[0], "code": exc.exit_code}).encode())
+                os._exit(0)
+            os.write(w, b"{}")
+            os.close(w)
+            sup.wait()
+        except BaseException as exc:  # never let a supervisor fall back into the CLI's code
+            try:
+                os.write(w, json.dumps({"error": f"supervisor: {exc}", "code": 125}).encode())
+            except OSError:
+                pass
+        os._exit(0)
+    os.close(w)
+    os.waitpid(pid, 0)
+    report = b""
+    while chunk := os.read(r, 4096):
+        report += chunk
+    os.close(r)
+    result = json.loads(report or b'{"error": "supervisor exited before starting the container", "code": 125}')
+    if "error" in result:
+        raise StartError(result["error"], result["code"])
+
+
+def _become_daemon(keep: int) -> None:
+    """Detach stdio (a caller capturing our output must not wait for the container) and close other fds."""
+    null = os.open("/dev/null", os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    if null > 2:
+        os.close(null)
+    os.closerange(3, keep)
+    os.closerange(keep + 1, 1 << 16)
+    sys.stdout = sys.stderr = open(os.devnull, "w")

@@ -1,0 +1,64 @@
+"""`run` input as a validated dataclass. Pure: no I/O except reading the caller's environment for `-e KEY`."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+
+from minicontainer.errors import DaemonError, MCError
+from minicontainer.specs.names import validate_name
+
+NETWORK_MODES = ("none", "host")
+_HOSTNAME_RE = re.compile(r"^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,62}[a-zA-Z0-9])?$")
+
+
+@dataclass
+class RunSpec:
+    image: str
+    command: list[str] = field(default_factory=list)
+    name: str | None = None
+    detach: bool = False
+    remove: bool = False
+    env: list[str] = field(default_factory=list)
+    workdir: str = ""
+    hostname: str = ""
+    interactive: bool = False
+    tty: bool = False
+    network: str = "none"
+
+
+def parse_env(items: list[str], environ: dict[str, str] | None = None) -> list[str]:
+    """-e KEY=VALUE as given; -e KEY takes the caller's value, or is dropped if unset (as Docker does)."""
+    environ = os.environ if environ is None else environ
+    out = []
+    for item in items:
+        key, eq, _value = item.partition("=")
+        if not key:
+            raise MCError(f"invalid environment variable: {item}", 125)
+        if eq:
+            out.append(item)
+        elif key in environ:
+            out.append(f"{key}={environ[key]}")
+    return out
+
+
+def merge_env(base: list[str], overrides: list[str]) -> list[str]:
+    """Later KEY=VALUE entries replace earlier ones with the same key, keeping first-seen order."""
+    merged: dict[str, str] = {}
+    for item in base + overrides:
+        key = item.partition("=")[0]
+        merged[key] = item
+    return list(merged.values())
+
+
+def validate(spec: RunSpec) -> RunSpec:
+    if spec.name is not None:
+        spec.name = validate_name(spec.name)
+    if spec.workdir and not spec.workdir.startswith("/"):
+        raise DaemonError(f"the working directory '{spec.workdir}' is invalid, it needs to be an absolute path", 125)
+    if spec.hostname and not _HOSTNAME_RE.match(spec.hostname):
+        raise DaemonError(f"invalid hostname format: {spec.hostname}", 125)
+    if spec.network not in NETWORK_MODES:
+        raise DaemonError(f"network {spec.network} not found", 125)
+    return spec

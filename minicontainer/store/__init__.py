@@ -1,0 +1,1 @@
+"""On-disk state under one root: containers, images, locks."""

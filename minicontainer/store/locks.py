@@ -1,0 +1,24 @@
+"""Advisory file locks (flock) so concurrent commands and supervisors never corrupt shared state."""
+
+import fcntl
+import os
+from contextlib import contextmanager
+
+
+@contextmanager
+def locked(path: str):
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the fd releases the lock
+
+
+def write_atomic(path: str, data: str | bytes) -> None:
+    """Write a file so readers see the old or the new content, never half of it."""
+    tmp = f"{path}.tmp.{os.getpid()}"
+    mode = "wb" if isinstance(data, bytes) else "w"
+    with open(tmp, mode) as f:
+        f.write(data)
+    os.replace(tmp, path)
