@@ -1,0 +1,172 @@
+"""Detached containers and their supervisors: logs, exec, stop, kill, rm, start, wait, ps, reaping."""
+
+import json
+import os
+import signal
+import time
+
+import psutil
+
+
+def _supervisor_pid(mc, name):
+    state = json.load(open(os.path.join(mc.root, "containers", _id(mc, name), "container.json")))
+    return state["supervisor"]["pid"], state["pid"]
+
+
+def _id(mc, name):
+    return mc.ok("inspect", "-f", "{{.Id}}", name).strip()
+
+
+def test_detached_logs_exec_stop_rm(mc):
+    cid = mc.ok("run", "-d", "--name", "web", "busybox", "sh", "-c",
+                "echo to-stdout; echo to-stderr >&2; while true; do sleep 0.1; done").strip()
+    assert len(cid) == 64 and all(c in "0123456789abcdef" for c in cid)
+    time.sleep(0.3)
+    logs = mc("logs", "web")
+    assert logs.stdout == "to-stdout\n" and logs.stderr == "to-stderr\n"
+    ps = mc.ok("ps")
+    header, row = ps.splitlines()
+    assert header.split() == ["CONTAINER", "ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"]
+    assert row.startswith(cid[:12] + "   busybox   \"sh -c echo to-stdou…\"") and row.endswith("web")
+    assert "Up " in row
+    # exec joins the container's namespaces: same hostname, sees the container's pid 1.
+    out = mc.ok("exec", "web", "sh", "-c", "hostname; cat /proc/1/cmdline | tr '\\0' ' '; echo; pwd")
+    assert out.splitlines() == [cid[:12], "sh -c echo to-stdout; echo to-stderr >&2; while true; do sleep 0.1; done ", "/"]
+    assert mc.ok("exec", "-w", "/tmp", "-e", "X=y", "web", "sh", "-c", "pwd; echo $X") == "/tmp\ny\n"
+    assert mc("exec", "web", "sh", "-c", "exit 7").returncode == 7
+    assert mc("exec", "web", "nosuch").returncode == 127
+    sup, init = _supervisor_pid(mc, "web")
+    assert psutil.pid_exists(sup) and psutil.pid_exists(init)
+    assert mc.ok("stop", "-t", "1", "web") == "web\n"
+    assert not psutil.pid_exists(init) or psutil.Process(init).status() == psutil.STATUS_ZOMBIE
+    status = mc.ok("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}} {{.State.Running}}", "web")
+    assert status == "exited 137 false\n"  # pid 1 ignores SIGTERM, so stop killed it after 1 s, as Docker does
+    assert "Exited (137)" in mc.ok("ps", "-a")
+    assert mc.ok("ps", "-q") == ""
+    assert mc.ok("rm", "web") == "web\n"
+    assert mc.ok("ps", "-aq") == ""
+    assert not os.path.exists(os.path.join(mc.root, "containers", cid))
+
+
+def test_stop_with_sigterm_handler_exits_cleanly(mc):
+    mc.ok("run", "-d", "--name", "tt", "busybox", "sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.1; done")
+    time.sleep(0.2)
+    start = time.monotonic()
+    mc.ok("stop", "tt")
+    assert time.monotonic() - start < 5
+    assert mc.ok("inspect", "-f", "{{.State.ExitCode}}", "tt") == "0\n"
+
+
+def test_run_rm_leaves_nothing(mc):
+    mc.ok("run", "--rm", "--name", "gone", "busybox", "sh", "-c", "echo x > /file")
+    assert mc.ok("ps", "-aq") == ""
+    assert os.listdir(os.path.join(mc.root, "containers")) == []
+    assert not os.path.lexists(os.path.join(mc.root, "names", "gone"))
+
+
+def test_detached_rm_container_removes_itself(mc):
+    mc.ok("run", "-d", "--rm", "--name", "brief", "busybox", "sh", "-c", "sleep 0.2")
+    assert mc.ok("wait", "brief") in ("0\n",)
+    deadline = time.monotonic() + 5
+    while mc.ok("ps", "-aq") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert mc.ok("ps", "-aq") == ""
+
+
+def test_rm_running_needs_force(mc):
+    cid = mc.ok("run", "-d", "--name", "rr", "busybox", "sleep", "100").strip()
+    proc = mc("rm", "rr")
+    assert proc.returncode == 1
+    assert proc.stderr == (f"Error response from daemon: You cannot remove a running container {cid}. "
+                           "Stop the container before attempting removal or force remove\n")
+    assert mc.ok("rm", "-f", "rr") == "rr\n"
+    assert mc.ok("ps", "-aq") == ""
+
+
+def test_kill_signal_and_wait(mc):
+    mc.ok("run", "-d", "--name", "kk", "busybox", "sh", "-c", "trap 'exit 42' USR1; while true; do sleep 0.1; done")
+    time.sleep(0.2)
+    assert mc.ok("kill", "-s", "USR1", "kk") == "kk\n"
+    assert mc.ok("wait", "kk") == "42\n"
+    proc = mc("kill", "kk")
+    assert proc.returncode == 1 and "is not running" in proc.stderr
+
+
+def test_start_and_restart_keep_the_writable_layer(mc):
+    mc.ok("run", "--name", "st", "busybox", "sh", "-c", "echo run >> /count; cat /count")
+    assert mc.ok("start", "st") == "st\n"
+    assert mc.ok("wait", "st") == "0\n"
+    assert mc.ok("logs", "st") == "run\nrun\nrun\n"  # first run printed 1 line, the second 2
+    mc.ok("rm", "st")
+
+
+def test_lookup_by_name_full_id_and_prefix(mc):
+    cid = mc.ok("run", "-d", "--name", "look", "busybox", "sleep", "100").strip()
+    for ref in ("look", cid, cid[:5]):
+        assert mc.ok("inspect", "-f", "{{.Name}}", ref) == "/look\n"
+    proc = mc("inspect", "nosuch")
+    assert proc.returncode == 1 and proc.stderr == "Error: No such object: nosuch\n"
+    proc = mc("stop", "nosuch")
+    assert proc.returncode == 1 and proc.stderr == "Error response from daemon: No such container: nosuch\n"
+    mc.ok("rm", "-f", "look")
+
+
+def test_inspect_keys_like_docker(mc):
+    mc.ok("run", "-d", "--name", "insp", "-e", "K=V", "-w", "/srv", "busybox", "sleep", "100")
+    data = json.loads(mc.ok("inspect", "insp"))
+    assert isinstance(data, list) and len(data) == 1
+    c = data[0]
+    assert c["Name"] == "/insp" and c["Path"] == "sleep" and c["Args"] == ["100"]
+    assert c["State"]["Status"] == "running" and c["State"]["Running"] is True and c["State"]["Pid"] > 0
+    assert c["Config"]["Cmd"] == ["sleep", "100"] and "K=V" in c["Config"]["Env"]
+    assert c["Config"]["Hostname"] == c["Id"][:12] and c["Config"]["WorkingDir"] == "/srv"
+    assert c["HostConfig"]["NetworkMode"] == "none" and c["HostConfig"]["AutoRemove"] is False
+    assert c["Mounts"] == [] and "NetworkSettings" in c
+    assert os.readlink(f"/proc/{c['State']['Pid']}/ns/net") != os.readlink("/proc/self/ns/net")
+    mc.ok("rm", "-f", "insp")
+
+
+def test_supervisor_killed_is_reaped_by_next_command(mc):
+    mc.ok("run", "-d", "--name", "victim", "busybox", "sleep", "1000")
+    sup, init = _supervisor_pid(mc, "victim")
+    os.kill(sup, signal.SIGKILL)
+    # The container dies with its supervisor (PR_SET_PDEATHSIG) ...
+    deadline = time.monotonic() + 5
+    while psutil.pid_exists(init) and psutil.Process(init).status() != psutil.STATUS_ZOMBIE:
+        assert time.monotonic() < deadline, "container survived its supervisor"
+        time.sleep(0.02)
+    # ... and the next command that looks at it records it as exited.
+    ps = mc.ok("ps", "-a")
+    assert "Exited (" in ps and "victim" in ps
+    assert mc.ok("ps", "-q") == ""
+    state = mc.ok("inspect", "-f", "{{.State.Status}} {{.State.Running}}", "victim")
+    assert state == "exited false\n"
+    mc.ok("rm", "victim")
+
+
+def test_foreground_cli_killed_is_reaped(mc):
+    proc = mc.popen("run", "--name", "fg", "busybox", "sleep", "1000")
+    deadline = time.monotonic() + 5
+    while '"running"' not in _read_state(mc, "fg"):
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    proc.kill()
+    proc.wait()
+    assert "Exited (" in mc.ok("ps", "-a")
+    mc.ok("rm", "fg")
+
+
+def _read_state(mc, name):
+    try:
+        cid = os.readlink(os.path.join(mc.root, "names", name))
+        return open(os.path.join(mc.root, "containers", cid, "container.json")).read()
+    except OSError:
+        return ""
+
+
+def test_concurrent_runs_with_same_name_one_wins(mc):
+    procs = [mc.popen("run", "--name", "race", "busybox", "true", stdout=-1, stderr=-1) for _ in range(4)]
+    results = [(p.wait(), p.stderr.read().decode()) for p in procs]
+    assert sorted(code for code, _ in results) == [0, 125, 125, 125]
+    assert all("already in use" in err for code, err in results if code)
+    mc.ok("rm", "race")
