@@ -203,6 +203,8 @@ def _run_child(ch: _Channels, launch: Launch, before_exec=None) -> None:
         if before_exec:
             ch.child_side()
             before_exec(ch.gor)
+        else:
+            os.setsid()  # exec's inner child: its own session, so its tty can become the controlling one
         _exec(launch, ch.child_stdio, ch.child_sock, ch.errw)
     except _ExecError as exc:
         _child_fail(ch.errw, exc.code, str(exc))

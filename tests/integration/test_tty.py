@@ -1,0 +1,76 @@
+"""`run -it` and `exec -it` give a real pseudo-terminal from the container's own devpts; Ctrl-C reaches it."""
+
+import os
+import pty
+import select
+import subprocess
+import sys
+import time
+
+from conftest import REPO
+
+
+def _spawn_on_pty(mc, *args):
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "minicontainer", *args], stdin=slave, stdout=slave, stderr=slave,
+                            env=mc.env, start_new_session=True, cwd=REPO)
+    os.close(slave)
+    return proc, master
+
+
+def _read_until(master, needle: bytes, timeout=10.0) -> bytes:
+    buf, deadline = b"", time.monotonic() + timeout
+    while needle not in buf:
+        left = deadline - time.monotonic()
+        assert left > 0, f"timed out waiting for {needle!r}; got {buf!r}"
+        if select.select([master], [], [], left)[0]:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            buf += chunk
+    return buf
+
+
+def test_run_it_shell_is_interactive(mc):
+    proc, master = _spawn_on_pty(mc, "run", "-it", "--rm", "busybox", "sh")
+    try:
+        _read_until(master, b"# ")
+        os.write(master, b"tty; echo $TERM; stty size\n")
+        out = _read_until(master, b"xterm")
+        assert b"/dev/pts/0" in out  # a pty of the container's own devpts instance
+        # Ctrl-C goes through the terminal to the container's foreground job, not to minicontainer.
+        os.write(master, b"sleep 30\n")
+        time.sleep(0.5)
+        os.write(master, b"\x03")
+        os.write(master, b"echo back-$((40+2))\n")
+        _read_until(master, b"back-42")
+        os.write(master, b"exit 5\n")
+        assert proc.wait(timeout=10) == 5
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(master)
+
+
+def test_exec_it(mc):
+    mc.ok("run", "-d", "--name", "tt1", "busybox", "sleep", "100")
+    proc, master = _spawn_on_pty(mc, "exec", "-it", "tt1", "sh")
+    try:
+        _read_until(master, b"# ")
+        os.write(master, b"tty; hostname; exit 3\n")
+        out = _read_until(master, b"/dev/pts/")
+        assert b"not a tty" not in out
+        assert proc.wait(timeout=10) == 3
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(master)
+    mc.ok("rm", "-f", "tt1")
+
+
+def test_it_without_terminal_is_refused(mc):
+    proc = mc("run", "-it", "--rm", "busybox", "sh", input="")
+    assert proc.returncode == 1 and "the input device is not a TTY" in proc.stderr
