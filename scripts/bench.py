@@ -1,0 +1,82 @@
+"""Median wall time of container starts, and the memory of one idle supervisor.
+
+Each figure runs the installed `minicontainer` command (what a user types) in a throwaway state
+root; Docker's figure is added when a Docker engine answers on this machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+
+def timed_runs(cmd: list[str], runs: int, env: dict) -> list[float]:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL)
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def report(label: str, times: list[float]) -> None:
+    ms = sorted(t * 1000 for t in times)
+    p90 = ms[int(len(ms) * 0.9) - 1]
+    print(f"{label:<44} median {statistics.median(ms):7.1f} ms   min {ms[0]:7.1f}   p90 {p90:7.1f}   (n={len(ms)})")
+
+
+def docker_available() -> bool:
+    if not shutil.which("docker"):
+        return False
+    return subprocess.run(["docker", "info"], capture_output=True).returncode == 0
+
+
+def supervisor_rss(mc: list[str], env: dict) -> float:
+    import psutil
+    cid = subprocess.run([*mc, "run", "-d", "busybox", "sleep", "60"], env=env, check=True,
+                         capture_output=True, text=True).stdout.strip()
+    try:
+        pid = int(subprocess.run([*mc, "inspect", "-f", "{{.State.Pid}}", cid], env=env, check=True,
+                                 capture_output=True, text=True).stdout)
+        return psutil.Process(pid).parent().memory_info().rss / 2**20
+    finally:
+        subprocess.run([*mc, "rm", "-f", cid], env=env, capture_output=True)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--runs", type=int, default=20)
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        print("scripts/bench: run as root", file=sys.stderr)
+        return 1
+    mc = [shutil.which("minicontainer") or sys.exit("minicontainer not on PATH: run scripts/setup")]
+    root = tempfile.mkdtemp(prefix="mc-bench-")
+    env = {**os.environ, "MINICONTAINER_ROOT": root}
+    try:
+        subprocess.run([*mc, "run", "--rm", "busybox", "true"], env=env, check=True)  # build the image, warm caches
+        print(f"minicontainer, {os.cpu_count()} cores, {args.runs} runs each")
+        for net in ("none", "host"):
+            report(f"run --rm --net={net} busybox true", timed_runs([*mc, "run", "--rm", f"--net={net}", "busybox", "true"], args.runs, env))
+        report("python -c pass (interpreter floor)", timed_runs([sys.executable, "-c", "pass"], args.runs, env))
+        print(f"{'idle supervisor RSS':<44} {supervisor_rss(mc, env):7.1f} MiB")
+        if docker_available():
+            subprocess.run(["docker", "pull", "-q", "busybox"], capture_output=True)
+            for net in ("none", "host"):
+                report(f"docker run --rm --net={net} busybox true",
+                       timed_runs(["docker", "run", "--rm", f"--net={net}", "busybox", "true"], args.runs, env))
+        else:
+            print("docker: no engine on this machine, no comparison")
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
