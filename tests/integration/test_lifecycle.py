@@ -170,3 +170,68 @@ def test_concurrent_runs_with_same_name_one_wins(mc):
     assert sorted(code for code, _ in results) == [0, 125, 125, 125]
     assert all("already in use" in err for code, err in results if code)
     mc.ok("rm", "race")
+
+
+def test_logs_follow_streams_until_exit(mc):
+    mc.ok("run", "-d", "--name", "ff", "busybox", "sh", "-c", "for i in 1 2 3; do echo line$i; sleep 0.2; done")
+    assert mc.ok("logs", "-f", "ff", timeout=20) == "line1\nline2\nline3\n"
+    assert mc.ok("logs", "--tail", "1", "ff") == "line3\n"
+    mc.ok("rm", "ff")
+
+
+def test_restart(mc):
+    mc.ok("run", "-d", "--name", "rs", "busybox", "sh", "-c", "trap 'exit 0' TERM; echo started; while true; do sleep 0.1; done")
+    pid1 = mc.ok("inspect", "-f", "{{.State.Pid}}", "rs")
+    assert mc.ok("restart", "-t", "2", "rs") == "rs\n"
+    assert mc.ok("inspect", "-f", "{{.State.Status}}", "rs") == "running\n"
+    assert mc.ok("inspect", "-f", "{{.State.Pid}}", "rs") != pid1
+    time.sleep(0.2)
+    assert mc.ok("logs", "rs") == "started\nstarted\n"
+    mc.ok("rm", "-f", "rs")
+
+
+def test_signals_reach_a_foreground_container(mc):
+    proc = mc.popen("run", "--rm", "busybox", "sh", "-c", "trap 'echo got-term; exit 9' TERM; echo ready; while true; do sleep 0.1; done",
+                    stdout=-1, stderr=-1)
+    assert proc.stdout.readline() == b"ready\n"
+    proc.send_signal(signal.SIGTERM)  # Docker's sig-proxy: the CLI passes it on to the container
+    assert proc.wait(timeout=10) == 9
+    assert proc.stdout.read() == b"got-term\n"
+
+
+def test_inherited_descriptors_do_not_reach_the_container(mc):
+    r, w = os.pipe()
+    os.set_inheritable(w, True)
+    try:
+        proc = mc.popen("run", "--rm", "busybox", "ls", "/proc/self/fd", stdout=-1, pass_fds=(w,))
+        out = proc.communicate(timeout=20)[0].decode().split()
+    finally:
+        os.close(r)
+        os.close(w)
+    assert sorted(out) == ["0", "1", "2", "3"]  # 3 is ls's own directory handle
+
+
+def test_root_flag_selects_the_state_directory(mc, tmp_path):
+    other = str(tmp_path / "other-root")
+    env = dict(mc.env)
+    env.pop("MINICONTAINER_ROOT")
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-m", "minicontainer", "--root", other, "run", "--name", "elsewhere",
+                          "busybox", "true"], env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert os.path.islink(os.path.join(other, "names", "elsewhere"))
+    assert mc.ok("ps", "-aq") == ""
+    subprocess.run([sys.executable, "-m", "minicontainer", "--root", other, "rm", "elsewhere"], env=env, check=True,
+                   capture_output=True)
+
+
+def test_commands_without_network_do_not_import_pyroute2_or_iptc(mc):
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-X", "importtime", "-m", "minicontainer", "run", "--rm", "busybox", "true"],
+                         env=mc.env, capture_output=True, text=True)
+    assert out.returncode == 0
+    imported = {line.split("|")[-1].strip() for line in out.stderr.splitlines() if "|" in line}
+    assert "minicontainer.runtime.spawn" in imported
+    assert not {m for m in imported if m.split(".")[0] in ("pyroute2", "iptc", "psutil")}
