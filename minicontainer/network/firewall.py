@@ -1,0 +1,154 @@
+"""The firewall driver: puts Rules into the kernel. One implementation, iptables through
+python-iptables (libiptc, the *legacy* x_tables backend), behind a small interface like netavark's.
+
+libiptc replaces a whole table per commit and takes no lock, so every change runs under the
+xtables lock that the iptables-legacy CLI also takes, as refresh -> modify -> one commit per table.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import glob
+import os
+import time
+from contextlib import contextmanager
+
+from minicontainer.network.rules import Chains, Rule
+
+LOCK_PATH = os.environ.get("XTABLES_LOCKFILE", "/run/xtables.lock")
+
+
+def _iptc():
+    if "XTABLES_LIBDIR" not in os.environ:
+        # Saves iptc's `ldconfig -N -v` probe at import (tens of ms).
+        found = glob.glob("/usr/lib/*/xtables") + glob.glob("/lib/*/xtables")
+        if found:
+            os.environ["XTABLES_LIBDIR"] = found[0]
+    import iptc
+    return iptc
+
+
+@contextmanager
+def xtables_lock():
+    fd = os.open(LOCK_PATH, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+class IptablesFirewall:
+    def __init__(self, chains: Chains):
+        self.chains = chains
+        self.iptc = _iptc()
+
+    def _rule(self, r: Rule):
+        ipt = self.iptc
+        ir = ipt.Rule()
+        if r.src:
+            ir.src = r.src
+        if r.dst:
+            ir.dst = r.dst
+        if r.in_iface:
+            ir.in_interface = r.in_iface
+        if r.out_iface:
+            ir.out_interface = r.out_iface
+        if r.proto:
+            ir.protocol = r.proto
+        for name, opts in r.matches:
+            m = ir.create_match(name)
+            for key, value in opts:
+                m.set_parameter(key.replace("-", "_"), value)
+        t = ir.create_target(r.target)
+        for key, value in r.target_opts:
+            t.set_parameter(key.replace("-", "_"), value)
+        ir.final_check()  # completes the target/match buffers: without it `ir in chain.rules` misses
+        return ir
+
+    @contextmanager
+    def _tables(self, names: set[str]):
+        """Tables in batch mode: one commit per table at the end, retried if another writer raced us."""
+        ipt = self.iptc
+        with xtables_lock():
+            tables = {}
+            for name in sorted(names):
+                t = ipt.Table(name)
+                t.autocommit = False
+                t.refresh()
+                tables[name] = t
+            yield tables
+            for t in tables.values():
+                for attempt in range(5):
+                    try:
+                        t.commit()
+                        break
+                    except ipt.IPTCError as exc:
+                        if "Resource temporarily unavailable" not in str(exc) or attempt == 4:
+                            raise
+                        time.sleep(0.01)
+                t.autocommit = True
+
+    def _chain(self, tables, table: str, name: str):
+        t = tables[table]
+        if not t.is_chain(name):
+            t.create_chain(name)
+        return self.iptc.Chain(t, name)
+
+    def add(self, rules: list[Rule]) -> None:
+        """Create missing chains, then add each rule unless an identical one is already there."""
+        with self._tables({r.table for r in rules} | set(self.chains.owned())) as tables:
+            for table, names in self.chains.owned().items():
+                for name in names:
+                    self._chain(tables, table, name)
+            for r in rules:
+                chain = self._chain(tables, r.table, r.chain)
+                ir = self._rule(r)
+                if ir in chain.rules:
+                    continue
+                if r.position is None:
+                    chain.append_rule(ir)
+                else:
+                    chain.insert_rule(ir, min(r.position, len(chain.rules)))
+
+    def remove(self, rules: list[Rule]) -> None:
+        with self._tables({r.table for r in rules}) as tables:
+            for r in rules:
+                t = tables[r.table]
+                if not t.is_chain(r.chain):
+                    continue
+                chain = self.iptc.Chain(t, r.chain)
+                ir = self._rule(r)
+                if ir in chain.rules:
+                    chain.delete_rule(ir)
+
+    def remove_chains(self) -> None:
+        """Delete our (now empty or base-only) chains; call after removing the rules that jump to them."""
+        with self._tables(set(self.chains.owned())) as tables:
+            for table, names in self.chains.owned().items():
+                t = tables[table]
+                for name in names:
+                    if t.is_chain(name):
+                        t.flush_entries(name)
+                for name in names:
+                    if t.is_chain(name):
+                        t.delete_chain(name)
+
+    def chain_rule_count(self, table: str, chain: str) -> int:
+        ipt = self.iptc
+        with xtables_lock():
+            t = ipt.Table(table)
+            t.refresh()
+            return len(ipt.Chain(t, chain).rules) if t.is_chain(chain) else 0
+
+
+def forward_policy() -> str:
+    iptc = _iptc()
+    with xtables_lock():
+        t = iptc.Table(iptc.Table.FILTER)
+        t.refresh()
+        return t.get_policy("FORWARD").name
+
+
+__all__ = ["IptablesFirewall", "xtables_lock", "errno"]

@@ -1,0 +1,50 @@
+"""Our rule set, rendered like iptables-save and with names mapped back to Docker's, is exactly what a
+real Docker 20.10 engine installed (../shared/reference/docker-20.10/)."""
+
+import os
+import re
+
+import pytest
+
+from minicontainer.network.rules import Chains, base_rules, hook_rules, iptables_save, network_rules, port_rules
+
+REFERENCE = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "reference", "docker-20.10")
+SHARED = os.environ.get("MINICONTAINER_REFERENCE", REFERENCE)
+
+
+def _reference(name: str) -> str:
+    path = os.path.join(SHARED, name)
+    if not os.path.exists(path):
+        pytest.skip(f"reference capture not found at {path}")
+    text = open(path).read()
+    return "\n".join(line for line in text.splitlines() if not line.startswith("#")) + "\n"
+
+
+def _ours(with_port: bool) -> str:
+    c = Chains("MC")
+    rules = base_rules(c) + hook_rules(c) + network_rules(c, "mc0", "172.17.0.0/16")
+    if with_port:
+        rules += port_rules(c, "mc0", "tcp", "", 8080, "172.17.0.2", 80)
+    text = iptables_save(rules, c, policies={"FORWARD": "DROP"})
+    return c.to_docker(text).replace("mc0", "docker0")
+
+
+def _split(text: str) -> dict[str, str]:
+    """Tables by name (the reference lists filter and nat in either order)."""
+    return {m.group(1): m.group(0) for m in re.finditer(r"\*(\w+)\n.*?COMMIT\n", text, re.S)}
+
+
+def test_empty_daemon_matches_docker():
+    assert _split(_ours(with_port=False)) == _split(_reference("iptables-empty-daemon.txt"))
+
+
+def test_one_published_port_matches_docker():
+    assert _split(_ours(with_port=True)) == _split(_reference("iptables-one-published.txt"))
+
+
+def test_rules_explain_themselves():
+    c = Chains("MC")
+    dnat = port_rules(c, "mc0", "tcp", "", 8080, "172.17.0.2", 80)[0]
+    assert dnat.command() == ("iptables-legacy --wait -t nat -A MC ! -i mc0 -p tcp -m tcp --dport 8080 "
+                              "-j DNAT --to-destination 172.17.0.2:80")
+    assert dnat.why == "DNAT: traffic to host port 8080 goes to 172.17.0.2:80"
