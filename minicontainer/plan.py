@@ -54,3 +54,64 @@ class Plan:
                 lines.append(f"# {step.why}")
             lines.append(step.explain())
         return lines
+
+
+# ---------------------------------------------------------------- the journal of host-side steps
+
+_JOURNALED: dict[str, type] = {}
+
+
+def journaled(cls):
+    """Register a dataclass Step whose undo() may have to run in another process (the reaper)."""
+    _JOURNALED[cls.__name__] = cls
+    return cls
+
+
+class Journal:
+    """Host-side steps already applied for a container, saved after each one, undone in reverse.
+
+    If the supervisor dies, the next command reads this file and undoes the same steps, so a veth,
+    a /run/netns mount or a firewall rule never outlives its container.
+    """
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def _load(self) -> list[dict]:
+        import json
+        try:
+            with open(self.path) as f:
+                return json.load(f)
+        except FileNotFoundError:
+            return []
+
+    def apply(self, steps: list[Step]) -> None:
+        """do() each step, recording it as soon as it succeeded."""
+        import json
+        from dataclasses import asdict
+
+        from minicontainer.store.locks import write_atomic
+        entries = self._load()
+        for step in steps:
+            step.do()
+            if type(step).__name__ in _JOURNALED:  # steps inside the container's netns need no undo
+                entries.append({"type": type(step).__name__, "fields": asdict(step)})
+                write_atomic(self.path, json.dumps(entries))
+
+    def steps(self) -> list[Step]:
+        return [_JOURNALED[e["type"]](**e["fields"]) for e in self._load()]
+
+    def undo(self) -> list[str]:
+        """Undo every recorded step in reverse order; returns the errors (teardown goes on past them)."""
+        import os
+        errors = []
+        for step in reversed(self.steps()):
+            try:
+                step.undo()
+            except Exception as exc:  # one failed undo must not leave the rest behind
+                errors.append(f"{step.explain()}: {exc}")
+        try:
+            os.unlink(self.path)
+        except FileNotFoundError:
+            pass
+        return errors

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 
 from minicontainer.cli.flags import Flag
-from minicontainer.errors import DaemonError, MCError, NoSuchContainer, NoSuchImage
+from minicontainer.errors import DaemonError, MCError, NoSuchContainer, NoSuchImage, UsageError
 
 
 @dataclass
@@ -41,7 +41,7 @@ RUN_FLAGS = [
     Flag("hostname", "h", kind="str", metavar="string", help="Container host name"),
     Flag("interactive", "i", help="Keep STDIN open even if not attached"),
     Flag("tty", "t", help="Allocate a pseudo-TTY"),
-    Flag("network", kind="str", default="none", metavar="string", help="Connect a container to a network (none, host)"),
+    Flag("network", kind="str", default="none", metavar="string", help="Connect a container to a network (none, host, bridge)"),
     Flag("net", kind="str", metavar="string", help="Alias of --network"),
 ]
 
@@ -267,6 +267,47 @@ def cmd_rmi(rt, opts, args) -> int:
     return failed
 
 
+def cmd_network(rt, opts, args) -> int:
+    """network ls | inspect NAME... | rm NAME...  (the default bridge network is called `bridge`)."""
+    from minicontainer.cli.format import table
+    from minicontainer.network.networks import NetworkStore
+    networks = NetworkStore(rt.root)
+    sub, names = args[0], args[1:]
+    if sub == "ls":
+        rows = [["NETWORK ID", "NAME", "DRIVER", "SCOPE"]]
+        rows += [[n.id[:12], n.name, "bridge", "local"] for n in networks.list()]
+        _out(table(rows))
+        return 0
+    if sub == "inspect":
+        out = []
+        for name in names:
+            n = networks.get(name)
+            users = {r.id: {"Name": r.name, "EndpointID": r.extra["endpoint"]["EndpointID"],
+                            "MacAddress": r.extra["endpoint"]["MacAddress"],
+                            "IPv4Address": f"{r.extra['endpoint']['IPAddress']}/{n.prefixlen}", "IPv6Address": ""}
+                     for r in rt.list() if r.extra.get("endpoint", {}).get("Network") == n.name}
+            out.append({"Name": n.name, "Id": n.id, "Scope": "local", "Driver": "bridge", "EnableIPv6": False,
+                        "IPAM": {"Driver": "default", "Options": None, "Config": [{"Subnet": n.subnet, "Gateway": n.gateway}]},
+                        "Internal": False, "Attachable": False, "Containers": users,
+                        "Options": {"com.docker.network.bridge.name": n.bridge,
+                                    "minicontainer.iptables.chain_prefix": n.chain_prefix}})
+        _out(json.dumps(out, indent=4) + "\n")
+        return 0
+    if sub == "rm":
+        failed = 0
+        for name in names:
+            try:
+                n = networks.get(name)
+                users = [r.id for r in rt.list() if r.extra.get("endpoint", {}).get("Network") == n.name]
+                networks.remove(n, users)
+                _out(name + "\n")
+            except MCError as exc:
+                print(str(exc), file=sys.stderr)
+                failed = 1
+        return failed
+    raise UsageError(f"unknown network command: {sub} (ls, inspect, rm)")
+
+
 def cmd_version(rt, opts, args) -> int:
     from minicontainer import __version__
     _out(f"minicontainer version {__version__}\n")
@@ -313,5 +354,6 @@ COMMANDS = {c.name: c for c in [
             cmd_import, min_args=1, max_args=2),
     Command("rmi", "rmi [OPTIONS] IMAGE [IMAGE...]", "Remove one or more images", cmd_rmi,
             [Flag("force", "f", help="Force removal of the image")], min_args=1),
+    Command("network", "network ls | inspect NETWORK... | rm NETWORK...", "Manage networks", cmd_network, min_args=1),
     Command("version", "version", "Show the minicontainer version", cmd_version, max_args=0),
 ]}

@@ -8,19 +8,23 @@ from minicontainer.store.containers import ZERO_TIME
 
 def _network_settings(rec) -> dict:
     mode = rec.host_config["NetworkMode"]
+    ep = rec.extra.get("endpoint") or {}
     running = rec.running
+    network_name = ep.get("Network", mode)
     endpoint = {
-        "IPAMConfig": None, "Links": None, "Aliases": None, "MacAddress": "", "DriverOpts": None,
-        "NetworkID": "", "EndpointID": "", "Gateway": "", "IPAddress": "", "IPPrefixLen": 0,
+        "IPAMConfig": None, "Links": None, "Aliases": None, "MacAddress": ep.get("MacAddress", ""),
+        "DriverOpts": None, "NetworkID": ep.get("NetworkID", ""), "EndpointID": ep.get("EndpointID", ""),
+        "Gateway": ep.get("Gateway", ""), "IPAddress": ep.get("IPAddress", ""), "IPPrefixLen": ep.get("IPPrefixLen", 0),
         "IPv6Gateway": "", "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "DNSNames": None,
     }
+    sandbox = ep.get("SandboxKey") or (f"/proc/{rec.pid}/ns/net" if running else "")
     return {
-        "Bridge": "", "SandboxID": rec.id if running else "",
-        "SandboxKey": f"/proc/{rec.pid}/ns/net" if running else "",
+        "Bridge": "", "SandboxID": rec.id if running else "", "SandboxKey": sandbox,
         "Ports": {}, "HairpinMode": False, "LinkLocalIPv6Address": "", "LinkLocalIPv6PrefixLen": 0,
-        "SecondaryIPAddresses": None, "SecondaryIPv6Addresses": None, "EndpointID": "", "Gateway": "",
-        "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "IPAddress": "", "IPPrefixLen": 0,
-        "IPv6Gateway": "", "MacAddress": "", "Networks": {mode: endpoint},
+        "SecondaryIPAddresses": None, "SecondaryIPv6Addresses": None, "EndpointID": endpoint["EndpointID"],
+        "Gateway": endpoint["Gateway"], "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0,
+        "IPAddress": endpoint["IPAddress"], "IPPrefixLen": endpoint["IPPrefixLen"], "IPv6Gateway": "",
+        "MacAddress": endpoint["MacAddress"], "Networks": {network_name: endpoint},
     }
 
 

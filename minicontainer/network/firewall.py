@@ -135,6 +135,18 @@ class IptablesFirewall:
                     if t.is_chain(name):
                         t.delete_chain(name)
 
+    def in_use(self) -> bool:
+        """True while our chains hold more than their base rules (another network still uses them)."""
+        from minicontainer.network.rules import FILTER, NAT
+        c = self.chains
+        counts = {(FILTER, c.isolation1): 1, (FILTER, c.isolation2): 1, (FILTER, c.user): 1, (FILTER, c.main): 0,
+                  (NAT, c.main): 0}
+        return any(self.chain_rule_count(t, ch) > base for (t, ch), base in counts.items())
+
+    def set_forward_policy(self, policy: str) -> None:
+        with self._tables({"filter"}) as tables:
+            tables["filter"].set_policy("FORWARD", policy)
+
     def chain_rule_count(self, table: str, chain: str) -> int:
         ipt = self.iptc
         with xtables_lock():

@@ -127,6 +127,9 @@ class Runtime:
                 if not sup or liveness.is_alive(sup["pid"], sup["start"]):
                     return rec
                 killed = self._kill_and_wait(rec, signal.SIGKILL, None)
+                from minicontainer.runtime.supervisor import release_network
+                release_network(self, rec)
+                rec.extra.pop("endpoint", None)
                 rec.status, rec.pid, rec.supervisor = "exited", 0, None
                 rec.exit_code = 137 if killed else 255
                 rec.error = "supervisor died; container reaped"
@@ -138,6 +141,15 @@ class Runtime:
             store.remove(rec)
             return None
         return rec
+
+    def holds_lease(self, cid: str) -> bool:
+        """Is the container that owns an address lease still running? (Else the lease is stale.)"""
+        try:
+            rec = self.containers.load(cid)
+        except NoSuchContainer:
+            return False
+        sup = rec.supervisor
+        return rec.running and bool(sup) and liveness.is_alive(sup["pid"], sup["start"])
 
     def _kill_and_wait(self, rec: ContainerRecord, sig: int, timeout: float | None) -> bool:
         """Signal the container's pid 1 and wait for it to exit; False if it was already gone."""

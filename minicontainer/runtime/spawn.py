@@ -137,7 +137,8 @@ class _Channels:
 
     def __init__(self, launch: Launch):
         self.errr, self.errw = os.pipe2(os.O_CLOEXEC)
-        self.gor, self.gow = os.pipe2(os.O_CLOEXEC)
+        self.gor, self.gow = os.pipe2(os.O_CLOEXEC)        # supervisor -> child: host side is ready, go on
+        self.nsr, self.nsw = os.pipe2(os.O_CLOEXEC)        # child -> supervisor: my namespaces exist
         self.parent_sock = self.child_sock = None
         self.child_stdio: dict[int, int] = {}
         self.outputs: dict[int, str] = {}
@@ -156,13 +157,13 @@ class _Channels:
             self.child_stdio[target] = w
 
     def parent_side(self) -> None:
-        for fd in (self.errw, self.gor, *self.child_stdio.values()):
+        for fd in (self.errw, self.gor, self.nsw, *self.child_stdio.values()):
             os.close(fd)
         if self.child_sock:
             self.child_sock.close()
 
     def child_side(self) -> None:
-        for fd in (self.errr, self.gow, *self.outputs):
+        for fd in (self.errr, self.gow, self.nsr, *self.outputs):
             os.close(fd)
         if self.stdin_w is not None:
             os.close(self.stdin_w)
@@ -172,11 +173,16 @@ class _Channels:
     def finish(self, pid: int, ready) -> Started:
         """Parent: run ready(pid) (host-side setup), let the child go, collect its exec result."""
         try:
-            if ready:
+            # Wait until the child has its own namespaces: a veth peer created "in pid's netns" before
+            # that would land in the host's namespace.
+            if os.read(self.nsr, 1) == b"n" and ready:
                 ready(pid)
             os.write(self.gow, b"g")
+        except BrokenPipeError:
+            pass  # the child died before "go": its error report follows on errr
         finally:
             os.close(self.gow)
+            os.close(self.nsr)
         master = None
         if self.parent_sock:
             _msg, fds, _flags, _addr = socket.recv_fds(self.parent_sock, 1, 1)
@@ -222,6 +228,8 @@ def spawn_container(kinds: list[str], plan: Plan, launch: Launch, ready=None) ->
         sc.prctl(sc.PR_SET_PDEATHSIG, signal.SIGKILL)
         os.setsid()
         ns.Unshare(kinds).do()
+        os.write(ch.nsw, b"n")
+        os.close(ch.nsw)
         if os.read(gor, 1) != b"g":
             os._exit(1)  # the supervisor gave up
         os.close(gor)
@@ -259,6 +267,8 @@ def spawn_exec(target_pid: int, kinds: list[str], launch: Launch) -> Started:
                 sc.setns(fds[kind], ns.KINDS[kind][0])
             os.fchdir(root)
             os.chroot(".")
+            os.write(ch.nsw, b"n")
+            os.close(ch.nsw)
             if os.read(ch.gor, 1) != b"g":
                 os._exit(1)
             inner = os.fork()

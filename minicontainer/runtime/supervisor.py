@@ -56,10 +56,16 @@ class Supervisor:
             etc_files={f"/etc/{n}": store.path(cid, n) for n in ("hostname", "hosts", "resolv.conf")})
         self.log = LogWriter(store.log_path(cid))
         try:
-            self.started = spawn_container(namespace_kinds(rec.host_config["NetworkMode"]), plan, launch)
-        except MCError as exc:
+            ready = self._connect_network()
+            self.started = spawn_container(namespace_kinds(rec.host_config["NetworkMode"]), plan, launch, ready)
+        except BaseException as exc:
             self.log.close()
-            self._record_start_failure(exc)
+            release_network(self.rt, rec)
+            if isinstance(exc, Exception) and not isinstance(exc, MCError):
+                exc = StartError(f"failed to set up the container: {exc}", 125)
+            if isinstance(exc, MCError):
+                self._record_start_failure(exc)
+                raise exc from None
             raise
         me = os.getpid()
         with store.lock(cid):
@@ -67,6 +73,25 @@ class Supervisor:
             rec.started_at, rec.init_start = rfc3339_now(), liveness.start_ticks(self.started.pid)
             rec.supervisor = {"pid": me, "start": liveness.start_ticks(me)}
             store.save(rec)
+
+    def _connect_network(self):
+        """Bridge mode: lease an address now; return the callback that wires the veth once the child exists."""
+        rec, store = self.rec, self.rt.containers
+        if rec.host_config["NetworkMode"] != "bridge":
+            return None
+        from minicontainer.network.attach import attach, reserve
+        from minicontainer.network.networks import DEFAULT_NETWORK, NetworkStore
+        from minicontainer.plan import Journal
+        from minicontainer.runtime.etcfiles import hosts
+        networks = NetworkStore(self.rt.root)
+        ep = reserve(networks, networks.get(DEFAULT_NETWORK), rec.id, self.rt.holds_lease)
+        with store.lock(rec.id):
+            rec.extra["endpoint"] = ep
+            store.save(rec)
+        with open(store.path(rec.id, "hosts"), "w") as f:
+            f.write(hosts(ep["IPAddress"], rec.config["Hostname"]))
+        journal = Journal(store.path(rec.id, "journal.json"))
+        return lambda pid: attach(journal, ep, pid, rec.id)
 
     def _record_start_failure(self, exc: MCError) -> None:
         store, rec = self.rt.containers, self.rec
@@ -93,17 +118,32 @@ class Supervisor:
 
     def finish(self, code: int) -> None:
         store, rec = self.rt.containers, self.rec
+        release_network(self.rt, rec)
         try:
             with store.lock(rec.id):
                 rec = store.load(rec.id)
                 rec.status, rec.exit_code, rec.pid, rec.finished_at = "exited", code, 0, rfc3339_now()
                 rec.supervisor = None
+                rec.extra.pop("endpoint", None)
                 store.save(rec)
         except NoSuchContainer:
             return  # removed (rm -f) while it ran
         self.rec = rec
         if rec.host_config.get("AutoRemove"):
             store.remove(rec)
+
+
+def release_network(runtime, rec: ContainerRecord) -> list[str]:
+    """Undo the container's host-side network steps (journal) and free its address lease."""
+    store = runtime.containers
+    journal_path = store.path(rec.id, "journal.json")
+    ep = rec.extra.get("endpoint")
+    if not ep and not os.path.exists(journal_path):
+        return []
+    from minicontainer.network.attach import detach
+    from minicontainer.network.networks import NetworkStore
+    from minicontainer.plan import Journal
+    return detach(NetworkStore(runtime.root), Journal(journal_path), ep, rec.id)
 
 
 def start_detached(runtime, rec: ContainerRecord) -> None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from minicontainer.errors import DaemonError, MCError
 from minicontainer.specs.names import validate_name
 
-NETWORK_MODES = ("none", "host")
+NETWORK_MODES = ("none", "host", "bridge")
 _HOSTNAME_RE = re.compile(r"^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,62}[a-zA-Z0-9])?$")
 
 

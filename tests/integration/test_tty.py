@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 
-from conftest import REPO
+from tests.conftest import REPO
 
 
 def _spawn_on_pty(mc, *args):

@@ -1,0 +1,180 @@
+"""Network steps over netlink (pyroute2, imported only when a step runs): bridges, veth pairs,
+addresses, routes, sysctls, and the /run/netns bind mount that makes a namespace visible to `ip netns`.
+
+Host-side steps are undone by the journal when the container goes; what lives inside the
+container's network namespace disappears with it.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from dataclasses import dataclass
+
+from minicontainer.kernel import syscalls as sc
+from minicontainer.plan import Step, journaled
+
+NETNS_DIR = "/run/netns"
+
+
+def iproute(netns: str | None = None):
+    from pyroute2 import IPRoute
+    # flags=0: never create a namespace by accident if the path is gone (pyroute2 defaults to O_CREAT).
+    return IPRoute(netns=netns, flags=0) if netns else IPRoute()
+
+
+def _index(ipr, ifname: str) -> int:
+    found = ipr.link_lookup(ifname=ifname)
+    if not found:
+        raise OSError(errno.ENODEV, f"no such interface: {ifname}")
+    return found[0]
+
+
+def link_exists(ifname: str) -> bool:
+    return os.path.exists(f"/sys/class/net/{ifname}")
+
+
+@journaled
+@dataclass
+class CreateBridge(Step):
+    name: str
+    address: str        # gateway/prefix, e.g. 172.17.0.1/16
+    mac: str = ""
+    why = "the bridge: a virtual switch on the host, and the containers' default gateway"
+
+    def do(self) -> None:
+        ip, prefix = self.address.split("/")
+        with iproute() as ipr:
+            ipr.link("add", ifname=self.name, kind="bridge", **({"address": self.mac} if self.mac else {}))
+            idx = _index(ipr, self.name)
+            ipr.addr("add", index=idx, address=ip, prefixlen=int(prefix))
+            ipr.link("set", index=idx, state="up")
+        _write_sysctl(f"net/ipv6/conf/{self.name}/accept_ra", "0")
+
+    def undo(self) -> None:
+        with iproute() as ipr:
+            found = ipr.link_lookup(ifname=self.name)
+            if found:
+                ipr.link("del", index=found[0])
+
+    def explain(self) -> str:
+        return (f"ip link add {self.name} type bridge && ip addr add {self.address} dev {self.name} "
+                f"&& ip link set {self.name} up")
+
+
+@journaled
+@dataclass
+class CreateVeth(Step):
+    host_if: str
+    bridge: str
+    netns_pid: int
+    peer_if: str = "eth0"
+    why = "a veth pair: one end on the bridge, the other end is the container's eth0"
+
+    def do(self) -> None:
+        with iproute() as ipr:
+            # The peer is created directly inside the container's namespace: no rename, no race.
+            ipr.link("add", ifname=self.host_if, kind="veth", peer={"ifname": self.peer_if, "net_ns_pid": self.netns_pid})
+            idx = _index(ipr, self.host_if)
+            ipr.link("set", index=idx, master=_index(ipr, self.bridge), state="up")
+
+    def undo(self) -> None:
+        with iproute() as ipr:
+            found = ipr.link_lookup(ifname=self.host_if)
+            if found:
+                ipr.link("del", index=found[0])  # deleting one end deletes the pair
+
+    def explain(self) -> str:
+        return (f"ip link add {self.host_if} type veth peer name {self.peer_if} netns {self.netns_pid} && "
+                f"ip link set {self.host_if} master {self.bridge} up")
+
+
+@dataclass
+class ConfigureInterface(Step):
+    """Inside the container's netns: MAC, address, up, default route."""
+
+    netns_pid: int
+    ifname: str
+    mac: str
+    address: str        # ip/prefix
+    gateway: str
+    why = "give the container's end its MAC (02:42 + IPv4, like Docker <= 27), address and default route"
+
+    def do(self) -> None:
+        ip, prefix = self.address.split("/")
+        with iproute(f"/proc/{self.netns_pid}/ns/net") as ipr:
+            idx = _index(ipr, self.ifname)
+            ipr.link("set", index=idx, address=self.mac)
+            ipr.addr("add", index=idx, address=ip, prefixlen=int(prefix))
+            ipr.link("set", index=idx, state="up")
+            ipr.route("add", dst="0.0.0.0/0", gateway=self.gateway)
+
+    def explain(self) -> str:
+        ns = f"nsenter --net=/proc/{self.netns_pid}/ns/net"
+        return "; ".join([f"{ns} ip link set {self.ifname} address {self.mac}",
+                          f"{ns} ip addr add {self.address} dev {self.ifname}",
+                          f"{ns} ip link set {self.ifname} up",
+                          f"{ns} ip route add default via {self.gateway}"])
+
+
+@journaled
+@dataclass
+class BindNetns(Step):
+    netns_pid: int
+    name: str
+    why = "make the namespace visible to `ip netns` (ip netns exec NAME ...)"
+
+    @property
+    def path(self) -> str:
+        return os.path.join(NETNS_DIR, self.name)
+
+    def do(self) -> None:
+        os.makedirs(NETNS_DIR, exist_ok=True)
+        fd = os.open(self.path, os.O_RDONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0)
+        os.close(fd)
+        try:
+            sc.mount(f"/proc/{self.netns_pid}/ns/net", self.path, None, sc.MS_BIND)
+        except OSError:
+            os.unlink(self.path)
+            raise
+
+    def undo(self) -> None:
+        try:
+            sc.umount2(self.path, sc.MNT_DETACH)
+        except OSError as exc:
+            if exc.errno not in (errno.EINVAL, errno.ENOENT):
+                raise
+        try:
+            os.unlink(self.path)
+        except FileNotFoundError:
+            pass
+
+    def explain(self) -> str:
+        return f"touch {self.path} && mount --bind /proc/{self.netns_pid}/ns/net {self.path}"
+
+
+def _write_sysctl(key: str, value: str) -> str | None:
+    """Write /proc/sys/<key>; returns the previous value (None if the key does not exist)."""
+    path = f"/proc/sys/{key}"
+    try:
+        with open(path) as f:
+            old = f.read().strip()
+        if old != value:
+            with open(path, "w") as f:
+                f.write(value)
+        return old
+    except FileNotFoundError:
+        return None
+
+
+@dataclass
+class Sysctl(Step):
+    key: str            # dotted, e.g. net.ipv4.ip_forward
+    value: str
+    why: str = ""
+
+    def do(self) -> None:
+        self.previous = _write_sysctl(self.key.replace(".", "/"), self.value)
+
+    def explain(self) -> str:
+        return f"sysctl -w {self.key}={self.value}"

@@ -1,0 +1,167 @@
+"""Bridge networks: their records, the docker0-like default one, and bringing a bridge up or down.
+
+A network is <root>/networks/<name>/network.json plus its leases. Its bridge, addresses and firewall
+rules are created on first use and stay (like docker0) until `network rm`.
+Settings for the default network (env, so tests can pick their own and never touch the user's):
+MINICONTAINER_BRIDGE (default mc0), MINICONTAINER_SUBNET (default: the first free /16 from
+172.17.0.0/16 up), MINICONTAINER_CHAIN_PREFIX (default MC).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import json
+import os
+import shutil
+from dataclasses import asdict, dataclass
+
+from minicontainer.errors import DaemonError
+from minicontainer.network.ipam import HostLocalIPAM
+from minicontainer.store.locks import locked, write_atomic
+from minicontainer.store.root import StateRoot
+
+DEFAULT_NETWORK = "bridge"
+
+
+@dataclass
+class Network:
+    name: str
+    id: str
+    bridge: str
+    subnet: str
+    gateway: str
+    chain_prefix: str = "MC"
+    userland_proxy: bool = True
+
+    @property
+    def prefixlen(self) -> int:
+        return ipaddress.ip_network(self.subnet).prefixlen
+
+
+def candidate_subnets():
+    """Docker's default local pools: 172.17-31.0.0/16, then 192.168.0.0/16 split into /20s."""
+    for second in range(17, 32):
+        yield ipaddress.ip_network(f"172.{second}.0.0/16")
+    yield from ipaddress.ip_network("192.168.0.0/16").subnets(new_prefix=20)
+
+
+def pick_subnet(in_use: list[ipaddress.IPv4Network]) -> ipaddress.IPv4Network:
+    for net in candidate_subnets():
+        if not any(net.overlaps(other) for other in in_use):
+            return net
+    raise DaemonError("could not find an available, non-overlapping IPv4 address pool among the defaults", 125)
+
+
+def host_networks() -> list[ipaddress.IPv4Network]:
+    """Every IPv4 route and address on the host: a new subnet must overlap none of them."""
+    from minicontainer.kernel.netlink import iproute
+    nets = []
+    with iproute() as ipr:
+        for r in ipr.get_routes(family=2):
+            dst = r.get_attr("RTA_DST")
+            if dst:
+                nets.append(ipaddress.ip_network(f"{dst}/{r['dst_len']}", strict=False))
+        for a in ipr.get_addr(family=2):
+            nets.append(ipaddress.ip_network(f"{a.get_attr('IFA_ADDRESS')}/{a['prefixlen']}", strict=False))
+    return nets
+
+
+class NetworkStore:
+    def __init__(self, root: StateRoot):
+        self.root = root
+        self.dir = os.path.join(root.lib, "networks")
+
+    def _path(self, name: str) -> str:
+        return os.path.join(self.dir, name)
+
+    def ipam(self, net: Network) -> HostLocalIPAM:
+        return HostLocalIPAM(os.path.join(self._path(net.name), "leases"), net.subnet, net.gateway)
+
+    def get(self, name: str) -> Network:
+        try:
+            with open(os.path.join(self._path(name), "network.json")) as f:
+                return Network(**json.load(f))
+        except FileNotFoundError:
+            if name == DEFAULT_NETWORK:
+                return self._create_default()
+            raise DaemonError(f"network {name} not found", 125) from None
+
+    def list(self) -> list[Network]:
+        if not os.path.isdir(self.dir):
+            return []
+        return [self.get(n) for n in sorted(os.listdir(self.dir)) if not n.endswith(".lock")]
+
+    def _create_default(self) -> Network:
+        os.makedirs(self.dir, exist_ok=True)
+        with locked(os.path.join(self.dir, "create.lock")):
+            path = os.path.join(self._path(DEFAULT_NETWORK), "network.json")
+            if os.path.exists(path):
+                with open(path) as f:
+                    return Network(**json.load(f))
+            subnet = os.environ.get("MINICONTAINER_SUBNET")
+            net = ipaddress.ip_network(subnet) if subnet else pick_subnet(host_networks())
+            network = Network(name=DEFAULT_NETWORK, id=hashlib.sha256(os.urandom(32)).hexdigest(),
+                              bridge=os.environ.get("MINICONTAINER_BRIDGE", "mc0"), subnet=str(net),
+                              gateway=str(next(net.hosts())),
+                              chain_prefix=os.environ.get("MINICONTAINER_CHAIN_PREFIX", "MC"))
+            os.makedirs(self._path(DEFAULT_NETWORK), exist_ok=True)
+            write_atomic(path, json.dumps(asdict(network), indent=1))
+            return network
+
+    # ---------------------------------------------------------------- kernel state of a network
+    def firewall(self, net: Network):
+        from minicontainer.network.firewall import IptablesFirewall
+        from minicontainer.network.rules import Chains
+        return IptablesFirewall(Chains(net.chain_prefix))
+
+    def rules(self, net: Network):
+        from minicontainer.network.rules import Chains, base_rules, hook_rules, network_rules
+        c = Chains(net.chain_prefix)
+        return base_rules(c) + hook_rules(c, hairpin_nat=not net.userland_proxy) + \
+            network_rules(c, net.bridge, net.subnet, net.userland_proxy)
+
+    def setup_steps(self, net: Network):
+        from minicontainer.kernel.netlink import CreateBridge, Sysctl
+        return [
+            CreateBridge(net.bridge, f"{net.gateway}/{net.prefixlen}"),
+            Sysctl("net.ipv4.ip_forward", "1", why="route between the bridge and the host's other interfaces"),
+        ]
+
+    def ensure_up(self, net: Network) -> None:
+        """Create the bridge and the network's rules if they are not there (first use, or after a reboot)."""
+        from minicontainer.kernel.netlink import link_exists
+        if link_exists(net.bridge):
+            return
+        with locked(os.path.join(self._path(net.name), "up.lock")):
+            if link_exists(net.bridge):
+                return
+            forwarding_was_off = _read("/proc/sys/net/ipv4/ip_forward") == "0"
+            for step in self.setup_steps(net):
+                step.do()
+            fw = self.firewall(net)
+            fw.add(self.rules(net))
+            if forwarding_was_off:
+                fw.set_forward_policy("DROP")  # what Docker does when it is the one turning forwarding on
+
+    def remove(self, net: Network, users: list[str]) -> None:
+        if users:
+            raise DaemonError(f"error while removing network: network {net.name} id {net.id} has active endpoints", 1)
+        from minicontainer.kernel.netlink import CreateBridge
+        from minicontainer.network.rules import Chains, hook_rules, network_rules
+        c = Chains(net.chain_prefix)
+        fw = self.firewall(net)
+        fw.remove(list(reversed(network_rules(c, net.bridge, net.subnet, net.userland_proxy))))
+        if not fw.in_use():  # the last network using our chains: take the hooks and chains away too
+            fw.remove(hook_rules(c, hairpin_nat=not net.userland_proxy))
+            fw.remove_chains()
+        CreateBridge(net.bridge, f"{net.gateway}/{net.prefixlen}").undo()
+        shutil.rmtree(self._path(net.name), ignore_errors=True)
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path) as f:
+            return f.read().strip()
+    except FileNotFoundError:
+        return ""
