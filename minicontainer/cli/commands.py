@@ -43,12 +43,14 @@ RUN_FLAGS = [
     Flag("tty", "t", help="Allocate a pseudo-TTY"),
     Flag("network", kind="str", default="none", metavar="string", help="Connect a container to a network (none, host, bridge)"),
     Flag("net", kind="str", metavar="string", help="Alias of --network"),
+    Flag("publish", "p", kind="list", metavar="list", help="Publish a container's port(s) to the host"),
 ]
 
 
 def _run_spec(opts, args):
+    from minicontainer.specs.ports import parse_all
     from minicontainer.specs.run import RunSpec, parse_env, validate
-    spec = RunSpec(image=args[0], command=args[1:], name=opts.name or None, detach=opts.detach,
+    spec = RunSpec(publish=parse_all(opts.publish), image=args[0], command=args[1:], name=opts.name or None, detach=opts.detach,
                    remove=opts.rm, env=parse_env(opts.env), workdir=opts.workdir, hostname=opts.hostname,
                    interactive=opts.interactive, tty=opts.tty, network=opts.net or opts.network)
     return validate(spec)
@@ -69,6 +71,8 @@ def cmd_run(rt, opts, args) -> int:
     spec = _run_spec(opts, args)
     if spec.tty and spec.interactive and not os.isatty(0):
         raise MCError("the input device is not a TTY", 1)
+    if spec.publish and spec.network == "host":
+        print("WARNING: Published ports are discarded when using host network mode", file=sys.stderr)
     rec = _create(rt, spec)
     if spec.detach:
         start_detached(rt, rec)
@@ -267,6 +271,22 @@ def cmd_rmi(rt, opts, args) -> int:
     return failed
 
 
+def cmd_port(rt, opts, args) -> int:
+    from minicontainer.cli.format import port_lines
+    rec = rt.get(args[0])
+    private = args[1] if len(args) > 1 else None
+    if private is not None:
+        port = private.partition("/")[0]
+        if not port.isdigit():
+            raise MCError(f"Error: invalid port ({port}): strconv.ParseUint: parsing \"{port}\": invalid syntax")
+    lines = port_lines(rec, private)
+    if private is not None and not lines:
+        proto = private if "/" in private else f"{private}/tcp"
+        raise MCError(f"Error: No public port '{proto}' published for {args[0]}")
+    _out("".join(line + "\n" for line in lines))
+    return 0
+
+
 def cmd_network(rt, opts, args) -> int:
     """network ls | inspect NAME... | rm NAME...  (the default bridge network is called `bridge`)."""
     from minicontainer.cli.format import table
@@ -354,6 +374,8 @@ COMMANDS = {c.name: c for c in [
             cmd_import, min_args=1, max_args=2),
     Command("rmi", "rmi [OPTIONS] IMAGE [IMAGE...]", "Remove one or more images", cmd_rmi,
             [Flag("force", "f", help="Force removal of the image")], min_args=1),
+    Command("port", "port CONTAINER [PRIVATE_PORT[/PROTO]]", "List port mappings or a specific mapping for the container",
+            cmd_port, min_args=1, max_args=2),
     Command("network", "network ls | inspect NETWORK... | rm NETWORK...", "Manage networks", cmd_network, min_args=1),
     Command("version", "version", "Show the minicontainer version", cmd_version, max_args=0),
 ]}

@@ -6,6 +6,15 @@ from minicontainer.kernel.mounts import MASKED_PATHS, READONLY_PATHS
 from minicontainer.store.containers import ZERO_TIME
 
 
+def ports_map(rec) -> dict:
+    """NetworkSettings.Ports: {"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}, ...]}; empty when stopped."""
+    out: dict = {}
+    for p in rec.extra.get("ports", []):
+        out.setdefault(f"{p['container_port']}/{p['proto']}", []).append(
+            {"HostIp": p["host_ip"], "HostPort": str(p["host_port"])})
+    return out
+
+
 def _network_settings(rec) -> dict:
     mode = rec.host_config["NetworkMode"]
     ep = rec.extra.get("endpoint") or {}
@@ -20,7 +29,7 @@ def _network_settings(rec) -> dict:
     sandbox = ep.get("SandboxKey") or (f"/proc/{rec.pid}/ns/net" if running else "")
     return {
         "Bridge": "", "SandboxID": rec.id if running else "", "SandboxKey": sandbox,
-        "Ports": {}, "HairpinMode": False, "LinkLocalIPv6Address": "", "LinkLocalIPv6PrefixLen": 0,
+        "Ports": ports_map(rec), "HairpinMode": False, "LinkLocalIPv6Address": "", "LinkLocalIPv6PrefixLen": 0,
         "SecondaryIPAddresses": None, "SecondaryIPv6Addresses": None, "EndpointID": endpoint["EndpointID"],
         "Gateway": endpoint["Gateway"], "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0,
         "IPAddress": endpoint["IPAddress"], "IPPrefixLen": endpoint["IPPrefixLen"], "IPv6Gateway": "",
@@ -57,7 +66,7 @@ def container_json(rt, rec) -> dict:
         "MountLabel": "", "ProcessLabel": "", "AppArmorProfile": "", "ExecIDs": None,
         "HostConfig": {
             "Binds": None, "LogConfig": {"Type": "json-file", "Config": {}},
-            "NetworkMode": rec.host_config["NetworkMode"], "PortBindings": {},
+            "NetworkMode": rec.host_config["NetworkMode"], "PortBindings": rec.host_config.get("PortBindings", {}),
             "RestartPolicy": {"Name": "no", "MaximumRetryCount": 0},
             "AutoRemove": rec.host_config.get("AutoRemove", False),
             "CgroupnsMode": "host", "Dns": [], "DnsOptions": [], "DnsSearch": [], "ExtraHosts": None,

@@ -119,7 +119,10 @@ class IptablesFirewall:
                 if not t.is_chain(r.chain):
                     continue
                 chain = self.iptc.Chain(t, r.chain)
-                ir = self._rule(r)
+                try:
+                    ir = self._rule(r)
+                except self.iptc.XTablesError:
+                    continue  # it jumps to a chain that does not exist, so the rule cannot exist either
                 if ir in chain.rules:
                     chain.delete_rule(ir)
 

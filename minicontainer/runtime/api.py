@@ -51,7 +51,8 @@ class Runtime:
         }
         rec = ContainerRecord(id=cid, name=spec.name or "", created=now_rfc3339(), image_id=image.id,
                               image_ref=spec.image, config=config,
-                              host_config={"NetworkMode": spec.network, "AutoRemove": spec.remove})
+                              host_config={"NetworkMode": spec.network, "AutoRemove": spec.remove,
+                                           "PortBindings": _port_bindings(spec)})
         self._claim_name(rec, spec.name)
         try:
             self._write_files(rec, host_net)
@@ -130,6 +131,7 @@ class Runtime:
                 from minicontainer.runtime.supervisor import release_network
                 release_network(self, rec)
                 rec.extra.pop("endpoint", None)
+                rec.extra.pop("ports", None)
                 rec.status, rec.pid, rec.supervisor = "exited", 0, None
                 rec.exit_code = 137 if killed else 255
                 rec.error = "supervisor died; container reaped"
@@ -261,6 +263,16 @@ class Runtime:
         image = self.images.find(ref)
         users = self.images_in_use(image.id) if image else []
         return self.images.remove(ref, force, users)
+
+
+def _port_bindings(spec: RunSpec) -> dict:
+    """HostConfig.PortBindings, as Docker stores them: {"80/tcp": [{"HostIp": "", "HostPort": "8080"}]}."""
+    if spec.network != "bridge":
+        return {}
+    out: dict = {}
+    for b in spec.publish:
+        out.setdefault(b.key, []).append({"HostIp": b.host_ip, "HostPort": str(b.host_port) if b.host_port else ""})
+    return out
 
 
 def _read(path: str) -> str:

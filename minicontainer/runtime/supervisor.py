@@ -11,7 +11,7 @@ import json
 import os
 import sys
 
-from minicontainer.errors import MCError, NoSuchContainer, StartError
+from minicontainer.errors import DaemonError, MCError, NoSuchContainer, StartError
 from minicontainer.runtime import liveness
 from minicontainer.runtime.container_plan import container_plan, namespace_kinds
 from minicontainer.runtime.logs import LogWriter, rfc3339_now
@@ -83,15 +83,33 @@ class Supervisor:
         from minicontainer.network.networks import DEFAULT_NETWORK, NetworkStore
         from minicontainer.plan import Journal
         from minicontainer.runtime.etcfiles import hosts
+        from minicontainer.network.ports import conflicts, publish
         networks = NetworkStore(self.rt.root)
-        ep = reserve(networks, networks.get(DEFAULT_NETWORK), rec.id, self.rt.holds_lease)
+        net = networks.get(DEFAULT_NETWORK)
+        wanted = [{"proto": key.split("/")[1], "container_port": int(key.split("/")[0]), "host_ip": b["HostIp"],
+                   "host_port": int(b["HostPort"] or 0)}
+                  for key, binds in rec.host_config.get("PortBindings", {}).items() for b in binds]
+        clash = conflicts(wanted, [p for r in self.rt.list() if r.id != rec.id for p in r.extra.get("ports", [])])
+        if clash:
+            raise DaemonError(f"driver failed programming external connectivity on endpoint {rec.name} "
+                              f"({rec.id[:12]}): Bind for {clash['host_ip'] or '0.0.0.0'}:{clash['host_port']} "
+                              "failed: port is already allocated", 125)
+        ep = reserve(networks, net, rec.id, self.rt.holds_lease)
         with store.lock(rec.id):
             rec.extra["endpoint"] = ep
             store.save(rec)
         with open(store.path(rec.id, "hosts"), "w") as f:
             f.write(hosts(ep["IPAddress"], rec.config["Hostname"]))
         journal = Journal(store.path(rec.id, "journal.json"))
-        return lambda pid: attach(journal, ep, pid, rec.id)
+
+        def ready(pid: int) -> None:
+            attach(journal, ep, pid, rec.id)
+            if wanted:
+                ports = publish(journal, net, ep, wanted)
+                with store.lock(rec.id):
+                    rec.extra["ports"] = ports
+                    store.save(rec)
+        return ready
 
     def _record_start_failure(self, exc: MCError) -> None:
         store, rec = self.rt.containers, self.rec
@@ -125,6 +143,7 @@ class Supervisor:
                 rec.status, rec.exit_code, rec.pid, rec.finished_at = "exited", code, 0, rfc3339_now()
                 rec.supervisor = None
                 rec.extra.pop("endpoint", None)
+                rec.extra.pop("ports", None)
                 store.save(rec)
         except NoSuchContainer:
             return  # removed (rm -f) while it ran

@@ -26,6 +26,7 @@ class RunSpec:
     interactive: bool = False
     tty: bool = False
     network: str = "none"
+    publish: list = field(default_factory=list)   # PortBinding
 
 
 def parse_env(items: list[str], environ: dict[str, str] | None = None) -> list[str]:

@@ -1,0 +1,159 @@
+"""Published ports (CNI's portmap, Docker's port mapper): a userland proxy per port and address
+family, and the DNAT / hairpin / ACCEPT rules. Both are journaled steps, undone at teardown."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass
+
+from minicontainer.errors import DaemonError
+from minicontainer.kernel import syscalls as sc
+from minicontainer.plan import Step, journaled
+from minicontainer.runtime import liveness
+
+
+def _pdeathsig() -> None:
+    sc.prctl(sc.PR_SET_PDEATHSIG, signal.SIGTERM)  # docker-proxy gets Pdeathsig: SIGTERM too
+
+
+@journaled
+@dataclass
+class StartProxy(Step):
+    proto: str
+    host_ip: str
+    host_port: int
+    container_ip: str
+    container_port: int
+    pid: int = 0
+    start: int = 0
+
+    @property
+    def why(self) -> str:
+        return (f"userland proxy: {self.host_ip}:{self.host_port}/{self.proto} -> "
+                f"{self.container_ip}:{self.container_port} (what answers on 127.0.0.1)")
+
+    def argv(self) -> list[str]:
+        return ["-proto", self.proto, "-host-ip", self.host_ip, "-host-port", str(self.host_port),
+                "-container-ip", self.container_ip, "-container-port", str(self.container_port)]
+
+    def do(self) -> None:
+        r, w = os.pipe()
+        os.set_inheritable(w, True)
+        env = {**os.environ, "MINICONTAINER_PROXY_STATUS_FD": str(w)}
+        proc = subprocess.Popen([sys.executable, "-m", "minicontainer.network.proxy", *self.argv()], env=env,
+                                pass_fds=(w,), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, preexec_fn=_pdeathsig)
+        os.close(w)
+        with os.fdopen(r) as status:
+            report = status.read()
+        code, _, detail = report.partition("\n")
+        if code != "0":
+            proc.wait()
+            family = "tcp6" if ":" in self.host_ip else "tcp4"
+            raise DaemonError(f"failed to bind port {self.host_ip}:{self.host_port}/{self.proto}: Error starting "
+                              f"userland proxy: listen {family} {self._join()}: bind: {detail.strip().lower()}", 125)
+        self.host_port = int(detail.split()[0])
+        self.pid, self.start = proc.pid, liveness.start_ticks(proc.pid)
+        proc.returncode = 0  # it lives on after us: keep subprocess from warning about a running child
+
+    def _join(self) -> str:
+        return f"[{self.host_ip}]:{self.host_port}" if ":" in self.host_ip else f"{self.host_ip}:{self.host_port}"
+
+    def undo(self) -> None:
+        fd = liveness.open_pidfd(self.pid, self.start)
+        if fd is None:
+            return
+        try:
+            signal.pidfd_send_signal(fd, signal.SIGTERM)
+            if not liveness.wait_pidfd(fd, 2):
+                signal.pidfd_send_signal(fd, signal.SIGKILL)
+                liveness.wait_pidfd(fd, None)
+        finally:
+            os.close(fd)
+        try:
+            os.waitpid(self.pid, 0)  # reap it if it is our child (the supervisor's case)
+        except ChildProcessError:
+            pass
+
+    def explain(self) -> str:
+        return "minicontainer-proxy " + " ".join(self.argv()) + " &"
+
+
+@journaled
+@dataclass
+class PublishRules(Step):
+    chain_prefix: str
+    bridge: str
+    proto: str
+    host_ip: str
+    host_port: int
+    container_ip: str
+    container_port: int
+    userland_proxy: bool = True
+
+    def rules(self):
+        from minicontainer.network.rules import Chains, port_rules
+        return port_rules(Chains(self.chain_prefix), self.bridge, self.proto, self.host_ip, self.host_port,
+                          self.container_ip, self.container_port, self.userland_proxy)
+
+    @property
+    def why(self) -> str:
+        return self.rules()[0].why
+
+    def do(self) -> None:
+        from minicontainer.network.firewall import IptablesFirewall
+        from minicontainer.network.rules import Chains
+        IptablesFirewall(Chains(self.chain_prefix)).add(self.rules())
+
+    def undo(self) -> None:
+        from minicontainer.network.firewall import IptablesFirewall
+        from minicontainer.network.rules import Chains
+        IptablesFirewall(Chains(self.chain_prefix)).remove(list(reversed(self.rules())))
+
+    def explain(self) -> str:
+        return "; ".join(r.command() for r in self.rules())
+
+
+def ipv6_enabled() -> bool:
+    return os.path.exists("/proc/net/if_inet6")
+
+
+def free_port(proto: str, host_ip: str) -> int:
+    """A free host port from the kernel's ephemeral range (what Docker's allocator draws from)."""
+    import socket
+    kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
+    family = socket.AF_INET6 if ":" in host_ip else socket.AF_INET
+    with socket.socket(family, kind) as s:
+        s.bind((host_ip or "0.0.0.0", 0))
+        return s.getsockname()[1]
+
+
+def publish(journal, net, ep: dict, bindings: list[dict]) -> list[dict]:
+    """Start proxies and add rules for each binding; returns what was really bound (Docker's Ports)."""
+    actual = []
+    for b in bindings:
+        proto, cport, host_ip, host_port = b["proto"], b["container_port"], b["host_ip"], b["host_port"]
+        addrs = [host_ip] if host_ip else ["0.0.0.0"] + (["::"] if ipv6_enabled() else [])
+        host_port = host_port or free_port(proto, host_ip)
+        for addr in addrs:
+            journal.apply([StartProxy(proto, addr, host_port, ep["IPAddress"], cport)])
+            actual.append({"proto": proto, "container_port": cport, "host_ip": addr, "host_port": host_port})
+        if ":" not in (host_ip or "0.0.0.0"):  # IPv4 rules only: [::] is served by the proxy alone, as in Docker
+            journal.apply([PublishRules(net.chain_prefix, net.bridge, proto, host_ip, host_port, ep["IPAddress"], cport,
+                                        net.userland_proxy)])
+    return actual
+
+
+def conflicts(wanted: list[dict], taken: list[dict]) -> dict | None:
+    """Docker's allocator check: the same proto and host port on the same (or a wildcard) address."""
+    for w in wanted:
+        if not w["host_port"]:
+            continue
+        for t in taken:
+            same_ip = not w["host_ip"] or w["host_ip"] == t["host_ip"] or t["host_ip"] in ("0.0.0.0", "::")
+            if t["proto"] == w["proto"] and t["host_port"] == w["host_port"] and same_ip:
+                return w
+    return None

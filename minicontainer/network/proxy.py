@@ -1,0 +1,114 @@
+"""The userland proxy, like docker-proxy: one small process per published port and address family.
+
+    python -m minicontainer.network.proxy -proto tcp -host-ip 0.0.0.0 -host-port 8080 \
+        -container-ip 172.17.0.2 -container-port 80
+
+It binds the host port, reports "0\\n<port>\\n" (or "1\\n<error>") on fd 3 as docker-proxy does, then
+forwards every connection (TCP) or datagram (UDP) to the container. It is what makes
+`curl 127.0.0.1:8080` work: the nat OUTPUT rule skips 127.0.0.0/8, so loopback traffic reaches this
+process, which opens a new connection to the container from the bridge's address.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sys
+import threading
+
+BUF = 1 << 16
+
+
+def _family(ip: str) -> int:
+    return socket.AF_INET6 if ":" in ip else socket.AF_INET
+
+
+def _bind(proto: str, ip: str, port: int) -> socket.socket:
+    kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
+    s = socket.socket(_family(ip), kind)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if _family(ip) == socket.AF_INET6:
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)  # [::] and 0.0.0.0 are separate proxies
+    s.bind((ip, port))
+    if proto == "tcp":
+        s.listen(128)
+    return s
+
+
+def _pipe(src: socket.socket, dst: socket.socket) -> None:
+    try:
+        while data := src.recv(BUF):
+            dst.sendall(data)
+    except OSError:
+        pass
+    finally:
+        try:
+            dst.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+
+def _serve_tcp_conn(client: socket.socket, target: tuple[str, int]) -> None:
+    try:
+        upstream = socket.create_connection(target, timeout=10)
+        upstream.settimeout(None)
+    except OSError:
+        client.close()
+        return
+    back = threading.Thread(target=_pipe, args=(upstream, client), daemon=True)
+    back.start()
+    _pipe(client, upstream)
+    back.join()
+    client.close()
+    upstream.close()
+
+
+def serve_tcp(listener: socket.socket, target: tuple[str, int]) -> None:
+    while True:
+        client, _ = listener.accept()
+        threading.Thread(target=_serve_tcp_conn, args=(client, target), daemon=True).start()
+
+
+def serve_udp(listener: socket.socket, target: tuple[str, int]) -> None:
+    upstreams: dict[tuple, socket.socket] = {}
+
+    def replies(up: socket.socket, client_addr) -> None:
+        while True:
+            data = up.recv(BUF)
+            listener.sendto(data, client_addr)
+
+    while True:
+        data, addr = listener.recvfrom(BUF)
+        up = upstreams.get(addr)
+        if up is None:
+            up = socket.socket(_family(target[0]), socket.SOCK_DGRAM)
+            up.connect(target)
+            upstreams[addr] = up
+            threading.Thread(target=replies, args=(up, addr), daemon=True).start()
+        up.send(data)
+
+
+def main(argv: list[str]) -> int:
+    opts = dict(zip(argv[0::2], argv[1::2]))
+    proto, host_ip = opts["-proto"], opts["-host-ip"]
+    target = (opts["-container-ip"], int(opts["-container-port"]))
+    status_fd = os.environ.get("MINICONTAINER_PROXY_STATUS_FD")
+    status = os.fdopen(int(status_fd), "w") if status_fd else None
+    try:
+        listener = _bind(proto, host_ip, int(opts["-host-port"]))
+    except OSError as exc:
+        if status:
+            status.write(f"1\n{exc.strerror or exc}")
+            status.close()
+        return 1
+    if status:
+        status.write(f"0\n{listener.getsockname()[1]}\n")
+        status.close()
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+    (serve_tcp if proto == "tcp" else serve_udp)(listener, target)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
