@@ -92,12 +92,13 @@ def cmd_create(rt, opts, args) -> int:
 # ---------------------------------------------------------------- lifecycle
 
 def _each(args, fn) -> int:
-    """Apply fn to each container like Docker: print the ref on success, report errors, exit 1 if any failed."""
+    """Apply fn to each ref like Docker: print what fn returns (the ref itself if None), report each
+    error on stderr and go on; exit 1 if any failed."""
     failed = 0
     for ref in args:
         try:
-            fn(ref)
-            _out(ref + "\n")
+            result = fn(ref)
+            _out((ref if result is None else result) + "\n")
         except MCError as exc:
             print(str(exc), file=sys.stderr)
             failed = 1
@@ -137,14 +138,7 @@ def cmd_rm(rt, opts, args) -> int:
 
 
 def cmd_wait(rt, opts, args) -> int:
-    failed = 0
-    for ref in args:
-        try:
-            _out(f"{rt.wait(ref)}\n")
-        except MCError as exc:
-            print(str(exc), file=sys.stderr)
-            failed = 1
-    return failed
+    return _each(args, lambda ref: str(rt.wait(ref)))
 
 
 # ---------------------------------------------------------------- looking
@@ -261,14 +255,7 @@ def cmd_import(rt, opts, args) -> int:
 
 
 def cmd_rmi(rt, opts, args) -> int:
-    failed = 0
-    for ref in args:
-        try:
-            _out("".join(line + "\n" for line in rt.remove_image(ref, opts.force)))
-        except MCError as exc:
-            print(str(exc), file=sys.stderr)
-            failed = 1
-    return failed
+    return _each(args, lambda ref: "\n".join(rt.remove_image(ref, opts.force)))
 
 
 def cmd_port(rt, opts, args) -> int:

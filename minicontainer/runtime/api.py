@@ -179,13 +179,11 @@ class Runtime:
             time.sleep(0.01)
 
     # ------------------------------------------------------------------ lifecycle
-    def start(self, ref: str) -> ContainerRecord:
+    def start(self, ref: str) -> None:
         from minicontainer.runtime.supervisor import start_detached
         rec = self.get(ref)
-        if rec.running:
-            return rec
-        start_detached(self, rec)
-        return self.containers.load(rec.id)
+        if not rec.running:
+            start_detached(self, rec)
 
     def stop(self, ref: str, timeout: float = 10) -> None:
         rec = self.get(ref)
