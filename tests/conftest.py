@@ -4,6 +4,7 @@ own state root, and finish with a check that nothing was left behind (processes,
 from __future__ import annotations
 
 import os
+import random
 import subprocess
 import sys
 import time
@@ -80,11 +81,22 @@ def mc(tmp_path):
     root = str(tmp_path / "state")
     known = _pid_namespaces()
     runner = MC(root)
+    # The default bridge network of this test only: its own bridge name, subnet and chain prefix.
+    tag = f"{random.randrange(16**4):04x}"
+    subnet_byte = random.randrange(200, 250)
+    runner.env.update(MINICONTAINER_BRIDGE=f"mct{tag}", MINICONTAINER_SUBNET=f"10.{subnet_byte}.0.0/16",
+                      MINICONTAINER_CHAIN_PREFIX=f"MCT{tag}")
+    runner.bridge, runner.prefix, runner.net = f"mct{tag}", f"MCT{tag}", f"10.{subnet_byte}"
     yield runner
     # Clean up even after a failure, then prove the cleanup really removed everything.
     ids = runner("ps", "-aq").stdout.split()
     if ids:
         runner("rm", "-f", *ids)
+    if os.path.isdir(os.path.join(root, "networks", "bridge")):
+        runner("network", "rm", "bridge")
+    assert not os.path.exists(f"/sys/class/net/{runner.bridge}"), "bridge left behind"
+    save = subprocess.run(["iptables-legacy-save"], capture_output=True, text=True).stdout
+    assert runner.prefix not in save and runner.bridge not in save, "iptables rules left behind"
     deadline = time.monotonic() + 5
     while (left := leftovers(root, known)) and time.monotonic() < deadline:
         time.sleep(0.05)

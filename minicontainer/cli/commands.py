@@ -41,7 +41,7 @@ RUN_FLAGS = [
     Flag("hostname", "h", kind="str", metavar="string", help="Container host name"),
     Flag("interactive", "i", help="Keep STDIN open even if not attached"),
     Flag("tty", "t", help="Allocate a pseudo-TTY"),
-    Flag("network", kind="str", default="none", metavar="string", help="Connect a container to a network (none, host, bridge)"),
+    Flag("network", kind="str", default="bridge", metavar="string", help="Connect a container to a network (bridge, none, host)"),
     Flag("net", kind="str", metavar="string", help="Alias of --network"),
     Flag("publish", "p", kind="list", metavar="list", help="Publish a container's port(s) to the host"),
 ]

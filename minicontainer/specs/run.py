@@ -25,7 +25,7 @@ class RunSpec:
     hostname: str = ""
     interactive: bool = False
     tty: bool = False
-    network: str = "none"
+    network: str = "bridge"
     publish: list = field(default_factory=list)   # PortBinding
 
 

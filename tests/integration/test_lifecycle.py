@@ -120,7 +120,8 @@ def test_inspect_keys_like_docker(mc):
     assert c["State"]["Status"] == "running" and c["State"]["Running"] is True and c["State"]["Pid"] > 0
     assert c["Config"]["Cmd"] == ["sleep", "100"] and "K=V" in c["Config"]["Env"]
     assert c["Config"]["Hostname"] == c["Id"][:12] and c["Config"]["WorkingDir"] == "/srv"
-    assert c["HostConfig"]["NetworkMode"] == "none" and c["HostConfig"]["AutoRemove"] is False
+    assert c["HostConfig"]["NetworkMode"] == "bridge" and c["HostConfig"]["AutoRemove"] is False
+    assert c["NetworkSettings"]["IPAddress"] == f"{mc.net}.0.2" and c["NetworkSettings"]["Networks"]["bridge"]["Gateway"] == f"{mc.net}.0.1"
     assert c["Mounts"] == [] and "NetworkSettings" in c
     assert os.readlink(f"/proc/{c['State']['Pid']}/ns/net") != os.readlink("/proc/self/ns/net")
     mc.ok("rm", "-f", "insp")
@@ -217,7 +218,7 @@ def test_root_flag_selects_the_state_directory(mc, tmp_path):
     env.pop("MINICONTAINER_ROOT")
     import subprocess
     import sys
-    out = subprocess.run([sys.executable, "-m", "minicontainer", "--root", other, "run", "--name", "elsewhere",
+    out = subprocess.run([sys.executable, "-m", "minicontainer", "--root", other, "run", "--net", "none", "--name", "elsewhere",
                           "busybox", "true"], env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert os.path.islink(os.path.join(other, "names", "elsewhere"))
@@ -229,7 +230,7 @@ def test_root_flag_selects_the_state_directory(mc, tmp_path):
 def test_commands_without_network_do_not_import_pyroute2_or_iptc(mc):
     import subprocess
     import sys
-    out = subprocess.run([sys.executable, "-X", "importtime", "-m", "minicontainer", "run", "--rm", "busybox", "true"],
+    out = subprocess.run([sys.executable, "-X", "importtime", "-m", "minicontainer", "run", "--rm", "--net=none", "busybox", "true"],
                          env=mc.env, capture_output=True, text=True)
     assert out.returncode == 0
     imported = {line.split("|")[-1].strip() for line in out.stderr.splitlines() if "|" in line}

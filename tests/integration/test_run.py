@@ -81,9 +81,9 @@ def test_net_host_sees_host_interfaces(mc):
     assert mc.ok("run", "--rm", "--net=host", "busybox", "hostname").strip() == socket.gethostname()
 
 
-def test_default_network_mode_is_private(mc):
+def test_default_network_mode_is_the_bridge(mc):
     out = mc.ok("run", "--rm", "busybox", "ls", "/sys/class/net")
-    assert out.split() == ["lo"]
+    assert out.split() == ["eth0", "lo"]
 
 
 def test_env_and_workdir(mc, monkeypatch):
