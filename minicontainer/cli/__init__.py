@@ -20,7 +20,7 @@ def _main_usage() -> str:
              "Commands:"]
     lines += [f"  {c.name:<10} {c.summary}" for c in COMMANDS.values()]
     lines += ["", "Options:", "      --root string   State directory (default /var/lib/minicontainer)",
-              f"", f"Run '{PROG} COMMAND --help' for more information on a command."]
+              "", f"Run '{PROG} COMMAND --help' for more information on a command."]
     return "\n".join(lines) + "\n"
 
 

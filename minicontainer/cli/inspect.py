@@ -40,10 +40,8 @@ def _network_settings(rec) -> dict:
 def container_json(rt, rec) -> dict:
     store = rt.containers
     cmd = rec.command
-    try:
-        lower = ":".join(rt.images.lower_dirs(rt.images.get(rec.image_id)))
-    except Exception:
-        lower = ""
+    image = rt.images.find(rec.image_id)
+    lower = ":".join(rt.images.lower_dirs(image)) if image else ""
     return {
         "Id": rec.id,
         "Created": rec.created,

@@ -12,7 +12,7 @@ import shutil
 import time
 from dataclasses import asdict, dataclass
 
-from minicontainer.errors import DaemonError, NoSuchImage
+from minicontainer.errors import DaemonError, MCError, NoSuchImage
 from minicontainer.specs.refs import normalize
 from minicontainer.store.locks import locked, write_atomic
 from minicontainer.store.root import StateRoot
@@ -94,7 +94,7 @@ class ImageStore:
         repos = self._repos()
         try:
             tagged = repos.get(normalize(ref))
-        except Exception:
+        except MCError:  # not a valid reference: it can still be an id prefix
             tagged = None
         if tagged:
             return self._load(tagged.split(":", 1)[1])

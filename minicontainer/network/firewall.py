@@ -7,7 +7,6 @@ xtables lock that the iptables-legacy CLI also takes, as refresh -> modify -> on
 
 from __future__ import annotations
 
-import errno
 import fcntl
 import glob
 import os
@@ -165,5 +164,3 @@ def forward_policy() -> str:
         t.refresh()
         return t.get_policy("FORWARD").name
 
-
-__all__ = ["IptablesFirewall", "xtables_lock", "errno"]

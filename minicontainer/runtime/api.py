@@ -12,7 +12,7 @@ import signal
 import socket
 import time
 
-from minicontainer.errors import DaemonError, MCError, NoSuchContainer
+from minicontainer.errors import DaemonError, NoSuchContainer
 from minicontainer.images.store import ImageStore, now_rfc3339
 from minicontainer.runtime import etcfiles, liveness
 from minicontainer.runtime.logs import rfc3339_now
@@ -280,5 +280,3 @@ def _read(path: str) -> str:
     except FileNotFoundError:
         return ""
 
-
-__all__ = ["Runtime", "MCError"]
