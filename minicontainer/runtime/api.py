@@ -40,6 +40,12 @@ class Runtime:
             raise DaemonError("no command specified", 125)
         cid = os.urandom(32).hex()
         host_net = spec.network == "host"
+        if spec.network.startswith("container:"):
+            ref = spec.network.partition(":")[2]
+            try:
+                spec.network = "container:" + self.containers.resolve(ref)
+            except NoSuchContainer:
+                raise DaemonError(f"No such container: {ref}", 125) from None
         hostname = spec.hostname or (socket.gethostname() if host_net else cid[:12])
         interactive, attached = spec.interactive, not spec.detach
         config = {

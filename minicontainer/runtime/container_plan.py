@@ -16,8 +16,10 @@ NSD = sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC
 
 
 def namespace_kinds(network_mode: str) -> list[str]:
-    """Namespaces the child unshares itself (pid is set up by the supervisor before fork)."""
-    return ["mnt", "uts", "ipc"] + ([] if network_mode == "host" else ["net"])
+    """Namespaces the child unshares itself (pid is set up by the supervisor before fork). With
+    --net=host it keeps the host's network namespace; with container:ID it joins that one instead."""
+    shares_net = network_mode == "host" or network_mode.startswith("container:")
+    return ["mnt", "uts", "ipc"] + ([] if shares_net else ["net"])
 
 
 def container_plan(*, lower: list[str], upper: str, work: str, merged: str, etc_files: dict[str, str],

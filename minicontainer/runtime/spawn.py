@@ -218,8 +218,10 @@ def _run_child(ch: _Channels, launch: Launch, before_exec=None) -> None:
         _child_fail(ch.errw, 125, f"{type(exc).__name__}: {exc}")
 
 
-def spawn_container(kinds: list[str], plan: Plan, launch: Launch, ready=None) -> Started:
-    """Start a new container: new namespaces of `kinds` plus a new pid namespace, then `plan`, then exec."""
+def spawn_container(kinds: list[str], plan: Plan, launch: Launch, ready=None, join: dict[str, int] | None = None) -> Started:
+    """Start a new container: new namespaces of `kinds` plus a new pid namespace, then `plan`, then exec.
+    join maps a namespace kind to an open /proc/<pid>/ns/<kind> fd the child enters instead (container:ID)."""
+    join = join or {}
     ch = _Channels(launch)
 
     def before_exec(gor: int) -> None:
@@ -227,6 +229,8 @@ def spawn_container(kinds: list[str], plan: Plan, launch: Launch, ready=None) ->
         # Had it died before this prctl, the read of "go" below sees EOF and we exit.
         sc.prctl(sc.PR_SET_PDEATHSIG, signal.SIGKILL)
         os.setsid()
+        for kind, fd in join.items():
+            sc.setns(fd, ns.KINDS[kind][0])
         ns.Unshare(kinds).do()
         os.write(ch.nsw, b"n")
         os.close(ch.nsw)

@@ -52,12 +52,17 @@ class Supervisor:
         plan = container_plan(
             lower=self.rt.images.lower_dirs(image), upper=store.path(cid, "upper"), work=store.path(cid, "work"),
             merged=store.path(cid, "merged"), hostname=rec.config["Hostname"],
-            private_net=rec.host_config["NetworkMode"] != "host",
+            private_net="net" in namespace_kinds(rec.host_config["NetworkMode"]),
             etc_files={f"/etc/{n}": store.path(cid, n) for n in ("hostname", "hosts", "resolv.conf")})
         self.log = LogWriter(store.log_path(cid))
         try:
             ready = self._connect_network()
-            self.started = spawn_container(namespace_kinds(rec.host_config["NetworkMode"]), plan, launch, ready)
+            join = self._joined_namespaces()
+            try:
+                self.started = spawn_container(namespace_kinds(rec.host_config["NetworkMode"]), plan, launch, ready, join)
+            finally:
+                for fd in join.values():
+                    os.close(fd)
         except BaseException as exc:
             self.log.close()
             release_network(self.rt, rec)
@@ -73,6 +78,17 @@ class Supervisor:
             rec.started_at, rec.init_start = rfc3339_now(), liveness.start_ticks(self.started.pid)
             rec.supervisor = {"pid": me, "start": liveness.start_ticks(me)}
             store.save(rec)
+
+    def _joined_namespaces(self) -> dict[str, int]:
+        """--net container:ID: pin that container's network namespace for the child to setns into."""
+        mode = self.rec.host_config["NetworkMode"]
+        if not mode.startswith("container:"):
+            return {}
+        from minicontainer.kernel.namespaces import open_namespaces
+        target = self.rt.get(mode.partition(":")[2])
+        if not target.running or not liveness.is_alive(target.pid, target.init_start):
+            raise StartError(f"cannot join network of a non running container: {target.id}", 125)
+        return open_namespaces(target.pid, ["net"])
 
     def _connect_network(self):
         """Bridge mode: lease an address now; return the callback that wires the veth once the child exists."""

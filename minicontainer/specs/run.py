@@ -60,6 +60,11 @@ def validate(spec: RunSpec) -> RunSpec:
         raise DaemonError(f"the working directory '{spec.workdir}' is invalid, it needs to be an absolute path", 125)
     if spec.hostname and not _HOSTNAME_RE.match(spec.hostname):
         raise DaemonError(f"invalid hostname format: {spec.hostname}", 125)
-    if spec.network not in NETWORK_MODES:
+    if spec.network.startswith("container:"):
+        if not spec.network.partition(":")[2]:
+            raise DaemonError("invalid container format container:<name|id>", 125)
+        if spec.publish:
+            raise DaemonError("conflicting options: port publishing and the container type network mode", 125)
+    elif spec.network not in NETWORK_MODES:
         raise DaemonError(f"network {spec.network} not found", 125)
     return spec

@@ -267,3 +267,19 @@ def test_outside_client_through_dnat(br, outside_client):
     dnat = [line for line in save.splitlines() if f"dpt:{port}" in line]
     assert dnat and int(dnat[0].split()[0]) >= 1  # packets really went through our DNAT rule
     br.ok("rm", "-f", "ext")
+
+
+def test_net_container_joins_another_containers_namespace(br):
+    br.ok("run", "-d", "--name", "base", "busybox", "sh", "-c", HTTPD.format(name="base"))
+    ip = _inspect(br, "base", "{{.NetworkSettings.IPAddress}}")
+    out = br.ok("run", "--rm", "--net", "container:base", "busybox", "sh", "-c",
+                "ip -o -4 addr show eth0; wget -qO- http://127.0.0.1/")
+    assert f"inet {ip}/16" in out and out.endswith("hello-base\n")  # same eth0, same loopback
+    proc = br("run", "--rm", "--net", "container:base", "-p", "80", "busybox", "true")
+    assert proc.returncode == 125 and "conflicting options: port publishing and the container type network mode" in proc.stderr
+    proc = br("run", "--rm", "--net", "container:nosuch", "busybox", "true")
+    assert proc.returncode == 125 and "No such container: nosuch" in proc.stderr
+    br.ok("stop", "-t", "0", "base")
+    proc = br("run", "--rm", "--net", "container:base", "busybox", "true")
+    assert proc.returncode == 125 and "cannot join network of a non running container" in proc.stderr
+    br.ok("rm", "base")
