@@ -92,8 +92,10 @@ def mc(tmp_path):
     ids = runner("ps", "-aq").stdout.split()
     if ids:
         runner("rm", "-f", *ids)
-    if os.path.isdir(os.path.join(root, "networks", "bridge")):
-        runner("network", "rm", "bridge")
+    networks = os.path.join(root, "networks")
+    for name in (os.listdir(networks) if os.path.isdir(networks) else []):
+        if os.path.exists(os.path.join(networks, name, "network.json")):
+            runner("network", "rm", name)
     assert not os.path.exists(f"/sys/class/net/{runner.bridge}"), "bridge left behind"
     save = subprocess.run(["iptables-legacy-save"], capture_output=True, text=True).stdout
     assert runner.prefix not in save and runner.bridge not in save, "iptables rules left behind"

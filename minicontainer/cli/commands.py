@@ -275,11 +275,22 @@ def cmd_port(rt, opts, args) -> int:
 
 
 def cmd_network(rt, opts, args) -> int:
-    """network ls | inspect NAME... | rm NAME...  (the default bridge network is called `bridge`)."""
+    """network create [--subnet CIDR] [--gateway IP] NAME | ls | inspect NAME... | rm NAME...
+    (the default bridge network is called `bridge`)."""
     from minicontainer.cli.format import table
     from minicontainer.network.networks import NetworkStore
     networks = NetworkStore(rt.root)
     sub, names = args[0], args[1:]
+    if sub == "create":
+        from minicontainer.cli import flags as fl
+        copts, cargs = fl.parse([Flag("subnet", kind="str", metavar="string"), Flag("gateway", kind="str", metavar="string"),
+                                 Flag("driver", "d", kind="str", default="bridge", metavar="string")], names)
+        if len(cargs) != 1:
+            raise MCError('"network create" requires exactly 1 argument.')
+        if copts.driver != "bridge":
+            raise DaemonError(f"plugin \"{copts.driver}\" not found", 1)
+        _out(networks.create(cargs[0], copts.subnet, copts.gateway).id + "\n")
+        return 0
     if sub == "ls":
         rows = [["NETWORK ID", "NAME", "DRIVER", "SCOPE"]]
         rows += [[n.id[:12], n.name, "bridge", "local"] for n in networks.list()]
@@ -363,6 +374,7 @@ COMMANDS = {c.name: c for c in [
             [Flag("force", "f", help="Force removal of the image")], min_args=1),
     Command("port", "port CONTAINER [PRIVATE_PORT[/PROTO]]", "List port mappings or a specific mapping for the container",
             cmd_port, min_args=1, max_args=2),
-    Command("network", "network ls | inspect NETWORK... | rm NETWORK...", "Manage networks", cmd_network, min_args=1),
+    Command("network", "network create [--subnet CIDR] [--gateway IP] NAME | ls | inspect NETWORK... | rm NETWORK...",
+            "Manage networks", cmd_network, min_args=1, interspersed=False),
     Command("version", "version", "Show the minicontainer version", cmd_version, max_args=0),
 ]}

@@ -90,7 +90,45 @@ class NetworkStore:
     def list(self) -> list[Network]:
         if not os.path.isdir(self.dir):
             return []
-        return [self.get(n) for n in sorted(os.listdir(self.dir)) if not n.endswith(".lock")]
+        return [self.get(n) for n in sorted(os.listdir(self.dir))
+                if os.path.exists(os.path.join(self._path(n), "network.json"))]
+
+    def create(self, name: str, subnet: str = "", gateway: str = "") -> Network:
+        """`network create`: a user-defined bridge `br-<12 hex of its id>`, as Docker names them."""
+        from minicontainer.specs.names import NAME_RE
+        if not NAME_RE.match(name):
+            raise DaemonError(f"invalid network name: {name}", 1)
+        os.makedirs(self.dir, exist_ok=True)
+        with locked(os.path.join(self.dir, "create.lock")):
+            if os.path.exists(os.path.join(self._path(name), "network.json")) or name in ("host", "none"):
+                raise DaemonError(f"network with name {name} already exists", 1)
+            try:
+                net = ipaddress.ip_network(subnet) if subnet else pick_subnet(host_networks() + self._subnets())
+            except ValueError as exc:
+                raise DaemonError(f"invalid subnet {subnet}: {exc}", 1) from None
+            if gateway and ipaddress.ip_address(gateway) not in net:
+                raise DaemonError(f"no matching subnet for gateway {gateway}", 1)
+            clash = [s for s in self._subnets() if s.overlaps(net)]
+            if clash:
+                raise DaemonError("invalid pool request: Pool overlaps with other one on this address space", 1)
+            nid = hashlib.sha256(os.urandom(32)).hexdigest()
+            network = Network(name=name, id=nid, bridge=f"br-{nid[:12]}", subnet=str(net),
+                              gateway=gateway or str(next(net.hosts())),
+                              chain_prefix=os.environ.get("MINICONTAINER_CHAIN_PREFIX", "MC"))
+            os.makedirs(self._path(name))
+            write_atomic(os.path.join(self._path(name), "network.json"), json.dumps(asdict(network), indent=1))
+            return network
+
+    def _subnets(self) -> list[ipaddress.IPv4Network]:
+        if not os.path.isdir(self.dir):
+            return []
+        out = []
+        for n in os.listdir(self.dir):
+            path = os.path.join(self._path(n), "network.json")
+            if os.path.exists(path):
+                with open(path) as f:
+                    out.append(ipaddress.ip_network(json.load(f)["subnet"]))
+        return out
 
     def _create_default(self) -> Network:
         os.makedirs(self.dir, exist_ok=True)
@@ -100,7 +138,7 @@ class NetworkStore:
                 with open(path) as f:
                     return Network(**json.load(f))
             subnet = os.environ.get("MINICONTAINER_SUBNET")
-            net = ipaddress.ip_network(subnet) if subnet else pick_subnet(host_networks())
+            net = ipaddress.ip_network(subnet) if subnet else pick_subnet(host_networks() + self._subnets())
             network = Network(name=DEFAULT_NETWORK, id=hashlib.sha256(os.urandom(32)).hexdigest(),
                               bridge=os.environ.get("MINICONTAINER_BRIDGE", "mc0"), subnet=str(net),
                               gateway=str(next(net.hosts())),

@@ -40,6 +40,9 @@ class Runtime:
             raise DaemonError("no command specified", 125)
         cid = os.urandom(32).hex()
         host_net = spec.network == "host"
+        if spec.network not in ("none", "host", "bridge") and not spec.network.startswith("container:"):
+            from minicontainer.network.networks import NetworkStore
+            NetworkStore(self.root).get(spec.network)  # "network NAME not found" before anything is created
         if spec.network.startswith("container:"):
             ref = spec.network.partition(":")[2]
             try:
@@ -271,7 +274,7 @@ class Runtime:
 
 def _port_bindings(spec: RunSpec) -> dict:
     """HostConfig.PortBindings, as Docker stores them: {"80/tcp": [{"HostIp": "", "HostPort": "8080"}]}."""
-    if spec.network != "bridge":
+    if spec.network in ("none", "host") or spec.network.startswith("container:"):
         return {}
     out: dict = {}
     for b in spec.publish:

@@ -93,15 +93,16 @@ class Supervisor:
     def _connect_network(self):
         """Bridge mode: lease an address now; return the callback that wires the veth once the child exists."""
         rec, store = self.rec, self.rt.containers
-        if rec.host_config["NetworkMode"] != "bridge":
+        mode = rec.host_config["NetworkMode"]
+        if mode in ("none", "host") or mode.startswith("container:"):
             return None
         from minicontainer.network.attach import attach, reserve
-        from minicontainer.network.networks import DEFAULT_NETWORK, NetworkStore
+        from minicontainer.network.networks import NetworkStore
         from minicontainer.plan import Journal
         from minicontainer.runtime.etcfiles import hosts
         from minicontainer.network.ports import conflicts, publish
         networks = NetworkStore(self.rt.root)
-        net = networks.get(DEFAULT_NETWORK)
+        net = networks.get(mode)
         wanted = [{"proto": key.split("/")[1], "container_port": int(key.split("/")[0]), "host_ip": b["HostIp"],
                    "host_port": int(b["HostPort"] or 0)}
                   for key, binds in rec.host_config.get("PortBindings", {}).items() for b in binds]

@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from minicontainer.errors import DaemonError, MCError
 from minicontainer.specs.names import validate_name
 
-NETWORK_MODES = ("none", "host", "bridge")
 _HOSTNAME_RE = re.compile(r"^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,62}[a-zA-Z0-9])?$")
 
 
@@ -65,6 +64,6 @@ def validate(spec: RunSpec) -> RunSpec:
             raise DaemonError("invalid container format container:<name|id>", 125)
         if spec.publish:
             raise DaemonError("conflicting options: port publishing and the container type network mode", 125)
-    elif spec.network not in NETWORK_MODES:
+    elif not spec.network or "/" in spec.network:
         raise DaemonError(f"network {spec.network} not found", 125)
     return spec

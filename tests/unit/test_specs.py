@@ -49,7 +49,8 @@ def test_bad_image_refs(ref):
 @pytest.mark.parametrize("spec,message", [
     (RunSpec("busybox", workdir="tmp"), "the working directory 'tmp' is invalid, it needs to be an absolute path"),
     (RunSpec("busybox", hostname="bad_host!"), "invalid hostname format: bad_host!"),
-    (RunSpec("busybox", network="bridge0"), "network bridge0 not found"),
+    (RunSpec("busybox", network="a/b"), "network a/b not found"),
+    (RunSpec("busybox", network="container:"), "invalid container format container:<name|id>"),
 ])
 def test_run_validation(spec, message):
     with pytest.raises(MCError) as exc:
