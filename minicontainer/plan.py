@@ -7,6 +7,10 @@ order and, if one fails, undoes the ones already applied in reverse order.
 
 from __future__ import annotations
 
+import json
+import os
+from dataclasses import asdict
+
 
 class Step:
     why: str = ""
@@ -78,7 +82,6 @@ class Journal:
         self.path = path
 
     def _load(self) -> list[dict]:
-        import json
         try:
             with open(self.path) as f:
                 return json.load(f)
@@ -87,9 +90,6 @@ class Journal:
 
     def apply(self, steps: list[Step]) -> None:
         """do() each step, recording it as soon as it succeeded."""
-        import json
-        from dataclasses import asdict
-
         from minicontainer.store.locks import write_atomic
         entries = self._load()
         for step in steps:
@@ -103,7 +103,6 @@ class Journal:
 
     def undo(self) -> list[str]:
         """Undo every recorded step in reverse order; returns the errors (teardown goes on past them)."""
-        import os
         errors = []
         for step in reversed(self.steps()):
             try:

@@ -281,6 +281,9 @@ def cmd_network(rt, opts, args) -> int:
     from minicontainer.network.networks import NetworkStore
     networks = NetworkStore(rt.root)
     sub, names = args[0], args[1:]
+
+    def attached(net):
+        return [r for r in rt.list() if r.extra.get("endpoint", {}).get("Network") == net.name]
     if sub == "create":
         from minicontainer.cli import flags as fl
         copts, cargs = fl.parse([Flag("subnet", kind="str", metavar="string"), Flag("gateway", kind="str", metavar="string"),
@@ -303,7 +306,7 @@ def cmd_network(rt, opts, args) -> int:
             users = {r.id: {"Name": r.name, "EndpointID": r.extra["endpoint"]["EndpointID"],
                             "MacAddress": r.extra["endpoint"]["MacAddress"],
                             "IPv4Address": f"{r.extra['endpoint']['IPAddress']}/{n.prefixlen}", "IPv6Address": ""}
-                     for r in rt.list() if r.extra.get("endpoint", {}).get("Network") == n.name}
+                     for r in attached(n)}
             out.append({"Name": n.name, "Id": n.id, "Scope": "local", "Driver": "bridge", "EnableIPv6": False,
                         "IPAM": {"Driver": "default", "Options": None, "Config": [{"Subnet": n.subnet, "Gateway": n.gateway}]},
                         "Internal": False, "Attachable": False, "Containers": users,
@@ -316,8 +319,7 @@ def cmd_network(rt, opts, args) -> int:
         for name in names:
             try:
                 n = networks.get(name)
-                users = [r.id for r in rt.list() if r.extra.get("endpoint", {}).get("Network") == n.name]
-                networks.remove(n, users)
+                networks.remove(n, [r.id for r in attached(n)])
                 _out(name + "\n")
             except MCError as exc:
                 print(str(exc), file=sys.stderr)

@@ -173,6 +173,8 @@ class Sysctl(Step):
     value: str
     why: str = ""
 
+    previous = None  # the value before do(), None if the key does not exist
+
     def do(self) -> None:
         self.previous = _write_sysctl(self.key.replace(".", "/"), self.value)
 

@@ -141,26 +141,18 @@ class IptablesFirewall:
         """True while our chains hold more than their base rules (another network still uses them)."""
         from minicontainer.network.rules import FILTER, NAT
         c = self.chains
-        counts = {(FILTER, c.isolation1): 1, (FILTER, c.isolation2): 1, (FILTER, c.user): 1, (FILTER, c.main): 0,
-                  (NAT, c.main): 0}
-        return any(self.chain_rule_count(t, ch) > base for (t, ch), base in counts.items())
+        base = {(FILTER, c.isolation1): 1, (FILTER, c.isolation2): 1, (FILTER, c.user): 1, (FILTER, c.main): 0,
+                (NAT, c.main): 0}
+        ipt = self.iptc
+        with xtables_lock():  # read-only: one refresh per table, no commit
+            for table in {t for t, _ in base}:
+                t = ipt.Table(table)
+                t.refresh()
+                for (tname, chain), count in base.items():
+                    if tname == table and t.is_chain(chain) and len(ipt.Chain(t, chain).rules) > count:
+                        return True
+        return False
 
     def set_forward_policy(self, policy: str) -> None:
         with self._tables({"filter"}) as tables:
             tables["filter"].set_policy("FORWARD", policy)
-
-    def chain_rule_count(self, table: str, chain: str) -> int:
-        ipt = self.iptc
-        with xtables_lock():
-            t = ipt.Table(table)
-            t.refresh()
-            return len(ipt.Chain(t, chain).rules) if t.is_chain(chain) else 0
-
-
-def forward_policy() -> str:
-    iptc = _iptc()
-    with xtables_lock():
-        t = iptc.Table(iptc.Table.FILTER)
-        t.refresh()
-        return t.get_policy("FORWARD").name
-

@@ -78,20 +78,25 @@ class NetworkStore:
     def ipam(self, net: Network) -> HostLocalIPAM:
         return HostLocalIPAM(os.path.join(self._path(net.name), "leases"), net.subnet, net.gateway)
 
-    def get(self, name: str) -> Network:
+    def _load(self, name: str) -> Network | None:
         try:
             with open(os.path.join(self._path(name), "network.json")) as f:
                 return Network(**json.load(f))
-        except FileNotFoundError:
-            if name == DEFAULT_NETWORK:
-                return self._create_default()
-            raise DaemonError(f"network {name} not found", 125) from None
+        except (FileNotFoundError, NotADirectoryError):  # no such network (or a lock file beside them)
+            return None
+
+    def get(self, name: str) -> Network:
+        net = self._load(name)
+        if net is not None:
+            return net
+        if name == DEFAULT_NETWORK:
+            return self._create_default()
+        raise DaemonError(f"network {name} not found", 125)
 
     def list(self) -> list[Network]:
         if not os.path.isdir(self.dir):
             return []
-        return [self.get(n) for n in sorted(os.listdir(self.dir))
-                if os.path.exists(os.path.join(self._path(n), "network.json"))]
+        return [n for n in map(self._load, sorted(os.listdir(self.dir))) if n is not None]
 
     def create(self, name: str, subnet: str = "", gateway: str = "") -> Network:
         """`network create`: a user-defined bridge `br-<12 hex of its id>`, as Docker names them."""
@@ -100,7 +105,7 @@ class NetworkStore:
             raise DaemonError(f"invalid network name: {name}", 1)
         os.makedirs(self.dir, exist_ok=True)
         with locked(os.path.join(self.dir, "create.lock")):
-            if os.path.exists(os.path.join(self._path(name), "network.json")) or name in ("host", "none"):
+            if self._load(name) is not None or name in ("host", "none"):
                 raise DaemonError(f"network with name {name} already exists", 1)
             try:
                 net = ipaddress.ip_network(subnet) if subnet else pick_subnet(host_networks() + self._subnets())
@@ -115,37 +120,30 @@ class NetworkStore:
             network = Network(name=name, id=nid, bridge=f"br-{nid[:12]}", subnet=str(net),
                               gateway=gateway or str(next(net.hosts())),
                               chain_prefix=os.environ.get("MINICONTAINER_CHAIN_PREFIX", "MC"))
-            os.makedirs(self._path(name))
-            write_atomic(os.path.join(self._path(name), "network.json"), json.dumps(asdict(network), indent=1))
+            self._save(network)
             return network
 
     def _subnets(self) -> list[ipaddress.IPv4Network]:
-        if not os.path.isdir(self.dir):
-            return []
-        out = []
-        for n in os.listdir(self.dir):
-            path = os.path.join(self._path(n), "network.json")
-            if os.path.exists(path):
-                with open(path) as f:
-                    out.append(ipaddress.ip_network(json.load(f)["subnet"]))
-        return out
+        return [ipaddress.ip_network(n.subnet) for n in self.list()]
 
     def _create_default(self) -> Network:
         os.makedirs(self.dir, exist_ok=True)
         with locked(os.path.join(self.dir, "create.lock")):
-            path = os.path.join(self._path(DEFAULT_NETWORK), "network.json")
-            if os.path.exists(path):
-                with open(path) as f:
-                    return Network(**json.load(f))
+            existing = self._load(DEFAULT_NETWORK)
+            if existing is not None:
+                return existing
             subnet = os.environ.get("MINICONTAINER_SUBNET")
             net = ipaddress.ip_network(subnet) if subnet else pick_subnet(host_networks() + self._subnets())
             network = Network(name=DEFAULT_NETWORK, id=hashlib.sha256(os.urandom(32)).hexdigest(),
                               bridge=os.environ.get("MINICONTAINER_BRIDGE", "mc0"), subnet=str(net),
                               gateway=str(next(net.hosts())),
                               chain_prefix=os.environ.get("MINICONTAINER_CHAIN_PREFIX", "MC"))
-            os.makedirs(self._path(DEFAULT_NETWORK), exist_ok=True)
-            write_atomic(path, json.dumps(asdict(network), indent=1))
+            self._save(network)
             return network
+
+    def _save(self, net: Network) -> None:
+        os.makedirs(self._path(net.name), exist_ok=True)
+        write_atomic(os.path.join(self._path(net.name), "network.json"), json.dumps(asdict(net), indent=1))
 
     # ---------------------------------------------------------------- kernel state of a network
     def firewall(self, net: Network):
@@ -174,12 +172,12 @@ class NetworkStore:
         with locked(os.path.join(self._path(net.name), "up.lock")):
             if link_exists(net.bridge):
                 return
-            forwarding_was_off = _read("/proc/sys/net/ipv4/ip_forward") == "0"
-            for step in self.setup_steps(net):
+            steps = self.setup_steps(net)
+            for step in steps:
                 step.do()
             fw = self.firewall(net)
             fw.add(self.rules(net))
-            if forwarding_was_off:
+            if steps[-1].previous == "0":  # ip_forward was off and we turned it on
                 fw.set_forward_policy("DROP")  # what Docker does when it is the one turning forwarding on
 
     def remove(self, net: Network, users: list[str]) -> None:
@@ -196,10 +194,3 @@ class NetworkStore:
         CreateBridge(net.bridge, f"{net.gateway}/{net.prefixlen}").undo()
         shutil.rmtree(self._path(net.name), ignore_errors=True)
 
-
-def _read(path: str) -> str:
-    try:
-        with open(path) as f:
-            return f.read().strip()
-    except FileNotFoundError:
-        return ""

@@ -106,7 +106,7 @@ class Supervisor:
         wanted = [{"proto": key.split("/")[1], "container_port": int(key.split("/")[0]), "host_ip": b["HostIp"],
                    "host_port": int(b["HostPort"] or 0)}
                   for key, binds in rec.host_config.get("PortBindings", {}).items() for b in binds]
-        clash = conflicts(wanted, [p for r in self.rt.list() if r.id != rec.id for p in r.extra.get("ports", [])])
+        clash = wanted and conflicts(wanted, [p for r in self.rt.list() if r.id != rec.id for p in r.extra.get("ports", [])])
         if clash:
             raise DaemonError(f"driver failed programming external connectivity on endpoint {rec.name} "
                               f"({rec.id[:12]}): Bind for {clash['host_ip'] or '0.0.0.0'}:{clash['host_port']} "

@@ -101,7 +101,6 @@ def test_kernel_rules_match_docker_reference(br):
 
 
 def test_killed_supervisor_leaves_no_network_state(br):
-    br.ok("run", "-d", "--name", "v", "--net", "bridge", "busybox", "sleep", "100") if False else None
     br.ok("run", "-d", "--name", "vv", "--net", "bridge", "busybox", "sleep", "100")
     state = json.load(open(os.path.join(br.root, "containers", _inspect(br, "vv", "{{.Id}}"), "container.json")))
     sandbox = state["extra"]["endpoint"]["SandboxKey"]
