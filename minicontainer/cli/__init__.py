@@ -10,6 +10,8 @@ from minicontainer.errors import MCError, UsageError
 PROG = "minicontainer"
 GLOBAL_FLAGS = [
     fl.Flag("root", kind="str", metavar="string", help="State directory (default /var/lib/minicontainer; env MINICONTAINER_ROOT)"),
+    fl.Flag("userland-proxy", default="", help="Use a userland proxy for published ports (default true); "
+            "false: the kernel does it (dockerd's flag; env MINICONTAINER_USERLAND_PROXY)"),
     fl.Flag("version", "v", help="Print version information and quit"),
 ]
 
@@ -19,7 +21,8 @@ def _main_usage() -> str:
     lines = [f"Usage:  {PROG} [OPTIONS] COMMAND", "", "A daemon-free container runtime that shows its work", "",
              "Commands:"]
     lines += [f"  {c.name:<10} {c.summary}" for c in COMMANDS.values()]
-    lines += ["", "Options:", "      --root string   State directory (default /var/lib/minicontainer)",
+    lines += ["", "Options:", "      --root string       State directory (default /var/lib/minicontainer)",
+              "      --userland-proxy    Use a userland proxy for published ports (default true)",
               "", f"Run '{PROG} COMMAND --help' for more information on a command."]
     return "\n".join(lines) + "\n"
 
@@ -31,6 +34,9 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(f"{PROG}: {exc}\nSee '{PROG} --help'.", file=sys.stderr)
         return exc.exit_code
+    if gopts.userland_proxy != "":
+        import os
+        os.environ["MINICONTAINER_USERLAND_PROXY"] = str(gopts.userland_proxy).lower()
     if gopts.version:
         rest = ["version"]
     if not rest or gopts.help:

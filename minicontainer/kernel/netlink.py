@@ -180,3 +180,18 @@ class Sysctl(Step):
 
     def explain(self) -> str:
         return f"sysctl -w {self.key}={self.value}"
+
+
+@dataclass
+class Hairpin(Step):
+    """Let the bridge send a frame back out of the port it came in on. Needed when br_netfilter DNATs a
+    container's packet for its own published port back to itself (--userland-proxy=false)."""
+    ifname: str
+    why = "hairpin mode on the bridge port: a container can reach its own published port in the kernel path"
+
+    def do(self) -> None:
+        with open(f"/sys/class/net/{self.ifname}/brport/hairpin_mode", "w") as f:
+            f.write("1")
+
+    def explain(self) -> str:
+        return f"ip link set {self.ifname} type bridge_slave hairpin on"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from minicontainer.kernel.netlink import BindNetns, ConfigureInterface, CreateVeth
+from minicontainer.kernel.netlink import BindNetns, ConfigureInterface, CreateVeth, Hairpin
 from minicontainer.network.ipam import mac_for
 from minicontainer.network.networks import Network, NetworkStore
 from minicontainer.plan import Journal
@@ -19,22 +19,27 @@ def endpoint(net: Network, ip: str, cid: str) -> dict:
     """What inspect shows under NetworkSettings, kept in the container record."""
     return {"Network": net.name, "NetworkID": net.id, "IPAddress": ip, "IPPrefixLen": net.prefixlen,
             "Gateway": net.gateway, "MacAddress": mac_for(ip), "Bridge": net.bridge,
-            "SandboxKey": f"/run/netns/{cid[:12]}", "EndpointID": cid[:32] + net.id[:32]}
+            "SandboxKey": f"/run/netns/{cid[:12]}", "EndpointID": cid[:32] + net.id[:32],
+            "Hairpin": not net.userland_proxy}
 
 
-def reserve(networks: NetworkStore, net: Network, cid: str, is_live) -> dict:
+def reserve(networks: NetworkStore, net: Network, cid: str) -> dict:
+    """Lease an address for the container; the calling process (its supervisor) holds the lease."""
     networks.ensure_up(net)
-    ip = networks.ipam(net).allocate(cid, is_live)
+    ip = networks.ipam(net).allocate(cid)
     return endpoint(net, ip, cid)
 
 
 def attach_steps(ep: dict, pid: int, cid: str):
     host_if = "veth" + os.urandom(4).hex()[:7]
-    return [
-        CreateVeth(host_if, ep["Bridge"], pid),
+    steps = [CreateVeth(host_if, ep["Bridge"], pid)]
+    if ep.get("Hairpin"):
+        steps.append(Hairpin(host_if))
+    steps += [
         ConfigureInterface(pid, "eth0", ep["MacAddress"], f"{ep['IPAddress']}/{ep['IPPrefixLen']}", ep["Gateway"]),
         BindNetns(pid, cid[:12]),
     ]
+    return steps
 
 
 def attach(journal: Journal, ep: dict, pid: int, cid: str) -> None:

@@ -1,6 +1,7 @@
 """Address leases, the way CNI's host-local IPAM keeps them: one file per leased address, created
-with O_EXCL under a directory lock, holding the owner's container id. Leases survive crashes (they
-are files) and concurrent commands (O_EXCL + the lock); a lease whose container is gone is freed."""
+with O_EXCL under a directory lock, holding the owner's container id and the process that holds it
+for the container (its supervisor: pid and start time). Leases survive concurrent commands (O_EXCL +
+the lock); a lease whose holder process is gone (a crash) is reclaimed by the next allocation."""
 
 from __future__ import annotations
 
@@ -8,7 +9,14 @@ import ipaddress
 import os
 
 from minicontainer.errors import DaemonError
+from minicontainer.runtime import liveness
 from minicontainer.store.locks import locked
+
+
+def _held(lease: str) -> bool:
+    """Is the process named in a lease ("CID PID START") still the one that took it?"""
+    parts = lease.split()
+    return len(parts) == 3 and liveness.is_alive(int(parts[1]), int(parts[2]))
 
 
 class HostLocalIPAM:
@@ -18,17 +26,10 @@ class HostLocalIPAM:
         self.gateway = ipaddress.ip_address(gateway)
         os.makedirs(self.dir, exist_ok=True)
 
-    def leases(self) -> dict[str, str]:
-        out = {}
-        for name in os.listdir(self.dir):
-            if name[0].isdigit():
-                with open(os.path.join(self.dir, name)) as f:
-                    out[name] = f.read().strip()
-        return out
-
-    def allocate(self, owner: str, is_live=None) -> str:
-        """First free address from .2 on (Docker reuses freed addresses). is_live(owner) -> bool lets a
-        lease whose owner no longer exists be reclaimed."""
+    def allocate(self, owner: str) -> str:
+        """First free address from .2 on (Docker reuses freed addresses), held by this process."""
+        me = os.getpid()
+        lease = f"{owner} {me} {liveness.start_ticks(me)}\n"
         with locked(os.path.join(self.dir, "lock")):
             for ip in self.subnet.hosts():
                 if ip == self.gateway:
@@ -37,16 +38,13 @@ class HostLocalIPAM:
                 try:
                     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
                 except FileExistsError:
-                    if is_live is None:
-                        continue
                     with open(path) as f:
-                        holder = f.read().strip()
-                    if is_live(holder):
-                        continue
-                    os.unlink(path)  # a stale lease of a container that no longer exists
+                        if _held(f.read()):
+                            continue
+                    os.unlink(path)  # its supervisor died without releasing it
                     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
                 with os.fdopen(fd, "w") as f:
-                    f.write(owner + "\n")
+                    f.write(lease)
                 return str(ip)
         raise DaemonError(f"no available IPv4 addresses on this network's address pools: {self.subnet}", 125)
 
@@ -55,7 +53,7 @@ class HostLocalIPAM:
         with locked(os.path.join(self.dir, "lock")):
             try:
                 with open(path) as f:
-                    if f.read().strip() != owner:
+                    if f.read().split()[:1] != [owner]:
                         return
                 os.unlink(path)
             except FileNotFoundError:

@@ -5,6 +5,11 @@ rules are created on first use and stay (like docker0) until `network rm`.
 Settings for the default network (env, so tests can pick their own and never touch the user's):
 MINICONTAINER_BRIDGE (default mc0), MINICONTAINER_SUBNET (default: the first free /16 from
 172.17.0.0/16 up), MINICONTAINER_CHAIN_PREFIX (default MC).
+
+MINICONTAINER_USERLAND_PROXY (the global flag --userland-proxy=false sets it) is dockerd's
+--userland-proxy: a host-wide choice, because the OUTPUT hook it changes is shared by every network
+behind the same chains. A network keeps the mode it was created with; asking for the other mode while
+such networks exist is an error rather than a silent mix.
 """
 
 from __future__ import annotations
@@ -53,6 +58,14 @@ def pick_subnet(in_use: list[ipaddress.IPv4Network]) -> ipaddress.IPv4Network:
     raise DaemonError("could not find an available, non-overlapping IPv4 address pool among the defaults", 125)
 
 
+def requested_userland_proxy() -> bool | None:
+    """The mode asked for on this command line (None: not asked, use what the networks already have)."""
+    value = os.environ.get("MINICONTAINER_USERLAND_PROXY", "")
+    if not value:
+        return None
+    return value.lower() not in ("0", "false", "f", "no")
+
+
 def host_networks() -> list[ipaddress.IPv4Network]:
     """Every IPv4 route and address on the host: a new subnet must overlap none of them."""
     from minicontainer.kernel.netlink import iproute
@@ -88,6 +101,10 @@ class NetworkStore:
     def get(self, name: str) -> Network:
         net = self._load(name)
         if net is not None:
+            wanted = requested_userland_proxy()
+            if wanted is not None and wanted != net.userland_proxy:
+                raise DaemonError(f"network {name} was set up with --userland-proxy={str(net.userland_proxy).lower()}: "
+                                  f"remove it (network rm {name}) to switch modes", 125)
             return net
         if name == DEFAULT_NETWORK:
             return self._create_default()
@@ -117,11 +134,23 @@ class NetworkStore:
             if clash:
                 raise DaemonError("invalid pool request: Pool overlaps with other one on this address space", 1)
             nid = hashlib.sha256(os.urandom(32)).hexdigest()
+            prefix = os.environ.get("MINICONTAINER_CHAIN_PREFIX", "MC")
             network = Network(name=name, id=nid, bridge=f"br-{nid[:12]}", subnet=str(net),
-                              gateway=gateway or str(next(net.hosts())),
-                              chain_prefix=os.environ.get("MINICONTAINER_CHAIN_PREFIX", "MC"))
+                              gateway=gateway or str(next(net.hosts())), chain_prefix=prefix,
+                              userland_proxy=self._proxy_mode(prefix))
             self._save(network)
             return network
+
+    def _proxy_mode(self, chain_prefix: str) -> bool:
+        """The mode of a new network: as asked, else as the networks sharing its chains, else on."""
+        wanted = requested_userland_proxy()
+        others = {n.userland_proxy for n in self.list() if n.chain_prefix == chain_prefix}
+        if wanted is not None and others and others != {wanted}:
+            raise DaemonError(f"other networks use --userland-proxy={str(not wanted).lower()} with the same "
+                              f"chains ({chain_prefix}); remove them first to switch modes", 125)
+        if wanted is not None:
+            return wanted
+        return others.pop() if others else True
 
     def _subnets(self) -> list[ipaddress.IPv4Network]:
         return [ipaddress.ip_network(n.subnet) for n in self.list()]
@@ -134,10 +163,11 @@ class NetworkStore:
                 return existing
             subnet = os.environ.get("MINICONTAINER_SUBNET")
             net = ipaddress.ip_network(subnet) if subnet else pick_subnet(host_networks() + self._subnets())
+            prefix = os.environ.get("MINICONTAINER_CHAIN_PREFIX", "MC")
             network = Network(name=DEFAULT_NETWORK, id=hashlib.sha256(os.urandom(32)).hexdigest(),
                               bridge=os.environ.get("MINICONTAINER_BRIDGE", "mc0"), subnet=str(net),
-                              gateway=str(next(net.hosts())),
-                              chain_prefix=os.environ.get("MINICONTAINER_CHAIN_PREFIX", "MC"))
+                              gateway=str(next(net.hosts())), chain_prefix=prefix,
+                              userland_proxy=self._proxy_mode(prefix))
             self._save(network)
             return network
 
@@ -159,10 +189,15 @@ class NetworkStore:
 
     def setup_steps(self, net: Network):
         from minicontainer.kernel.netlink import CreateBridge, Sysctl
-        return [
-            CreateBridge(net.bridge, f"{net.gateway}/{net.prefixlen}"),
-            Sysctl("net.ipv4.ip_forward", "1", why="route between the bridge and the host's other interfaces"),
-        ]
+        from minicontainer.network.nftables import AcceptOnNftablesForward
+        steps = [CreateBridge(net.bridge, f"{net.gateway}/{net.prefixlen}")]
+        if not net.userland_proxy:
+            steps.append(Sysctl(f"net.ipv4.conf.{net.bridge}.route_localnet", "1",
+                                why="let 127.0.0.1-sourced packets (DNATed in OUTPUT) be routed onto the bridge"))
+        steps.append(AcceptOnNftablesForward(net.bridge))
+        # last, so ensure_up can read what forwarding was before
+        steps.append(Sysctl("net.ipv4.ip_forward", "1", why="route between the bridge and the host's other interfaces"))
+        return steps
 
     def ensure_up(self, net: Network) -> None:
         """Create the bridge and the network's rules if they are not there (first use, or after a reboot)."""
@@ -188,6 +223,8 @@ class NetworkStore:
         c = Chains(net.chain_prefix)
         fw = self.firewall(net)
         fw.remove(list(reversed(network_rules(c, net.bridge, net.subnet, net.userland_proxy))))
+        from minicontainer.network.nftables import AcceptOnNftablesForward
+        AcceptOnNftablesForward(net.bridge).undo()
         if not fw.in_use():  # the last network using our chains: take the hooks and chains away too
             fw.remove(hook_rules(c, hairpin_nat=not net.userland_proxy))
             fw.remove_chains()

@@ -19,6 +19,14 @@ def _pdeathsig() -> None:
     sc.prctl(sc.PR_SET_PDEATHSIG, signal.SIGTERM)  # docker-proxy gets Pdeathsig: SIGTERM too
 
 
+def bind_error(proto: str, host_ip: str, host_port: int, detail: str) -> DaemonError:
+    """Docker's wording (its dummy proxy for --userland-proxy=false says the same)."""
+    family = ("tcp" if proto == "tcp" else "udp") + ("6" if ":" in host_ip else "4")
+    where = f"[{host_ip}]:{host_port}" if ":" in host_ip else f"{host_ip}:{host_port}"
+    return DaemonError(f"failed to bind port {host_ip}:{host_port}/{proto}: Error starting userland proxy: "
+                       f"listen {family} {where}: bind: {detail.strip().lower()}", 125)
+
+
 @journaled
 @dataclass
 class StartProxy(Step):
@@ -52,15 +60,10 @@ class StartProxy(Step):
         code, _, detail = report.partition("\n")
         if code != "0":
             proc.wait()
-            family = "tcp6" if ":" in self.host_ip else "tcp4"
-            raise DaemonError(f"failed to bind port {self.host_ip}:{self.host_port}/{self.proto}: Error starting "
-                              f"userland proxy: listen {family} {self._join()}: bind: {detail.strip().lower()}", 125)
+            raise bind_error(self.proto, self.host_ip, self.host_port, detail)
         self.host_port = int(detail.split()[0])
         self.pid, self.start = proc.pid, liveness.start_ticks(proc.pid)
         proc.returncode = 0  # it lives on after us: keep subprocess from warning about a running child
-
-    def _join(self) -> str:
-        return f"[{self.host_ip}]:{self.host_port}" if ":" in self.host_ip else f"{self.host_ip}:{self.host_port}"
 
     def undo(self) -> None:
         fd = liveness.open_pidfd(self.pid, self.start)
@@ -80,6 +83,47 @@ class StartProxy(Step):
 
     def explain(self) -> str:
         return "minicontainer-proxy " + " ".join(self.argv()) + " &"
+
+
+# Sockets HoldPort keeps open, by (proto, address, port): they live in the supervisor's memory only.
+_held: dict[tuple, object] = {}
+
+
+@journaled
+@dataclass
+class HoldPort(Step):
+    """--userland-proxy=false: no proxy, but the host port stays ours, as Docker's dummy proxy keeps it.
+    A bound socket that never listens: nothing else can bind the port, and since DNAT rewrites the
+    packets before any socket lookup, it never sees a connection."""
+    proto: str
+    host_ip: str
+    host_port: int
+
+    @property
+    def why(self) -> str:
+        return f"reserve {self.host_ip}:{self.host_port}/{self.proto} on the host (the kernel forwards it, no proxy)"
+
+    def do(self) -> None:
+        import socket
+        family = socket.AF_INET6 if ":" in self.host_ip else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM if self.proto == "tcp" else socket.SOCK_DGRAM)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        try:
+            sock.bind((self.host_ip, self.host_port))
+        except OSError as exc:
+            sock.close()
+            raise bind_error(self.proto, self.host_ip, self.host_port, exc.strerror) from None
+        self.host_port = sock.getsockname()[1]
+        _held[(self.proto, self.host_ip, self.host_port)] = sock
+
+    def undo(self) -> None:
+        sock = _held.pop((self.proto, self.host_ip, self.host_port), None)
+        if sock is not None:  # in any other process the socket died with the supervisor that held it
+            sock.close()
+
+    def explain(self) -> str:
+        return f"# hold {self.host_ip}:{self.host_port}/{self.proto} (a bound socket, like docker's dummy proxy)"
 
 
 @journaled
@@ -139,7 +183,10 @@ def publish(journal, net, ep: dict, bindings: list[dict]) -> list[dict]:
         addrs = [host_ip] if host_ip else ["0.0.0.0"] + (["::"] if ipv6_enabled() else [])
         host_port = host_port or free_port(proto, host_ip)
         for addr in addrs:
-            journal.apply([StartProxy(proto, addr, host_port, ep["IPAddress"], cport)])
+            if net.userland_proxy:
+                journal.apply([StartProxy(proto, addr, host_port, ep["IPAddress"], cport)])
+            else:
+                journal.apply([HoldPort(proto, addr, host_port)])
             actual.append({"proto": proto, "container_port": cport, "host_ip": addr, "host_port": host_port})
         if ":" not in (host_ip or "0.0.0.0"):  # IPv4 rules only: [::] is served by the proxy alone, as in Docker
             journal.apply([PublishRules(net.chain_prefix, net.bridge, proto, host_ip, host_port, ep["IPAddress"], cport,

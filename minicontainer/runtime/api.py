@@ -153,15 +153,6 @@ class Runtime:
             return None
         return rec
 
-    def holds_lease(self, cid: str) -> bool:
-        """Is the container that owns an address lease still running? (Else the lease is stale.)"""
-        try:
-            rec = self.containers.load(cid)
-        except NoSuchContainer:
-            return False
-        sup = rec.supervisor
-        return rec.running and bool(sup) and liveness.is_alive(sup["pid"], sup["start"])
-
     def _kill_and_wait(self, rec: ContainerRecord, sig: int, timeout: float | None) -> bool:
         """Signal the container's pid 1 and wait for it to exit; False if it was already gone."""
         fd = liveness.open_pidfd(rec.pid, rec.init_start)

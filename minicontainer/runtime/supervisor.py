@@ -111,7 +111,7 @@ class Supervisor:
             raise DaemonError(f"driver failed programming external connectivity on endpoint {rec.name} "
                               f"({rec.id[:12]}): Bind for {clash['host_ip'] or '0.0.0.0'}:{clash['host_port']} "
                               "failed: port is already allocated", 125)
-        ep = reserve(networks, net, rec.id, self.rt.holds_lease)
+        ep = reserve(networks, net, rec.id)
         with store.lock(rec.id):
             rec.extra["endpoint"] = ep
             store.save(rec)

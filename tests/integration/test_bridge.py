@@ -8,15 +8,9 @@ import signal
 import subprocess
 import time
 
-import pytest
 
+from tests.integration.nethelp import HTTPD, curl, host_address, proxies
 from tests.unit.test_rules_golden import _reference, _split
-
-
-@pytest.fixture
-def br(mc):
-    """The `mc` fixture already gives each test a default network of its own and removes it after."""
-    return mc
 
 
 def _veths_on(bridge):
@@ -114,52 +108,28 @@ def test_killed_supervisor_leaves_no_network_state(br):
     br.ok("rm", "vv")
 
 
-HTTPD = "mkdir -p /www && echo hello-{name} > /www/index.html && exec httpd -f -p 80 -h /www"
-
-
-def _host_address() -> str:
-    """The host's own first global IPv4 address (traffic to it stays on this machine)."""
-    out = subprocess.run(["ip", "-o", "-4", "addr", "show", "scope", "global"], capture_output=True, text=True).stdout
-    return out.split()[3].split("/")[0]
-
-
-def _curl(url: str, netns: str | None = None, timeout: float = 5) -> str:
-    cmd = (["ip", "netns", "exec", netns] if netns else []) + ["curl", "-s", "-g", "--max-time", "2", url]
-    deadline = time.monotonic() + timeout
-    while True:
-        out = subprocess.run(cmd, capture_output=True, text=True).stdout
-        if out or time.monotonic() > deadline:
-            return out
-        time.sleep(0.1)
-
-
-def _proxies(root_env_port: int) -> list[str]:
-    out = subprocess.run(["pgrep", "-af", "minicontainer.network.proxy"], capture_output=True, text=True).stdout
-    return [line for line in out.splitlines() if f"-host-port {root_env_port} " in line]
-
-
 def test_publish_reaches_container_from_loopback_host_address_and_ipv6(br):
     port = random.randrange(20000, 30000)
     br.ok("run", "-d", "--name", "pub", "--net", "bridge", "-p", f"{port}:80", "busybox", "sh", "-c", HTTPD.format(name="pub"))
-    assert _curl(f"http://127.0.0.1:{port}/") == "hello-pub\n"          # through the userland proxy
-    assert _curl(f"http://{_host_address()}:{port}/") == "hello-pub\n"  # DNAT in nat OUTPUT
-    assert _curl(f"http://[::1]:{port}/") == "hello-pub\n"              # the [::] proxy
+    assert curl(f"http://127.0.0.1:{port}/") == "hello-pub\n"          # through the userland proxy
+    assert curl(f"http://{host_address()}:{port}/") == "hello-pub\n"  # DNAT in nat OUTPUT
+    assert curl(f"http://[::1]:{port}/") == "hello-pub\n"              # the [::] proxy
     assert br.ok("port", "pub") == f"80/tcp -> 0.0.0.0:{port}\n80/tcp -> [::]:{port}\n"
     assert f"0.0.0.0:{port}->80/tcp, [::]:{port}->80/tcp" in br.ok("ps")
     data = json.loads(br.ok("inspect", "pub"))[0]
     assert data["NetworkSettings"]["Ports"] == {"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": str(port)},
                                                           {"HostIp": "::", "HostPort": str(port)}]}
     assert data["HostConfig"]["PortBindings"] == {"80/tcp": [{"HostIp": "", "HostPort": str(port)}]}
-    assert len(_proxies(port)) == 2  # one per address family, like docker-proxy
+    assert len(proxies(port)) == 2  # one per address family, like docker-proxy
     save = subprocess.run(["iptables-legacy-save"], capture_output=True, text=True).stdout
     ip = data["NetworkSettings"]["IPAddress"]
     assert f"-A {br.prefix} ! -i {br.bridge} -p tcp -m tcp --dport {port} -j DNAT --to-destination {ip}:80" in save
     assert f"-A POSTROUTING -s {ip}/32 -d {ip}/32 -p tcp -m tcp --dport 80 -j MASQUERADE" in save
     assert f"-A {br.prefix} -d {ip}/32 ! -i {br.bridge} -o {br.bridge} -p tcp -m tcp --dport 80 -j ACCEPT" in save
     # hairpin: the container reaches its own published port through the host's address
-    assert br.ok("exec", "pub", "wget", "-qO-", f"http://{_host_address()}:{port}/") == "hello-pub\n"
+    assert br.ok("exec", "pub", "wget", "-qO-", f"http://{host_address()}:{port}/") == "hello-pub\n"
     br.ok("rm", "-f", "pub")
-    assert _proxies(port) == []
+    assert proxies(port) == []
     save = subprocess.run(["iptables-legacy-save"], capture_output=True, text=True).stdout
     assert f"--dport {port}" not in save and f"{ip}/32" not in save
 
@@ -167,13 +137,13 @@ def test_publish_reaches_container_from_loopback_host_address_and_ipv6(br):
 def test_random_host_port_and_busy_port(br):
     br.ok("run", "-d", "--name", "rnd", "--net", "bridge", "-p", "80", "busybox", "sh", "-c", HTTPD.format(name="rnd"))
     port = int(br.ok("port", "rnd", "80").splitlines()[0].rsplit(":", 1)[1])
-    assert port > 1024 and _curl(f"http://127.0.0.1:{port}/") == "hello-rnd\n"
+    assert port > 1024 and curl(f"http://127.0.0.1:{port}/") == "hello-rnd\n"
     before = subprocess.run(["iptables-legacy-save"], capture_output=True, text=True).stdout
     proc = br("run", "--name", "clash", "--net", "bridge", "-p", f"{port}:80", "busybox", "true")
     assert proc.returncode == 125
     assert proc.stderr.strip().endswith(f"Bind for 0.0.0.0:{port} failed: port is already allocated")
     assert subprocess.run(["iptables-legacy-save"], capture_output=True, text=True).stdout.count("-A ") == before.count("-A ")
-    assert len(_proxies(port)) == 2
+    assert len(proxies(port)) == 2
     assert br.ok("inspect", "-f", "{{.State.Status}}", "clash") == "created\n"
     br.ok("rm", "clash")
     # a port held by another program on the host: the proxy's bind fails, nothing is left
@@ -186,7 +156,7 @@ def test_random_host_port_and_busy_port(br):
     try:
         proc = br("run", "--rm", "--net", "bridge", "-p", f"{busy}:80", "busybox", "true")
         assert proc.returncode == 125 and "address already in use" in proc.stderr
-        assert _proxies(busy) == []
+        assert proxies(busy) == []
         assert f"--dport {busy}" not in subprocess.run(["iptables-legacy-save"], capture_output=True, text=True).stdout
     finally:
         holder.close()
@@ -236,30 +206,11 @@ def test_udp_publish(br, tmp_path):
     br.ok("rm", "-f", "udp")
 
 
-@pytest.fixture
-def outside_client(br):
-    """A network namespace playing a client on another machine, wired to the host by a veth pair."""
-    tag = br.bridge[3:]
-    ns, host_if, octet = f"mcc{tag}", f"mcc{tag}h", random.randrange(1, 250)
-    subprocess.run(["ip", "netns", "add", ns], check=True)
-    try:
-        subprocess.run(["ip", "link", "add", host_if, "type", "veth", "peer", "name", "eth0", "netns", ns], check=True)
-        subprocess.run(["ip", "addr", "add", f"10.253.{octet}.1/30", "dev", host_if], check=True)
-        subprocess.run(["ip", "link", "set", host_if, "up"], check=True)
-        for cmd in (["ip", "addr", "add", f"10.253.{octet}.2/30", "dev", "eth0"], ["ip", "link", "set", "eth0", "up"],
-                    ["ip", "link", "set", "lo", "up"], ["ip", "route", "add", "default", "via", f"10.253.{octet}.1"]):
-            subprocess.run(["ip", "netns", "exec", ns, *cmd], check=True)
-        yield ns, f"10.253.{octet}.1"
-    finally:
-        subprocess.run(["ip", "link", "del", host_if], capture_output=True)
-        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
-
-
 def test_outside_client_through_dnat(br, outside_client):
     ns, host_side = outside_client
     port = random.randrange(40000, 45000)
     br.ok("run", "-d", "--name", "ext", "--net", "bridge", "-p", f"{port}:80", "busybox", "sh", "-c", HTTPD.format(name="ext"))
-    assert _curl(f"http://{host_side}:{port}/", netns=ns) == "hello-ext\n"  # PREROUTING DNAT + FORWARD accept
+    assert curl(f"http://{host_side}:{port}/", netns=ns) == "hello-ext\n"  # PREROUTING DNAT + FORWARD accept
     # the client's address is kept (DNAT, not the proxy): httpd logs nothing, so ask conntrack-free: the container
     # sees the connection from the client's address in /proc/net/tcp while it lasts; checking the rule counter instead
     save = subprocess.run(["iptables-legacy", "-t", "nat", "-L", br.prefix, "-v", "-n", "-x"], capture_output=True, text=True).stdout

@@ -1,0 +1,74 @@
+"""20 `run -d -p` at once, while another program keeps changing the same iptables tables."""
+
+import random
+import subprocess
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from tests.integration.nethelp import HTTPD, curl
+
+COUNT = 20
+
+
+def _ipt(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["iptables-legacy", "-w", *args], capture_output=True, text=True)
+
+
+class OtherWriter(threading.Thread):
+    """Adds and deletes rules in a chain of its own, through the iptables CLI (which takes the xtables lock)."""
+
+    def __init__(self, chain: str):
+        super().__init__(daemon=True)
+        self.chain, self.stop, self.kept, self.changes = chain, threading.Event(), 0, 0
+
+    def run(self):
+        n = 0
+        while not self.stop.is_set():
+            n += 1
+            _ipt("-t", "nat", "-A", self.chain, "-s", f"198.18.{n % 250}.1/32", "-j", "RETURN")
+            _ipt("-t", "filter", "-A", self.chain, "-s", f"198.18.{n % 250}.1/32", "-j", "RETURN")
+            if n % 2 == 0:  # delete every other pair again: the chains grow by one rule per two rounds
+                _ipt("-t", "nat", "-D", self.chain, "-s", f"198.18.{n % 250}.1/32", "-j", "RETURN")
+                _ipt("-t", "filter", "-D", self.chain, "-s", f"198.18.{n % 250}.1/32", "-j", "RETURN")
+            else:
+                self.kept += 1
+            self.changes += 1
+
+
+def test_twenty_parallel_publishes_with_a_concurrent_iptables_writer(br):
+    chain = f"MCW{br.bridge[3:]}"
+    for table in ("nat", "filter"):
+        _ipt("-t", table, "-N", chain)
+    writer = OtherWriter(chain)
+    writer.start()
+    base = random.randrange(20000, 60000 - COUNT)
+    ports = [base + i for i in range(COUNT)]
+    try:
+        def start(i):
+            return br("run", "-d", "--name", f"par{i}", "-p", f"{ports[i]}:80", "busybox", "sh", "-c",
+                      HTTPD.format(name=f"par{i}"), timeout=120)
+        with ThreadPoolExecutor(COUNT) as pool:
+            results = list(pool.map(start, range(COUNT)))
+        assert [r.returncode for r in results] == [0] * COUNT, [r.stderr for r in results if r.returncode]
+        writer.stop.set()
+        writer.join()
+        ips = [br.ok("inspect", "-f", "{{.NetworkSettings.IPAddress}}", f"par{i}").strip() for i in range(COUNT)]
+        assert len(set(ips)) == COUNT
+        for i in range(COUNT):
+            assert curl(f"http://127.0.0.1:{ports[i]}/") == f"hello-par{i}\n"
+        # every rule of ours is in the kernel, and so is every rule the other writer kept
+        save = subprocess.run(["iptables-legacy-save"], capture_output=True, text=True).stdout
+        for i in range(COUNT):
+            assert f"--dport {ports[i]} -j DNAT --to-destination {ips[i]}:80" in save
+            assert f"-A {br.prefix} -d {ips[i]}/32 ! -i {br.bridge} -o {br.bridge} -p tcp -m tcp --dport 80 -j ACCEPT" in save
+        assert writer.changes > 0
+        for table in ("nat", "filter"):
+            listed = _ipt("-t", table, "-S", chain).stdout.splitlines()
+            assert len(listed) - 1 == writer.kept, table  # minus the -N line
+    finally:
+        writer.stop.set()
+        writer.join()
+        br("rm", "-f", *[f"par{i}" for i in range(COUNT)], timeout=120)
+        for table in ("nat", "filter"):
+            _ipt("-t", table, "-F", chain)
+            _ipt("-t", table, "-X", chain)
