@@ -1,4 +1,5 @@
-"""Median wall time of container starts, and the memory of one idle supervisor.
+"""Median wall time of container starts, the memory of one idle supervisor, and TCP throughput
+through published ports (scripts/benchnet.py).
 
 Each figure runs the installed `minicontainer` command (what a user types) in a throwaway state
 root; Docker's figure is added when a Docker engine answers on this machine.
@@ -52,6 +53,7 @@ def supervisor_rss(mc: list[str], env: dict) -> float:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--runs", type=int, default=20)
+    ap.add_argument("--no-throughput", action="store_true", help="skip the iperf3 measurements")
     args = ap.parse_args()
     if os.geteuid() != 0:
         print("scripts/bench: run as root", file=sys.stderr)
@@ -76,6 +78,11 @@ def main() -> int:
                timed_runs([*mc, "run", "--rm", "--net=bridge", "-p", "80", "busybox", "true"], args.runs, env))
         report("python -c pass (interpreter floor)", timed_runs([sys.executable, "-c", "pass"], args.runs, env))
         print(f"{'idle supervisor RSS':<44} {supervisor_rss(mc, env):7.1f} MiB")
+        if not args.no_throughput:
+            from benchnet import SECONDS, throughput
+            print(f"TCP throughput, iperf3, one stream, {SECONDS} s each:")
+            for label, gbits in throughput(mc, env):
+                print(f"  {label:<54} {gbits:7.2f} Gbit/s")
         if docker_available():
             subprocess.run(["docker", "pull", "-q", "busybox"], capture_output=True)
             for net in ("none", "host"):

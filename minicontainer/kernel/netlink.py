@@ -69,50 +69,51 @@ class CreateVeth(Step):
     bridge: str
     netns_pid: int
     peer_if: str = "eth0"
+    peer_mac: str = ""
     why = "a veth pair: one end on the bridge, the other end is the container's eth0"
 
     def do(self) -> None:
-        with iproute() as ipr:
+        from minicontainer.kernel.rtnl import Rtnl, index_of
+        with Rtnl() as rt:
             # The peer is created directly inside the container's namespace: no rename, no race.
-            ipr.link("add", ifname=self.host_if, kind="veth", peer={"ifname": self.peer_if, "net_ns_pid": self.netns_pid})
-            idx = _index(ipr, self.host_if)
-            ipr.link("set", index=idx, master=_index(ipr, self.bridge), state="up")
+            rt.add_veth(self.host_if, self.peer_if, self.netns_pid, self.peer_mac, index_of(self.bridge))
 
     def undo(self) -> None:
-        with iproute() as ipr:
-            found = ipr.link_lookup(ifname=self.host_if)
-            if found:
-                ipr.link("del", index=found[0])  # deleting one end deletes the pair
+        from minicontainer.kernel.rtnl import Rtnl
+        with Rtnl() as rt:
+            try:
+                rt.delete_link(self.host_if)  # deleting one end deletes the pair
+            except OSError as exc:
+                if exc.errno != errno.ENODEV:
+                    raise
 
     def explain(self) -> str:
-        return (f"ip link add {self.host_if} type veth peer name {self.peer_if} netns {self.netns_pid} && "
-                f"ip link set {self.host_if} master {self.bridge} up")
+        return (f"ip link add {self.host_if} master {self.bridge} up type veth peer name {self.peer_if} "
+                f"address {self.peer_mac} netns {self.netns_pid}")
 
 
 @dataclass
 class ConfigureInterface(Step):
-    """Inside the container's netns: MAC, address, up, default route."""
+    """Inside the container's netns: address, up, default route (the MAC came with the veth)."""
 
     netns_pid: int
     ifname: str
-    mac: str
     address: str        # ip/prefix
     gateway: str
-    why = "give the container's end its MAC (02:42 + IPv4, like Docker <= 27), address and default route"
+    why = "give the container's end its address and default route"
 
     def do(self) -> None:
-        ip, prefix = self.address.split("/")
-        with iproute(f"/proc/{self.netns_pid}/ns/net") as ipr:
-            idx = _index(ipr, self.ifname)
-            ipr.link("set", index=idx, address=self.mac)
-            ipr.addr("add", index=idx, address=ip, prefixlen=int(prefix))
-            ipr.link("set", index=idx, state="up")
-            ipr.route("add", dst="0.0.0.0/0", gateway=self.gateway)
+        from minicontainer.kernel.rtnl import Rtnl, in_netns, index_of
+        with in_netns(f"/proc/{self.netns_pid}/ns/net"):  # the socket stays in the container's netns
+            rt, idx = Rtnl(), index_of(self.ifname)
+        with rt:
+            rt.add_address(idx, self.address)
+            rt.set_up(idx)
+            rt.add_default_route(self.gateway, idx)
 
     def explain(self) -> str:
         ns = f"nsenter --net=/proc/{self.netns_pid}/ns/net"
-        return "; ".join([f"{ns} ip link set {self.ifname} address {self.mac}",
-                          f"{ns} ip addr add {self.address} dev {self.ifname}",
+        return "; ".join([f"{ns} ip addr add {self.address} dev {self.ifname}",
                           f"{ns} ip link set {self.ifname} up",
                           f"{ns} ip route add default via {self.gateway}"])
 

@@ -32,11 +32,12 @@ def reserve(networks: NetworkStore, net: Network, cid: str) -> dict:
 
 def attach_steps(ep: dict, pid: int, cid: str):
     host_if = "veth" + os.urandom(4).hex()[:7]
-    steps = [CreateVeth(host_if, ep["Bridge"], pid)]
+    # the container's end gets its MAC at creation: 02:42 + its IPv4, like Docker <= 27
+    steps = [CreateVeth(host_if, ep["Bridge"], pid, peer_mac=ep["MacAddress"])]
     if ep.get("Hairpin"):
         steps.append(Hairpin(host_if))
     steps += [
-        ConfigureInterface(pid, "eth0", ep["MacAddress"], f"{ep['IPAddress']}/{ep['IPPrefixLen']}", ep["Gateway"]),
+        ConfigureInterface(pid, "eth0", f"{ep['IPAddress']}/{ep['IPPrefixLen']}", ep["Gateway"]),
         BindNetns(pid, cid[:12]),
     ]
     return steps

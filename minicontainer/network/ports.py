@@ -47,7 +47,8 @@ class StartProxy(Step):
         return ["-proto", self.proto, "-host-ip", self.host_ip, "-host-port", str(self.host_port),
                 "-container-ip", self.container_ip, "-container-port", str(self.container_port)]
 
-    def do(self) -> None:
+    def launch(self) -> None:
+        """Start the proxy process without waiting for it (publish() starts them all, then waits)."""
         r, w = os.pipe()
         os.set_inheritable(w, True)
         env = {**os.environ, "MINICONTAINER_PROXY_STATUS_FD": str(w)}
@@ -55,15 +56,20 @@ class StartProxy(Step):
                                 pass_fds=(w,), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL, preexec_fn=_pdeathsig)
         os.close(w)
-        with os.fdopen(r) as status:
-            report = status.read()
+        self._proc, self._status = proc, os.fdopen(r)
+        self.pid, self.start = proc.pid, liveness.start_ticks(proc.pid)
+
+    def do(self) -> None:
+        if not hasattr(self, "_proc"):
+            self.launch()
+        with self._status as status:
+            report = status.read()  # the proxy reports once it has bound the port (or failed to)
         code, _, detail = report.partition("\n")
         if code != "0":
-            proc.wait()
+            self._proc.wait()
             raise bind_error(self.proto, self.host_ip, self.host_port, detail)
         self.host_port = int(detail.split()[0])
-        self.pid, self.start = proc.pid, liveness.start_ticks(proc.pid)
-        proc.returncode = 0  # it lives on after us: keep subprocess from warning about a running child
+        self._proc.returncode = 0  # it lives on after us: keep subprocess from warning about a running child
 
     def undo(self) -> None:
         fd = liveness.open_pidfd(self.pid, self.start)
@@ -176,21 +182,36 @@ def free_port(proto: str, host_ip: str) -> int:
 
 
 def publish(journal, net, ep: dict, bindings: list[dict]) -> list[dict]:
-    """Start proxies and add rules for each binding; returns what was really bound (Docker's Ports)."""
-    actual = []
+    """Start proxies and add rules for each binding; returns what was really bound (Docker's Ports).
+
+    The proxy processes are launched first and confirmed last: they start on another core while
+    this process loads python-iptables and commits the rules."""
+    actual, holders, rules = [], [], []
     for b in bindings:
         proto, cport, host_ip, host_port = b["proto"], b["container_port"], b["host_ip"], b["host_port"]
         addrs = [host_ip] if host_ip else ["0.0.0.0"] + (["::"] if ipv6_enabled() else [])
         host_port = host_port or free_port(proto, host_ip)
         for addr in addrs:
             if net.userland_proxy:
-                journal.apply([StartProxy(proto, addr, host_port, ep["IPAddress"], cport)])
+                holders.append(StartProxy(proto, addr, host_port, ep["IPAddress"], cport))
             else:
-                journal.apply([HoldPort(proto, addr, host_port)])
+                holders.append(HoldPort(proto, addr, host_port))
             actual.append({"proto": proto, "container_port": cport, "host_ip": addr, "host_port": host_port})
         if ":" not in (host_ip or "0.0.0.0"):  # IPv4 rules only: [::] is served by the proxy alone, as in Docker
-            journal.apply([PublishRules(net.chain_prefix, net.bridge, proto, host_ip, host_port, ep["IPAddress"], cport,
-                                        net.userland_proxy)])
+            rules.append(PublishRules(net.chain_prefix, net.bridge, proto, host_ip, host_port, ep["IPAddress"], cport,
+                                      net.userland_proxy))
+    try:
+        for h in holders:
+            if isinstance(h, StartProxy):
+                h.launch()
+        journal.apply(rules)
+        for h in holders:
+            journal.apply([h])
+    except BaseException:
+        for h in holders:  # launched but not yet in the journal: nobody else would stop them
+            if hasattr(h, "_status") and not h._status.closed:
+                h.undo()
+        raise
     return actual
 
 

@@ -36,10 +36,31 @@ def _bind(proto: str, ip: str, port: int) -> socket.socket:
     return s
 
 
+PIPE_SIZE = 1 << 20
+
+
+def _copy(src: socket.socket, dst: socket.socket) -> None:
+    """Move bytes src -> dst with splice(2) through a pipe: the kernel moves pages, Python never
+    touches the data (recv/sendall in Python reaches about half the direct path's throughput)."""
+    import fcntl
+    r, w = os.pipe2(os.O_CLOEXEC)
+    try:
+        try:
+            fcntl.fcntl(w, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
+        except OSError:
+            pass  # over /proc/sys/fs/pipe-max-size: the default 64 KiB pipe still works
+        flags = os.SPLICE_F_MOVE | os.SPLICE_F_MORE
+        while n := os.splice(src.fileno(), w, PIPE_SIZE, flags=flags):
+            while n:
+                n -= os.splice(r, dst.fileno(), n, flags=flags)
+    finally:
+        os.close(r)
+        os.close(w)
+
+
 def _pipe(src: socket.socket, dst: socket.socket) -> None:
     try:
-        while data := src.recv(BUF):
-            dst.sendall(data)
+        _copy(src, dst)
     except OSError:
         pass
     finally:
