@@ -44,15 +44,21 @@ RUN_FLAGS = [
     Flag("network", kind="str", default="bridge", metavar="string", help="Connect a container to a network (bridge, none, host)"),
     Flag("net", kind="str", metavar="string", help="Alias of --network"),
     Flag("publish", "p", kind="list", metavar="list", help="Publish a container's port(s) to the host"),
+    Flag("volume", "v", kind="list", metavar="list", help="Bind mount a volume"),
+    Flag("mount", kind="list", metavar="mount", help="Attach a filesystem mount to the container"),
 ]
 
 
 def _run_spec(opts, args):
     from minicontainer.specs.ports import parse_all
     from minicontainer.specs.run import RunSpec, parse_env, validate
+    from minicontainer.specs.volumes import check_duplicates, parse_mount, parse_volume
+    mounts = [parse_volume(v) for v in opts.volume] + [parse_mount(v) for v in opts.mount]
+    check_duplicates(mounts)
     spec = RunSpec(publish=parse_all(opts.publish), image=args[0], command=args[1:], name=opts.name or None, detach=opts.detach,
                    remove=opts.rm, env=parse_env(opts.env), workdir=opts.workdir, hostname=opts.hostname,
-                   interactive=opts.interactive, tty=opts.tty, network=opts.net or opts.network)
+                   interactive=opts.interactive, tty=opts.tty, network=opts.net or opts.network,
+                   mounts=mounts, binds=list(opts.volume))
     return validate(spec)
 
 
@@ -134,7 +140,7 @@ def cmd_kill(rt, opts, args) -> int:
 
 
 def cmd_rm(rt, opts, args) -> int:
-    return _each(args, lambda ref: rt.remove(ref, opts.force))
+    return _each(args, lambda ref: rt.remove(ref, opts.force, opts.volumes))
 
 
 def cmd_wait(rt, opts, args) -> int:
@@ -274,6 +280,64 @@ def cmd_port(rt, opts, args) -> int:
     return 0
 
 
+def cmd_volume(rt, opts, args) -> int:
+    """volume create [NAME] | ls [-q] | inspect VOLUME... | rm [-f] VOLUME... | prune [-a] [-f]"""
+    from minicontainer.cli import flags as fl
+    from minicontainer.cli.format import human_size, table
+    from minicontainer.images.store import dir_size
+    from minicontainer.runtime.volumes import users_of
+    volumes, sub = rt.volumes, args[0]
+    containers = rt.list(all_=True)
+    if sub == "create":
+        _, cargs = fl.parse([Flag("driver", "d", kind="str", default="local", metavar="string")], args[1:])
+        name = cargs[0] if cargs else os.urandom(32).hex()
+        from minicontainer.specs.volumes import VOLUME_NAME_RE
+        if not VOLUME_NAME_RE.match(name):
+            raise DaemonError(f"create {name}: \"{name}\" includes invalid characters for a local volume name, "
+                              "only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a host "
+                              "directory, use absolute path", 1)
+        volumes.ensure(name)
+        _out(name + "\n")
+        return 0
+    if sub == "ls":
+        lopts, _ = fl.parse([Flag("quiet", "q")], args[1:])
+        names = [v.name for v in volumes.list()]
+        _out("".join(n + "\n" for n in names) if lopts.quiet else table([["DRIVER", "VOLUME NAME"]] +
+                                                                          [["local", n] for n in names]))
+        return 0
+    if sub == "inspect":
+        out, failed = [], 0
+        for name in args[1:]:
+            try:
+                out.append(volumes.inspect(volumes.get(name)))
+            except MCError as exc:
+                print(f"Error response from daemon: {exc}", file=sys.stderr)
+                failed = 1
+        _out(json.dumps(out, indent=4) + "\n")
+        return failed
+    if sub == "rm":
+        ropts, names = fl.parse([Flag("force", "f")], args[1:])
+        return _each(names, lambda n: volumes.remove(n, users_of(containers, n), ropts.force) or n)
+    if sub == "prune":
+        popts, _ = fl.parse([Flag("all", "a"), Flag("force", "f")], args[1:])
+        if not popts.force:
+            sys.stdout.write("WARNING! This will remove anonymous local volumes not used by at least one container.\n"
+                             "Are you sure you want to continue? [y/N] ")
+            sys.stdout.flush()
+            if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+                return 0
+        gone, freed = [], 0
+        for vol in volumes.list():
+            if (vol.anonymous or popts.all) and not users_of(containers, vol.name):
+                freed += dir_size(volumes.data(vol.name))
+                volumes.remove(vol.name, [])
+                gone.append(vol.name)
+        _out(("Deleted Volumes:\n" + "".join(n + "\n" for n in gone) + "\n" if gone else "") +
+             f"Total reclaimed space: {human_size(freed)}\n")
+        return 0
+    raise UsageError(f"unknown volume command: {sub} (create, ls, inspect, rm, prune)")
+
+
 def cmd_network(rt, opts, args) -> int:
     """network create [--subnet CIDR] [--gateway IP] NAME | ls | inspect NAME... | rm NAME...
     (the default bridge network is called `bridge`)."""
@@ -350,7 +414,8 @@ COMMANDS = {c.name: c for c in [
             [Flag("signal", "s", kind="str", default="KILL", metavar="string", help="Signal to send to the container")],
             min_args=1),
     Command("rm", "rm [OPTIONS] CONTAINER [CONTAINER...]", "Remove one or more containers", cmd_rm,
-            [Flag("force", "f", help="Force the removal of a running container (uses SIGKILL)")], min_args=1),
+            [Flag("force", "f", help="Force the removal of a running container (uses SIGKILL)"),
+             Flag("volumes", "v", help="Remove anonymous volumes associated with the container")], min_args=1),
     Command("wait", "wait CONTAINER [CONTAINER...]", "Block until one or more containers stop, then print their exit codes",
             cmd_wait, min_args=1),
     Command("ps", "ps [OPTIONS]", "List containers", cmd_ps,
@@ -376,6 +441,8 @@ COMMANDS = {c.name: c for c in [
             [Flag("force", "f", help="Force removal of the image")], min_args=1),
     Command("port", "port CONTAINER [PRIVATE_PORT[/PROTO]]", "List port mappings or a specific mapping for the container",
             cmd_port, min_args=1, max_args=2),
+    Command("volume", "volume create [NAME] | ls [-q] | inspect VOLUME... | rm [-f] VOLUME... | prune [-a] [-f]",
+            "Manage volumes", cmd_volume, min_args=1, interspersed=False),
     Command("network", "network create [--subnet CIDR] [--gateway IP] NAME | ls | inspect NETWORK... | rm NETWORK...",
             "Manage networks", cmd_network, min_args=1, interspersed=False),
     Command("version", "version", "Show the minicontainer version", cmd_version, max_args=0),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from minicontainer.kernel.mounts import MASKED_PATHS, READONLY_PATHS
+from minicontainer.runtime.volumes import mounts_json
 from minicontainer.store.containers import ZERO_TIME
 
 
@@ -63,7 +64,7 @@ def container_json(rt, rec) -> dict:
         "Platform": "linux",
         "MountLabel": "", "ProcessLabel": "", "AppArmorProfile": "", "ExecIDs": None,
         "HostConfig": {
-            "Binds": None, "LogConfig": {"Type": "json-file", "Config": {}},
+            "Binds": rec.host_config.get("Binds"), "LogConfig": {"Type": "json-file", "Config": {}},
             "NetworkMode": rec.host_config["NetworkMode"], "PortBindings": rec.host_config.get("PortBindings", {}),
             "RestartPolicy": {"Name": "no", "MaximumRetryCount": 0},
             "AutoRemove": rec.host_config.get("AutoRemove", False),
@@ -77,7 +78,7 @@ def container_json(rt, rec) -> dict:
                      "UpperDir": store.path(rec.id, "upper"), "WorkDir": store.path(rec.id, "work")},
             "Name": "overlay",
         },
-        "Mounts": [],
+        "Mounts": mounts_json(rec.extra.get("mounts", [])),
         "Config": {**{k: rec.config.get(k) for k in (
             "Hostname", "Domainname", "User", "AttachStdin", "AttachStdout", "AttachStderr", "Tty",
             "OpenStdin", "StdinOnce", "Env", "Cmd", "Image")},

@@ -43,7 +43,8 @@ class Image:
         return self.hex[:12]
 
 
-def _dir_size(path: str) -> int:
+def dir_size(path: str) -> int:
+    """Bytes in the files under path (what Docker shows as a size)."""
     total = 0
     for dirpath, _dirs, files in os.walk(path):
         for f in files:
@@ -119,7 +120,7 @@ class ImageStore:
         import hashlib
         hexid = hashlib.sha256(digest_source).hexdigest()
         image = Image(id=f"sha256:{hexid}", repo_tags=[], created=now_rfc3339(),
-                      size=_dir_size(os.path.join(staging, "rootfs")), config=config, comment=comment)
+                      size=dir_size(os.path.join(staging, "rootfs")), config=config, comment=comment)
         with locked(self.root.lock_path("images")):
             final = os.path.join(self.root.images, hexid)
             if os.path.isdir(final):

@@ -97,12 +97,17 @@ class BindMount(Step):
         else:
             fd = safepath.open_file(self.root, self.target)
         try:
-            where = safepath.fd_path(fd)
-            sc.mount(self.source, where, None, sc.MS_BIND | sc.MS_REC)
-            if self.readonly:
-                sc.mount(None, where, None, sc.MS_REMOUNT | sc.MS_BIND | sc.MS_RDONLY)
+            sc.mount(self.source, safepath.fd_path(fd), None, sc.MS_BIND | sc.MS_REC)
         finally:
             os.close(fd)
+        if self.readonly:
+            # The fd above names the directory under the new mount; the remount needs the mount's root.
+            opener = safepath.open_dir if os.path.isdir(self.source) else safepath.open_file
+            fd = opener(self.root, self.target, create=False)
+            try:
+                sc.mount(None, safepath.fd_path(fd), None, sc.MS_REMOUNT | sc.MS_BIND | sc.MS_RDONLY)
+            finally:
+                os.close(fd)
 
     def explain(self) -> str:
         target = _join(self.root, self.target)

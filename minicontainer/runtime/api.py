@@ -61,14 +61,28 @@ class Runtime:
         rec = ContainerRecord(id=cid, name=spec.name or "", created=now_rfc3339(), image_id=image.id,
                               image_ref=spec.image, config=config,
                               host_config={"NetworkMode": spec.network, "AutoRemove": spec.remove,
-                                           "PortBindings": _port_bindings(spec)})
+                                           "PortBindings": _port_bindings(spec), "Binds": spec.binds or None})
+        if spec.mounts:  # bad --mount sources fail here, before the container exists
+            from minicontainer.runtime.volumes import prepare
+            rec.extra["mounts"] = prepare(self.volumes, spec.mounts, self.images.lower_dirs(image))
         self._claim_name(rec, spec.name)
         try:
             self._write_files(rec, host_net)
         except BaseException:
             self.containers.remove(rec)
+            self.remove_anonymous_volumes(rec)
             raise
         return rec
+
+    @property
+    def volumes(self):
+        from minicontainer.store.volumes import VolumeStore
+        return VolumeStore(self.root.lib)
+
+    def remove_anonymous_volumes(self, rec: ContainerRecord) -> None:
+        if rec.extra.get("mounts"):
+            from minicontainer.runtime.volumes import remove_anonymous
+            remove_anonymous(self.volumes, rec.extra["mounts"])
 
     def _claim_name(self, rec: ContainerRecord, wanted: str | None) -> None:
         if wanted:
@@ -150,6 +164,7 @@ class Runtime:
             return None
         if rec.host_config.get("AutoRemove"):
             store.remove(rec)
+            self.remove_anonymous_volumes(rec)  # --rm takes the anonymous volumes too
             return None
         return rec
 
@@ -214,7 +229,7 @@ class Runtime:
         finally:
             os.close(fd)
 
-    def remove(self, ref: str, force: bool = False) -> None:
+    def remove(self, ref: str, force: bool = False, volumes: bool = False) -> None:
         rec = self.get(ref)
         if rec.running:
             if not force:
@@ -228,7 +243,9 @@ class Runtime:
             with self.containers.lock(rec.id):
                 self.containers.remove(rec)
         except NoSuchContainer:
-            pass
+            return
+        if volumes:
+            self.remove_anonymous_volumes(rec)
 
     def wait(self, ref: str) -> int:
         rec = self.get(ref)

@@ -23,8 +23,9 @@ def namespace_kinds(network_mode: str) -> list[str]:
 
 
 def container_plan(*, lower: list[str], upper: str, work: str, merged: str, etc_files: dict[str, str],
-                   hostname: str, private_net: bool) -> Plan:
-    """etc_files maps an in-container path (/etc/hosts) to the host file bind-mounted there."""
+                   hostname: str, private_net: bool, volume_steps: list | None = None) -> Plan:
+    """etc_files maps an in-container path (/etc/hosts) to the host file bind-mounted there;
+    volume_steps are the -v / --mount mounts (runtime/volumes.py), made before pivot_root."""
     plan = Plan([LinkUp("lo")] if private_net else [])
     plan.extend([
         m.MakeMountsPrivate(),
@@ -40,6 +41,7 @@ def container_plan(*, lower: list[str], upper: str, work: str, merged: str, etc_
         m.MountFs("mqueue", merged, "/dev/mqueue", NSD, why="POSIX message queues of the container's IPC namespace"),
         m.MountFs("sysfs", merged, "/sys", sc.MS_RDONLY | NSD, why="/sys read-only, as Docker mounts it"),
     ])
+    plan.extend(volume_steps or [])
     for target, source in etc_files.items():
         plan.add(m.BindMount(source, merged, target, why=f"{target} written for this container, like Docker's"))
     plan.extend([

@@ -49,11 +49,16 @@ class Supervisor:
                         tty=rec.config.get("Tty", False), stdin=interactive,
                         winsize=terminal_winsize() if self.foreground else None)
         image = self.rt.images.get(rec.image_id)
+        mounts = rec.extra.get("mounts", [])
+        if mounts:
+            from minicontainer.runtime.volumes import make_bind_sources, mount_steps
+            make_bind_sources(mounts)
         plan = container_plan(
             lower=self.rt.images.lower_dirs(image), upper=store.path(cid, "upper"), work=store.path(cid, "work"),
             merged=store.path(cid, "merged"), hostname=rec.config["Hostname"],
             private_net="net" in namespace_kinds(rec.host_config["NetworkMode"]),
-            etc_files={f"/etc/{n}": store.path(cid, n) for n in ("hostname", "hosts", "resolv.conf")})
+            etc_files={f"/etc/{n}": store.path(cid, n) for n in ("hostname", "hosts", "resolv.conf")},
+            volume_steps=mount_steps(mounts, store.path(cid, "merged")) if mounts else [])
         self.log = LogWriter(store.log_path(cid))
         try:
             ready = self._connect_network()
@@ -136,6 +141,7 @@ class Supervisor:
             store.save(rec)
         if rec.host_config.get("AutoRemove"):
             store.remove(rec)
+            self.rt.remove_anonymous_volumes(rec)  # --rm takes the anonymous volumes too
 
     def wait(self) -> int:
         """Relay output until the container exits; record the exit; tear down. Returns the exit code."""
@@ -167,6 +173,7 @@ class Supervisor:
         self.rec = rec
         if rec.host_config.get("AutoRemove"):
             store.remove(rec)
+            self.rt.remove_anonymous_volumes(rec)  # --rm takes the anonymous volumes too
 
 
 def release_network(runtime, rec: ContainerRecord) -> list[str]:

@@ -26,6 +26,8 @@ class RunSpec:
     tty: bool = False
     network: str = "bridge"
     publish: list = field(default_factory=list)   # PortBinding
+    mounts: list = field(default_factory=list)    # MountSpec, from -v and --mount
+    binds: list = field(default_factory=list)     # the -v strings, as HostConfig.Binds keeps them
 
 
 def parse_env(items: list[str], environ: dict[str, str] | None = None) -> list[str]:

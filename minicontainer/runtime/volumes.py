@@ -1,0 +1,112 @@
+"""From MountSpecs to mounts: volumes created (and filled from the image) at `create`, bind sources made
+at `start`, the mount steps for the container's plan, Docker's `Mounts` for inspect, and the
+anonymous volumes that go with their container."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+from minicontainer.errors import DaemonError
+from minicontainer.kernel import mounts as m
+from minicontainer.kernel import safepath
+from minicontainer.kernel import syscalls as sc
+from minicontainer.specs.volumes import MountSpec
+from minicontainer.store.volumes import VolumeStore
+
+
+def prepare(volumes: VolumeStore, specs: list[MountSpec], image_roots: list[str]) -> list[dict]:
+    """At create: check --mount bind sources, create volumes and copy the image's content into new
+    (empty) ones. Returns the mount records kept with the container."""
+    for spec in specs:  # every check before anything is created
+        if spec.type == "bind" and not spec.create_source and not os.path.exists(spec.source):
+            raise DaemonError(f"invalid mount config for type \"bind\": bind source path does not exist: "
+                              f"{spec.source}", 125)
+    records = []
+    for spec in specs:
+        rec = spec.as_record()
+        if spec.type == "volume":
+            name = spec.source or os.urandom(32).hex()
+            _, created = volumes.ensure(name, anonymous=not spec.source)
+            rec["source"], rec["name"] = volumes.data(name), name
+            data = volumes.data(name)
+            if spec.copy_data and (created or not os.listdir(data)):
+                copy_up(image_roots, spec.target, data)
+        records.append(rec)
+    return records
+
+
+def copy_up(image_roots: list[str], target: str, data: str) -> None:
+    """Docker's copyExistingContents: the image's files at `target` into an empty volume. The path is
+    opened inside the image without following symlinks, so an image link cannot point the copy elsewhere."""
+    for root in image_roots:  # topmost layer first
+        try:
+            fd = safepath.open_dir(root, target, create=False)
+        except (FileNotFoundError, safepath.UnsafePath):
+            continue
+        try:
+            src = safepath.fd_path(fd)
+            shutil.copytree(src, data, symlinks=True, dirs_exist_ok=True)
+            _copy_owners(src, data)
+        finally:
+            os.close(fd)
+        return
+
+
+def _copy_owners(src: str, dst: str) -> None:
+    for dirpath, dirnames, filenames in os.walk(src):
+        rel = os.path.relpath(dirpath, src)
+        for name in [".", *dirnames, *filenames] if rel == "." else [*dirnames, *filenames]:
+            st = os.lstat(os.path.join(dirpath, name))
+            os.lchown(os.path.normpath(os.path.join(dst, rel, name)), st.st_uid, st.st_gid)
+
+
+def make_bind_sources(mounts: list[dict]) -> None:
+    """At start, as Docker's -v does: a missing host directory is created (0755)."""
+    for mnt in mounts:
+        if mnt["type"] == "bind" and mnt["create_source"] and not os.path.exists(mnt["source"]):
+            os.makedirs(mnt["source"], 0o755, exist_ok=True)
+
+
+def mount_steps(mounts: list[dict], merged: str) -> list:
+    """Mount steps in the container's plan; parents before children (sorted by depth, as Docker does)."""
+    steps = []
+    for mnt in sorted(mounts, key=lambda x: x["target"].count("/")):
+        if mnt["type"] == "tmpfs":
+            flags = sc.MS_NOSUID | sc.MS_NODEV | (sc.MS_RDONLY if mnt["readonly"] else 0)
+            data = f"size={mnt['tmpfs_size']}" if mnt["tmpfs_size"] else ""
+            steps.append(m.MountFs("tmpfs", merged, mnt["target"], flags, data, why="a tmpfs mount (--mount type=tmpfs)"))
+        else:
+            what = "volume " + mnt.get("name", "") if mnt["type"] == "volume" else "host path"
+            steps.append(m.BindMount(mnt["source"], merged, mnt["target"], readonly=mnt["readonly"],
+                                     why=f"{what} {mnt['source']} at {mnt['target']}" + (" (read-only)" if mnt["readonly"] else "")))
+    return steps
+
+
+def mounts_json(mounts: list[dict]) -> list[dict]:
+    """inspect's `Mounts`, fields in Docker's order."""
+    out = []
+    for mnt in mounts:
+        if mnt["type"] == "volume":
+            out.append({"Type": "volume", "Name": mnt["name"], "Source": mnt["source"], "Destination": mnt["target"],
+                        "Driver": "local", "Mode": mnt["mode"], "RW": not mnt["readonly"], "Propagation": ""})
+        elif mnt["type"] == "bind":
+            out.append({"Type": "bind", "Source": mnt["source"], "Destination": mnt["target"], "Mode": mnt["mode"],
+                        "RW": not mnt["readonly"], "Propagation": mnt["propagation"] or "rprivate"})
+        else:
+            out.append({"Type": "tmpfs", "Source": "", "Destination": mnt["target"], "Mode": "",
+                        "RW": not mnt["readonly"], "Propagation": ""})
+    return out
+
+
+def users_of(containers, name: str) -> list[str]:
+    """Ids of the containers (running or not) that mount volume `name`."""
+    return [r.id for r in containers if any(x.get("name") == name for x in r.extra.get("mounts", []))]
+
+
+def remove_anonymous(volumes: VolumeStore, mounts: list[dict]) -> None:
+    """`rm -v` and `--rm`: the container's anonymous volumes go with it; named ones stay."""
+    for mnt in mounts:
+        vol = volumes.find(mnt["name"]) if mnt["type"] == "volume" else None
+        if vol is not None and vol.anonymous:
+            volumes.remove(vol.name, [], force=True)

@@ -1,0 +1,152 @@
+"""`-v` and `--mount` as MountSpecs, with Docker's parsing rules and messages. Pure: no I/O.
+
+-v SRC:DST[:OPTS]   SRC starting with / . or ~ is a bind (created as a directory if missing);
+                    anything else is a named volume; a lone DST is an anonymous volume.
+--mount type=bind|volume|tmpfs,source=..,target=..[,readonly][,volume-nocopy][,tmpfs-size=..]
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+
+from minicontainer.errors import DaemonError, MCError
+
+VOLUME_NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
+_MODE_CLASSES = {
+    "rw": "access", "ro": "access",
+    "z": "label", "Z": "label",
+    "private": "propagation", "rprivate": "propagation", "shared": "propagation", "rshared": "propagation",
+    "slave": "propagation", "rslave": "propagation",
+    "nocopy": "copy",
+    "consistent": "consistency", "cached": "consistency", "delegated": "consistency",
+}
+
+
+@dataclass
+class MountSpec:
+    type: str                 # bind | volume | tmpfs
+    source: str               # host path (bind), volume name ("" for anonymous), "" (tmpfs)
+    target: str
+    readonly: bool = False
+    mode: str = ""            # the raw -v option string, as inspect shows it
+    copy_data: bool = True    # volumes: copy the image's content into an empty volume
+    create_source: bool = False  # -v binds: a missing host directory is created
+    tmpfs_size: int = 0
+    propagation: str = ""
+
+    def as_record(self) -> dict:
+        return dict(vars(self))
+
+
+def _valid_mode(mode: str) -> bool:
+    seen = set()
+    for opt in mode.split(","):
+        cls = _MODE_CLASSES.get(opt)
+        if cls is None or cls in seen:
+            return False
+        seen.add(cls)
+    return True
+
+
+def _check_target(spec: str, target: str, kind: str) -> None:
+    if not target.startswith("/"):
+        raise DaemonError(f"invalid volume specification: '{spec}': invalid mount config for type \"{kind}\": "
+                          f"invalid mount path: '{target}' mount path must be absolute", 125)
+    if os.path.normpath(target) == "/":
+        raise DaemonError("invalid specification: destination can't be '/'", 125)
+
+
+def parse_volume(spec: str, cwd: str | None = None) -> MountSpec:
+    """One -v argument."""
+    if not spec:
+        raise MCError("invalid empty volume spec", 125)
+    parts = spec.split(":")
+    if len(parts) > 3:
+        raise MCError(f"invalid spec: {spec}: too many colons", 125)
+    if any(p == "" for p in parts):
+        raise MCError(f"invalid spec: {spec}: empty section between colons", 125)
+    if len(parts) == 1:  # anonymous volume
+        _check_target(spec, parts[0], "volume")
+        return MountSpec("volume", "", os.path.normpath(parts[0]))
+    if len(parts) == 2 and _valid_mode(parts[1]) and not parts[1].startswith("/"):
+        raise DaemonError(f"invalid volume specification: '{spec}'", 125)
+    source, target = parts[0], parts[1]
+    mode = parts[2] if len(parts) == 3 else ""
+    if mode and not _valid_mode(mode):
+        raise DaemonError(f"invalid mode: {mode}", 125)
+    options = mode.split(",") if mode else []
+    bind = source.startswith(("/", ".", "~"))
+    _check_target(spec, target, "bind" if bind else "volume")
+    propagation = next((o for o in options if _MODE_CLASSES[o] == "propagation"), "")
+    if bind:
+        if source.startswith("~"):
+            source = os.path.expanduser(source)
+        source = os.path.normpath(os.path.join(cwd or os.getcwd(), source))
+        return MountSpec("bind", source, os.path.normpath(target), readonly="ro" in options, mode=mode,
+                         create_source=True, propagation=propagation or "rprivate")
+    if not VOLUME_NAME_RE.match(source):
+        raise DaemonError(f'"{source}" includes invalid characters for a local volume name, only '
+                          '"[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, '
+                          "use absolute path", 125)
+    return MountSpec("volume", source, os.path.normpath(target), readonly="ro" in options, mode=mode or "z",
+                     copy_data="nocopy" not in options)
+
+
+_SIZE_RE = re.compile(r"^(\d+)([kmg]?)b?$", re.I)
+
+
+def _size(value: str) -> int:
+    m = _SIZE_RE.match(value)
+    if not m:
+        raise MCError(f"invalid argument \"{value}\" for \"--mount\" flag: invalid size", 125)
+    return int(m.group(1)) * {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}[m.group(2).lower()]
+
+
+def parse_mount(spec: str) -> MountSpec:
+    """One --mount argument (CSV of key=value; a bare `readonly` means true)."""
+    fields: dict[str, str] = {}
+    for item in spec.split(","):
+        key, eq, value = item.partition("=")
+        key = key.strip().lower()
+        if not eq and key not in ("readonly", "ro", "volume-nocopy"):
+            raise MCError(f"invalid argument \"{spec}\" for \"--mount\" flag: invalid field '{item}' must be a "
+                          "key=value pair", 125)
+        fields[key] = value if eq else "true"
+    kind = fields.pop("type", "volume")
+    source = fields.pop("source", fields.pop("src", ""))
+    target = fields.pop("target", fields.pop("dst", fields.pop("destination", "")))
+    readonly = fields.pop("readonly", fields.pop("ro", "false")) in ("true", "1")
+    if kind not in ("bind", "volume", "tmpfs"):
+        raise MCError(f"invalid argument \"{spec}\" for \"--mount\" flag: invalid type: {kind}", 125)
+    if not target:
+        raise MCError(f"invalid argument \"{spec}\" for \"--mount\" flag: target is required", 125)
+    _check_target(spec, target, kind)
+    if kind == "bind":
+        if not source:
+            raise DaemonError("invalid mount config for type \"bind\": field Source must not be empty", 125)
+        if not os.path.isabs(source):
+            raise DaemonError(f"invalid mount config for type \"bind\": invalid mount path: '{source}' "
+                              "mount path must be absolute", 125)
+        return MountSpec("bind", os.path.normpath(source), os.path.normpath(target), readonly=readonly,
+                         propagation=fields.pop("bind-propagation", "rprivate"))
+    if kind == "tmpfs":
+        if source:
+            raise DaemonError("invalid mount config for type \"tmpfs\": field Source must be empty", 125)
+        return MountSpec("tmpfs", "", os.path.normpath(target), readonly=readonly,
+                         tmpfs_size=_size(fields["tmpfs-size"]) if "tmpfs-size" in fields else 0)
+    if source and not VOLUME_NAME_RE.match(source):
+        raise DaemonError(f'"{source}" includes invalid characters for a local volume name, only '
+                          '"[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, '
+                          "use absolute path", 125)
+    return MountSpec("volume", source, os.path.normpath(target), readonly=readonly,
+                     copy_data=fields.pop("volume-nocopy", "false") not in ("true", "1"))
+
+
+def check_duplicates(mounts: list[MountSpec]) -> None:
+    seen = set()
+    for m in mounts:
+        if m.target in seen:
+            raise DaemonError(f"Duplicate mount point: {m.target}", 125)
+        seen.add(m.target)

@@ -1,0 +1,85 @@
+"""-v / --mount and volumes against the real kernel: bind mounts both ways, read-only enforced by the
+kernel, copy-up into a new named volume, sharing between containers, anonymous volumes, bad input."""
+
+import json
+import os
+
+import pytest
+
+
+def _run(mc, *args):
+    return mc.ok("run", "--rm", "--net", "none", *args)
+
+
+def test_bind_mount_both_ways_and_missing_host_dir_created(mc, tmp_path):
+    host = tmp_path / "shared dir ü"
+    host.mkdir()
+    (host / "from host.txt").write_text("hello from the host\n")
+    out = _run(mc, "-v", f"{host}:/data", "busybox", "sh", "-c", "cat '/data/from host.txt'; echo ctr > /data/ctr.txt")
+    assert out == "hello from the host\n"
+    assert (host / "ctr.txt").read_text() == "ctr\n"
+    missing = tmp_path / "made" / "by" / "run"
+    _run(mc, "-v", f"{missing}:/m", "busybox", "touch", "/m/x")
+    assert (missing / "x").exists() and oct(os.stat(missing).st_mode & 0o777) == "0o755"
+
+
+def test_read_only_bind_is_enforced_by_the_kernel(mc, tmp_path):
+    out = _run(mc, "-v", f"{tmp_path}:/ro:ro", "busybox", "sh", "-c", "echo x > /ro/f; echo rc=$?; grep ' /ro ' /proc/mounts")
+    assert "rc=1" in out and " ro," in out.splitlines()[-1]
+    assert not (tmp_path / "f").exists()
+    proc = mc("run", "--rm", "--net", "none", "-v", f"{tmp_path}:/ro:ro", "busybox", "touch", "/ro/g")
+    assert proc.returncode == 1 and "Read-only file system" in proc.stderr
+
+
+def test_named_volume_copy_up_sharing_and_lifecycle(mc):
+    # a new, empty named volume over /etc gets the image's /etc (the reverse of a bind mount)
+    mc.ok("run", "--net", "none", "--name", "first", "-v", "etcvol:/etc", "busybox", "sh", "-c",
+          "echo shared > /etc/note")
+    data = json.loads(mc.ok("volume", "inspect", "etcvol"))[0]["Mountpoint"]
+    assert data == os.path.join(mc.root, "volumes", "etcvol", "_data")
+    assert os.path.exists(os.path.join(data, "passwd")) and open(os.path.join(data, "note")).read() == "shared\n"
+    # another container sees the first one's write
+    assert _run(mc, "-v", "etcvol:/other", "busybox", "cat", "/other/note") == "shared\n"
+    mounts = json.loads(mc.ok("inspect", "-f", "{{json .Mounts}}", "first"))
+    assert mounts == [{"Type": "volume", "Name": "etcvol", "Source": data, "Destination": "/etc", "Driver": "local",
+                       "Mode": "z", "RW": True, "Propagation": ""}]
+    proc = mc("volume", "rm", "etcvol")
+    assert proc.returncode == 1 and "volume is in use" in proc.stderr
+    assert mc.ok("volume", "ls") == "DRIVER    VOLUME NAME\nlocal     etcvol\n"
+    mc.ok("rm", "first")
+    assert mc.ok("volume", "rm", "etcvol") == "etcvol\n" and not os.path.exists(data)
+
+
+def test_anonymous_volume_goes_with_rm_v_and_mount_flag(mc, tmp_path):
+    mc.ok("run", "--net", "none", "--name", "anon", "-v", "/scratch", "--mount",
+          f"type=bind,source={tmp_path},target=/b,readonly", "--mount", "type=tmpfs,target=/t,tmpfs-size=1m",
+          "busybox", "sh", "-c", "echo a > /scratch/a; grep -e ' /b ' -e ' /t ' /proc/mounts")
+    mounts = json.loads(mc.ok("inspect", "-f", "{{json .Mounts}}", "anon"))
+    assert [m["Type"] for m in mounts] == ["volume", "bind", "tmpfs"]
+    assert mounts[1] == {"Type": "bind", "Source": str(tmp_path), "Destination": "/b", "Mode": "", "RW": False,
+                         "Propagation": "rprivate"}
+    name = mounts[0]["Name"]
+    assert len(name) == 64 and os.path.isdir(mounts[0]["Source"])
+    mc.ok("rm", "-v", "anon")
+    assert not os.path.exists(os.path.join(mc.root, "volumes", name))
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("", "invalid empty volume spec"),
+    ("a:b:c:d", "invalid spec: a:b:c:d: too many colons"),
+    ("/tmp/mcx:rel", "mount path must be absolute"),
+    ("/tmp/mcx:/", "destination can't be '/'"),
+    ("/tmp/mcx:/d:xyz", "invalid mode: xyz"),
+    ("a b:/c", "includes invalid characters for a local volume name"),
+])
+def test_bad_volume_specs_fail_and_change_nothing(mc, spec, message):
+    proc = mc("run", "--rm", "-v", spec, "busybox", "true")
+    assert proc.returncode == 125 and message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    assert not os.path.exists("/tmp/mcx") and mc.ok("ps", "-aq") == ""
+    assert not os.path.isdir(os.path.join(mc.root, "volumes")) or os.listdir(os.path.join(mc.root, "volumes")) == []
+
+
+def test_mount_bind_source_must_exist(mc):
+    proc = mc("run", "--rm", "--mount", "type=bind,source=/nonexistent-mc,target=/x", "busybox", "true")
+    assert proc.returncode == 125
+    assert "bind source path does not exist: /nonexistent-mc" in proc.stderr and mc.ok("ps", "-aq") == ""
