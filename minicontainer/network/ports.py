@@ -189,7 +189,9 @@ def publish(journal, net, ep: dict, bindings: list[dict]) -> list[dict]:
     actual, holders, rules = [], [], []
     for b in bindings:
         proto, cport, host_ip, host_port = b["proto"], b["container_port"], b["host_ip"], b["host_port"]
-        addrs = [host_ip] if host_ip else ["0.0.0.0"] + (["::"] if ipv6_enabled() else [])
+        # [::] is served by a proxy only: without one (and without IPv6 rules) Docker has no :: entry
+        wildcard_v6 = ["::"] if net.userland_proxy and ipv6_enabled() else []
+        addrs = [host_ip] if host_ip else ["0.0.0.0"] + wildcard_v6
         host_port = host_port or free_port(proto, host_ip)
         for addr in addrs:
             if net.userland_proxy:

@@ -15,13 +15,17 @@ from minicontainer.specs.volumes import MountSpec
 from minicontainer.store.volumes import VolumeStore
 
 
-def prepare(volumes: VolumeStore, specs: list[MountSpec], image_roots: list[str]) -> list[dict]:
-    """At create: check --mount bind sources, create volumes and copy the image's content into new
-    (empty) ones. Returns the mount records kept with the container."""
-    for spec in specs:  # every check before anything is created
+def check_sources(specs: list[MountSpec]) -> None:
+    """--mount type=bind needs an existing source (-v creates it instead)."""
+    for spec in specs:
         if spec.type == "bind" and not spec.create_source and not os.path.exists(spec.source):
             raise DaemonError(f"invalid mount config for type \"bind\": bind source path does not exist: "
                               f"{spec.source}", 125)
+
+
+def prepare(volumes: VolumeStore, specs: list[MountSpec], image_roots: list[str]) -> list[dict]:
+    """At create: create volumes and copy the image's content into new (empty) ones. Returns the
+    mount records kept with the container."""
     records = []
     for spec in specs:
         rec = spec.as_record()
