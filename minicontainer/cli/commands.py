@@ -287,7 +287,6 @@ def cmd_volume(rt, opts, args) -> int:
     from minicontainer.images.store import dir_size
     from minicontainer.runtime.volumes import users_of
     volumes, sub = rt.volumes, args[0]
-    containers = rt.list(all_=True)
     if sub == "create":
         _, cargs = fl.parse([Flag("driver", "d", kind="str", default="local", metavar="string")], args[1:])
         name = cargs[0] if cargs else os.urandom(32).hex()
@@ -317,7 +316,8 @@ def cmd_volume(rt, opts, args) -> int:
         return failed
     if sub == "rm":
         ropts, names = fl.parse([Flag("force", "f")], args[1:])
-        return _each(names, lambda n: volumes.remove(n, users_of(containers, n), ropts.force) or n)
+        containers = rt.list(all_=True)
+        return _each(names, lambda n: volumes.remove(n, users_of(containers, n), ropts.force))
     if sub == "prune":
         popts, _ = fl.parse([Flag("all", "a"), Flag("force", "f")], args[1:])
         if not popts.force:
@@ -326,7 +326,7 @@ def cmd_volume(rt, opts, args) -> int:
             sys.stdout.flush()
             if sys.stdin.readline().strip().lower() not in ("y", "yes"):
                 return 0
-        gone, freed = [], 0
+        gone, freed, containers = [], 0, rt.list(all_=True)
         for vol in volumes.list():
             if (vol.anonymous or popts.all) and not users_of(containers, vol.name):
                 freed += dir_size(volumes.data(vol.name))

@@ -62,11 +62,13 @@ class Runtime:
                               image_ref=spec.image, config=config,
                               host_config={"NetworkMode": spec.network, "AutoRemove": spec.remove,
                                            "PortBindings": _port_bindings(spec), "Binds": spec.binds or None})
-        from minicontainer.runtime.volumes import check_sources, prepare
-        check_sources(spec.mounts)  # a missing --mount source fails before anything exists
+        if spec.mounts:
+            from minicontainer.runtime.volumes import check_sources
+            check_sources(spec.mounts)  # a missing --mount source fails before anything exists
         self._claim_name(rec, spec.name)
         try:
             if spec.mounts:
+                from minicontainer.runtime.volumes import prepare
                 rec.extra["mounts"] = prepare(self.volumes, spec.mounts, self.images.lower_dirs(image))
                 self.containers.save(rec)
             self._write_files(rec, host_net)

@@ -58,11 +58,15 @@ def copy_up(image_roots: list[str], target: str, data: str) -> None:
 
 
 def _copy_owners(src: str, dst: str) -> None:
+    """copytree keeps modes but not owners: give every copied entry its source's uid/gid."""
+    def same_owner(rel: str) -> None:
+        st = os.lstat(os.path.join(src, rel))
+        os.lchown(os.path.join(dst, rel), st.st_uid, st.st_gid)
+    same_owner(".")
     for dirpath, dirnames, filenames in os.walk(src):
         rel = os.path.relpath(dirpath, src)
-        for name in [".", *dirnames, *filenames] if rel == "." else [*dirnames, *filenames]:
-            st = os.lstat(os.path.join(dirpath, name))
-            os.lchown(os.path.normpath(os.path.join(dst, rel, name)), st.st_uid, st.st_gid)
+        for name in dirnames + filenames:
+            same_owner(os.path.join(rel, name))
 
 
 def make_bind_sources(mounts: list[dict]) -> None:
