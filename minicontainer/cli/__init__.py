@@ -56,7 +56,8 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.write(fl.usage_text(PROG, cmd.usage, cmd.summary, cmd.flags))
         return 0
     if len(args) < cmd.min_args or (cmd.max_args is not None and len(args) > cmd.max_args):
-        need = ("requires at least" if len(args) < cmd.min_args else "accepts at most")
+        need = ("requires exactly" if cmd.min_args == cmd.max_args
+                else "requires at least" if len(args) < cmd.min_args else "accepts at most")
         count = cmd.min_args if len(args) < cmd.min_args else cmd.max_args
         noun = "argument" if count == 1 else "arguments"
         print(f'{PROG}: "{PROG} {cmd.name}" {need} {count} {noun}.\nSee \'{PROG} {cmd.name} --help\'.\n\n'

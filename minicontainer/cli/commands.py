@@ -280,6 +280,18 @@ def cmd_port(rt, opts, args) -> int:
     return 0
 
 
+def cmd_cp(rt, opts, args) -> int:
+    from minicontainer.cli.format import human_size
+    from minicontainer.runtime.cp import copy
+    from minicontainer.specs.cp import parse
+    req = parse(args[0], args[1], follow_link=opts.follow_link, archive=opts.archive, quiet=opts.quiet)
+    size, where = copy(rt, req)
+    # Docker prints this only to a terminal, and never when the archive itself goes to stdout.
+    if not req.quiet and req.local_path != "-" and sys.stderr.isatty():
+        sys.stderr.write(f"Successfully copied {human_size(size)} to {where}\n")
+    return 0
+
+
 def cmd_volume(rt, opts, args) -> int:
     """volume create [NAME] | ls [-q] | inspect VOLUME... | rm [-f] VOLUME... | prune [-a] [-f]"""
     from minicontainer.cli import flags as fl
@@ -441,6 +453,12 @@ COMMANDS = {c.name: c for c in [
             [Flag("force", "f", help="Force removal of the image")], min_args=1),
     Command("port", "port CONTAINER [PRIVATE_PORT[/PROTO]]", "List port mappings or a specific mapping for the container",
             cmd_port, min_args=1, max_args=2),
+    Command("cp", "cp [OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n\tminicontainer cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH",
+            "Copy files/folders between a container and the local filesystem", cmd_cp,
+            [Flag("archive", "a", help="Archive mode (copy all uid/gid information)"),
+             Flag("follow-link", "L", help="Always follow symbol link in SRC_PATH"),
+             Flag("quiet", "q", help="Suppress progress output during copy. Progress output is automatically "
+                  "suppressed if no terminal is attached")], min_args=2, max_args=2),
     Command("volume", "volume create [NAME] | ls [-q] | inspect VOLUME... | rm [-f] VOLUME... | prune [-a] [-f]",
             "Manage volumes", cmd_volume, min_args=1, interspersed=False),
     Command("network", "network create [--subnet CIDR] [--gateway IP] NAME | ls | inspect NETWORK... | rm NETWORK...",

@@ -1,0 +1,136 @@
+"""`cp`: reach the container's filesystem as the container sees it, then copy (minicontainer.cp).
+
+Running container: /proc/<pid>/root of its pid 1. That magic link is the container's root *in the
+container's mount namespace*, so its volumes and other mounts are there too. Opened once, after a
+pidfd pins the process, and every lookup under it is confined by openat2(RESOLVE_IN_ROOT).
+
+Stopped container: nothing is mounted, so a forked helper makes its own mount namespace, mounts the
+overlay and the volumes there as the container would have them (tmpfs ones are empty anyway),
+copies, and exits; the mounts die with it and the host never sees them (Docker 24+ does the same).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+
+from minicontainer.cp.rooted import Root
+from minicontainer.errors import DaemonError, MCError
+from minicontainer.kernel import mounts as m
+from minicontainer.kernel.namespaces import Unshare
+from minicontainer.plan import Plan
+from minicontainer.runtime import liveness
+
+
+def copy(rt, req) -> tuple[int, str]:
+    """Do the CopyRequest; returns (size as Docker counts it, destination as Docker prints it)."""
+    from minicontainer.cp import transfer
+    rec = rt.get(req.container)
+
+    def work(ctr: Root) -> tuple[int, str]:
+        host = Root.host()
+        try:
+            if req.to_container:
+                return transfer.copy_in(ctr, host, req.container, req.local_path, req.container_path, req.follow_link)
+            size = transfer.copy_out(ctr, host, req.container, req.container_path, req.local_path, req.follow_link)
+            return size, req.local_path
+        except OSError as exc:
+            raise MCError(_describe(exc)) from None
+        finally:
+            host.close()
+
+    root = _running_root(rec)
+    if root is not None:
+        try:
+            return work(root)
+        finally:
+            root.close()
+    return _in_helper(lambda: _with_stopped_root(rt, rec, work))
+
+
+def _running_root(rec) -> Root | None:
+    """/proc/<pid>/root of the container's pid 1, or None if it is not running. The pidfd proves the
+    pid still names that process after the open (pids are reused)."""
+    if not rec.running:
+        return None
+    pidfd = liveness.open_pidfd(rec.pid, rec.init_start)
+    if pidfd is None:
+        return None
+    try:
+        fd = os.open(f"/proc/{rec.pid}/root", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            signal.pidfd_send_signal(pidfd, 0)
+        except ProcessLookupError:
+            os.close(fd)
+            return None
+        return Root(fd)
+    finally:
+        os.close(pidfd)
+
+
+def stopped_view_plan(rt, rec) -> Plan:
+    """The steps that rebuild a stopped container's filesystem in a private mount namespace."""
+    store = rt.containers
+    merged = store.path(rec.id, "merged")
+    plan = Plan([
+        Unshare(["mnt"]),
+        m.MakeMountsPrivate(),
+        m.MountOverlay(rt.images.lower_dirs(rt.images.get(rec.image_id)), store.path(rec.id, "upper"),
+                       store.path(rec.id, "work"), merged),
+    ])
+    for mnt in sorted(rec.extra.get("mounts", []), key=lambda x: x["target"].count("/")):
+        if mnt["type"] != "tmpfs" and os.path.exists(mnt["source"]):
+            plan.add(m.BindMount(mnt["source"], merged, mnt["target"], readonly=mnt["readonly"],
+                                 why=f"the {mnt['type']} at {mnt['target']}, so the copy sees it as the container does"))
+    return plan
+
+
+def _with_stopped_root(rt, rec, work):
+    stopped_view_plan(rt, rec).apply()
+    root = Root(os.open(rt.containers.path(rec.id, "merged"), os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC))
+    try:
+        return work(root)
+    finally:
+        root.close()
+
+
+def _in_helper(fn):
+    """Run fn in a forked child (its mount namespace changes must not touch this process); its
+    result or its error comes back as JSON through a pipe."""
+    r, w = os.pipe()
+    sys.stdout.flush()
+    pid = os.fork()
+    if pid == 0:  # child
+        os.close(r)
+        try:
+            payload = {"result": fn()}
+        except MCError as exc:
+            payload = {"error": exc.args[0], "code": exc.exit_code, "daemon": isinstance(exc, DaemonError)}
+        except OSError as exc:
+            payload = {"error": _describe(exc), "code": 1, "daemon": False}
+        except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises it
+            payload = {"error": f"{type(exc).__name__}: {exc}", "code": 1, "daemon": False}
+        try:
+            sys.stdout.flush()
+            os.write(w, json.dumps(payload).encode())
+        finally:
+            os._exit(0)
+    os.close(w)
+    chunks = []
+    while chunk := os.read(r, 65536):
+        chunks.append(chunk)
+    os.close(r)
+    os.waitpid(pid, 0)
+    payload = json.loads(b"".join(chunks) or b'{"error": "the copy helper died", "code": 1, "daemon": false}')
+    if "error" in payload:
+        cls = DaemonError if payload["daemon"] else MCError
+        raise cls(payload["error"], payload["code"])
+    return tuple(payload["result"])
+
+
+def _describe(exc: OSError) -> str:
+    """An OSError as Go prints one: 'open /etc/x: permission denied'."""
+    what = exc.strerror.lower() if exc.strerror else str(exc)
+    return f"{exc.filename}: {what}" if exc.filename else what
