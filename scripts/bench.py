@@ -1,5 +1,5 @@
-"""Median wall time of container starts, the memory of one idle supervisor, and TCP throughput
-through published ports (scripts/benchnet.py).
+"""Median wall time of container starts, the memory of one idle supervisor, TCP throughput
+through published ports (scripts/benchnet.py) and the speed of cp (scripts/benchcp.py).
 
 Each figure runs the installed `minicontainer` command (what a user types) in a throwaway state
 root; Docker's figure is added when a Docker engine answers on this machine.
@@ -54,6 +54,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--no-throughput", action="store_true", help="skip the iperf3 measurements")
+    ap.add_argument("--no-copy", action="store_true", help="skip the 512 MiB cp measurements")
     args = ap.parse_args()
     if os.geteuid() != 0:
         print("scripts/bench: run as root", file=sys.stderr)
@@ -83,6 +84,13 @@ def main() -> int:
             print(f"TCP throughput, iperf3, one stream, {SECONDS} s each:")
             for label, gbits in throughput(mc, env):
                 print(f"  {label:<54} {gbits:7.2f} Gbit/s")
+        if not args.no_copy:
+            from benchcp import SIZE_MIB, copy_speed
+            print(f"cp of a {SIZE_MIB} MiB file, median of 5:")
+            results = copy_speed(mc, env)
+            plain = results[0][1]
+            for label, seconds in results:
+                print(f"  {label:<54} {seconds * 1000:7.0f} ms  ({seconds / plain:.2f}x plain cp)")
         if docker_available():
             subprocess.run(["docker", "pull", "-q", "busybox"], capture_output=True)
             for net in ("none", "host"):

@@ -6,7 +6,6 @@ import json
 import os
 import signal
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 
@@ -247,6 +246,7 @@ def cmd_images(rt, opts, args) -> int:
 def cmd_import(rt, opts, args) -> int:
     src, ref = args[0], (args[1] if len(args) > 1 else None)
     if src == "-":
+        import tempfile
         with tempfile.NamedTemporaryFile(dir=rt.root.tmp, suffix=".tar") as tmp:
             for chunk in iter(lambda: sys.stdin.buffer.read(1 << 20), b""):
                 tmp.write(chunk)

@@ -17,7 +17,6 @@ from minicontainer.cp.dirsink import DirSink, Handle
 from minicontainer.cp.paths import (DestInfo, SourceInfo, clean, in_container, placement, specifies_current_dir,
                                    split_dir_entry)
 from minicontainer.cp.rooted import Root
-from minicontainer.cp.tarstream import TarSink, extract
 from minicontainer.cp.walk import walk, walk_contents
 from minicontainer.errors import DaemonError, MCError
 
@@ -89,6 +88,7 @@ def copy_out(ctr: Root, host: Root, container: str, src: str, dst: str, follow: 
     try:
         tally = Tally()
         if dst == "-":
+            from minicontainer.cp.tarstream import TarSink
             sink = TarSink(sys.stdout.buffer)
             source.copy_to(tally.wrap(sink), "", source.info.entry_name, merge=False)
             sink.close()
@@ -142,6 +142,7 @@ def copy_in(ctr: Root, host: Root, container: str, src: str, dst: str, follow: b
             raise MCError(f'destination "{container}:{dst}" must be a directory')
         handle = _extraction_point(ctr, container, dst_info.path)
         handle.close()
+        from minicontainer.cp.tarstream import extract
         sink = DirSink(keep_owner=True)
         try:
             extract(sys.stdin.buffer, ctr, clean(dst_info.path), sink)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import stat
-from typing import Protocol
 
 _OPEN_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 # O_NONBLOCK: a fifo swapped in for a file must not hang the copy (the fstat check then refuses it).
@@ -21,15 +20,12 @@ class ChangedDuringCopy(OSError):
     pass
 
 
-class Sink(Protocol):
-    def begin_dir(self, parent, name: str, st: os.stat_result): ...
-    def end_dir(self, handle, st: os.stat_result) -> None: ...
-    def file(self, parent, name: str, st: os.stat_result, fd: int) -> None: ...
-    def symlink(self, parent, name: str, st: os.stat_result, target: str) -> None: ...
-    def special(self, parent, name: str, st: os.stat_result) -> None: ...
+# A sink (DirSink, TarSink) has: begin_dir(parent, name, st) -> handle; end_dir(handle, st);
+# file(parent, name, st, fd); symlink(parent, name, st, target); special(parent, name, st).
+# `parent` and the handles are the sink's own notion of a directory (an fd, an archive path).
 
 
-def walk(src_dir: int, src_name: str, sink: Sink, parent, name: str, st: os.stat_result | None = None) -> None:
+def walk(src_dir: int, src_name: str, sink, parent, name: str, st: os.stat_result | None = None) -> None:
     """Copy src_dir/src_name to the sink as `name` under `parent` (a sink handle)."""
     if st is None:
         st = os.stat(src_name, dir_fd=src_dir, follow_symlinks=False)
@@ -57,7 +53,7 @@ def walk(src_dir: int, src_name: str, sink: Sink, parent, name: str, st: os.stat
     # sockets are skipped, as tar skips them
 
 
-def walk_contents(dir_fd: int, sink: Sink, handle) -> None:
+def walk_contents(dir_fd: int, sink, handle) -> None:
     """Everything inside an opened directory, in name order (stable archives, stable tests)."""
     with os.scandir(dir_fd) as it:
         entries = sorted(((e.name, e.stat(follow_symlinks=False)) for e in it), key=lambda x: x[0])

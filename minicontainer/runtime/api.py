@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import time
 
 from minicontainer.errors import DaemonError, NoSuchContainer
@@ -49,6 +48,7 @@ class Runtime:
                 spec.network = "container:" + self.containers.resolve(ref)
             except NoSuchContainer:
                 raise DaemonError(f"No such container: {ref}", 125) from None
+        import socket
         hostname = spec.hostname or (socket.gethostname() if host_net else cid[:12])
         interactive, attached = spec.interactive, not spec.detach
         config = {

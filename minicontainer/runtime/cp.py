@@ -18,9 +18,6 @@ import sys
 
 from minicontainer.cp.rooted import Root
 from minicontainer.errors import DaemonError, MCError
-from minicontainer.kernel import mounts as m
-from minicontainer.kernel.namespaces import Unshare
-from minicontainer.plan import Plan
 from minicontainer.runtime import liveness
 
 
@@ -70,8 +67,11 @@ def _running_root(rec) -> Root | None:
         os.close(pidfd)
 
 
-def stopped_view_plan(rt, rec) -> Plan:
+def stopped_view_plan(rt, rec):
     """The steps that rebuild a stopped container's filesystem in a private mount namespace."""
+    from minicontainer.kernel import mounts as m
+    from minicontainer.kernel.namespaces import Unshare
+    from minicontainer.plan import Plan
     store = rt.containers
     merged = store.path(rec.id, "merged")
     plan = Plan([
