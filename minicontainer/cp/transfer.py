@@ -168,7 +168,7 @@ def copy_in(ctr: Root, host: Root, container: str, src: str, dst: str, follow: b
 def _extraction_point(ctr: Root, container: str, path: str) -> Handle:
     """The daemon's checks on the directory it extracts into (daemon/archive_unix.go)."""
     try:
-        fd = ctr.open(path, os.O_RDONLY)
+        fd = ctr.open(path, os.O_PATH)  # O_PATH: a fifo planted there must not block the open
     except FileNotFoundError:
         raise DaemonError(f"Could not find the file {path} in container {container}") from None
     if not stat.S_ISDIR(os.fstat(fd).st_mode):
