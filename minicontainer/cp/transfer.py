@@ -122,7 +122,7 @@ def validate_output_path(host: Root, path: str) -> None:
 def _parent_must_be_dir(host: Root, path: str) -> None:
     parent = split_dir_entry(path)[0]
     try:
-        st = host.lstat(parent + "/")
+        host.lstat(parent + "/")
     except FileNotFoundError:
         raise MCError(f"stat {parent}: no such file or directory") from None
     except NotADirectoryError:
