@@ -79,12 +79,8 @@ def destination(root: Root, path: str) -> tuple[DestInfo, os.stat_result | None]
 def copy_out(ctr: Root, host: Root, container: str, src: str, dst: str, follow: bool) -> int:
     """src: container path as the user wrote it; dst: absolute local path or "-"."""
     src_path = in_container(src)
-    try:
-        source = locate(ctr, src_path, follow)
-    except FileNotFoundError:
-        raise DaemonError(f"Could not find the file {src} in container {container}") from None
-    except NotADirectoryError:
-        raise DaemonError(f"lstat {src_path}: not a directory") from None
+    source = _locate_or_fail(ctr, src_path, follow, DaemonError(f"Could not find the file {src} in container {container}"),
+                             DaemonError(f"lstat {src_path}: not a directory"))
     try:
         tally = Tally()
         if dst == "-":
@@ -98,7 +94,7 @@ def copy_out(ctr: Root, host: Root, container: str, src: str, dst: str, follow: 
         if not dst_info.exists:
             _parent_must_be_dir(host, dst_info.path)
         extract_dir, entry = placement(source.info, dst_info)
-        _run(source, DirSink(keep_owner=False), tally, host.open(extract_dir, _READ_DIR), extract_dir, entry)
+        _run(source, DirSink(keep_owner=False), tally, Handle(host.open(extract_dir, _READ_DIR), extract_dir), entry)
         return tally.size
     finally:
         source.close()
@@ -149,17 +145,12 @@ def copy_in(ctr: Root, host: Root, container: str, src: str, dst: str, follow: b
         finally:
             sink.close()
         return 0, f"{container}:{dst_info.path}"
-    try:
-        source = locate(host, src, follow)
-    except FileNotFoundError:
-        raise MCError(f"lstat {clean(src)}: no such file or directory") from None
-    except NotADirectoryError:
-        raise MCError(f"lstat {src}: not a directory") from None
+    source = _locate_or_fail(host, src, follow, MCError(f"lstat {clean(src)}: no such file or directory"),
+                             MCError(f"lstat {src}: not a directory"))
     try:
         extract_dir, entry = placement(source.info, dst_info)
-        handle = _extraction_point(ctr, container, extract_dir)
         tally = Tally()
-        _run(source, DirSink(keep_owner=True), tally, handle.fd, extract_dir, entry)
+        _run(source, DirSink(keep_owner=True), tally, _extraction_point(ctr, container, extract_dir), entry)
         return tally.size, f"{container}:{dst_info.path}"
     finally:
         source.close()
@@ -180,8 +171,16 @@ def _extraction_point(ctr: Root, container: str, path: str) -> Handle:
     return Handle(fd, path)
 
 
-def _run(source: Located, sink: DirSink, tally: "Tally", dir_fd: int, shown: str, entry: str) -> None:
-    parent = Handle(dir_fd, shown)
+def _locate_or_fail(root: Root, path: str, follow: bool, missing: MCError, not_dir: MCError) -> Located:
+    try:
+        return locate(root, path, follow)
+    except FileNotFoundError:
+        raise missing from None
+    except NotADirectoryError:
+        raise not_dir from None
+
+
+def _run(source: Located, sink: DirSink, tally: "Tally", parent: Handle, entry: str) -> None:
     try:
         source.copy_to(tally.wrap(sink), parent, entry, merge=entry == ".")
     finally:
