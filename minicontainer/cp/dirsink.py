@@ -22,15 +22,14 @@ _CHUNK = 1 << 30
 class Handle:
     """A destination directory: its fd and the path a user would recognise, for messages."""
 
-    def __init__(self, fd: int, shown: str, owned: bool = True):
-        self.fd, self.shown, self.owned = fd, shown, owned
+    def __init__(self, fd: int, shown: str):
+        self.fd, self.shown = fd, shown
 
     def child(self, name: str) -> str:
         return self.shown.rstrip("/") + "/" + name
 
     def close(self) -> None:
-        if self.owned:
-            os.close(self.fd)
+        os.close(self.fd)
 
 
 class DirSink:

@@ -80,10 +80,3 @@ class Root:
             target = self.readlink(path)
             path = clean(target if target.startswith("/") else posixpath.join(split_dir_entry(path)[0], target))
         raise OSError(errno.ELOOP, "too many symlinks in " + path)
-
-    def is_read_only(self, path: str) -> bool:
-        fd = self.open(path, _DIR_PATH)
-        try:
-            return bool(os.fstatvfs(fd).f_flag & os.ST_RDONLY)
-        finally:
-            os.close(fd)

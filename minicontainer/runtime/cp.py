@@ -72,6 +72,7 @@ def stopped_view_plan(rt, rec):
     from minicontainer.kernel import mounts as m
     from minicontainer.kernel.namespaces import Unshare
     from minicontainer.plan import Plan
+    from minicontainer.runtime.volumes import mount_steps
     store = rt.containers
     merged = store.path(rec.id, "merged")
     plan = Plan([
@@ -80,10 +81,9 @@ def stopped_view_plan(rt, rec):
         m.MountOverlay(rt.images.lower_dirs(rt.images.get(rec.image_id)), store.path(rec.id, "upper"),
                        store.path(rec.id, "work"), merged),
     ])
-    for mnt in sorted(rec.extra.get("mounts", []), key=lambda x: x["target"].count("/")):
-        if mnt["type"] != "tmpfs" and os.path.exists(mnt["source"]):
-            plan.add(m.BindMount(mnt["source"], merged, mnt["target"], readonly=mnt["readonly"],
-                                 why=f"the {mnt['type']} at {mnt['target']}, so the copy sees it as the container does"))
+    # The container's own volume steps; tmpfs ones would be empty, and Docker's copy does not see them.
+    plan.extend(mount_steps([x for x in rec.extra.get("mounts", [])
+                             if x["type"] != "tmpfs" and os.path.exists(x["source"])], merged))
     return plan
 
 
