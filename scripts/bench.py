@@ -1,5 +1,6 @@
 """Median wall time of container starts, the memory of one idle supervisor, TCP throughput
-through published ports (scripts/benchnet.py) and the speed of cp (scripts/benchcp.py).
+through published ports (scripts/benchnet.py), the speed of cp (scripts/benchcp.py) and of pull
+(scripts/benchpull.py).
 
 Each figure runs the installed `minicontainer` command (what a user types) in a throwaway state
 root; Docker's figure is added when a Docker engine answers on this machine.
@@ -55,6 +56,7 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--no-throughput", action="store_true", help="skip the iperf3 measurements")
     ap.add_argument("--no-copy", action="store_true", help="skip the 512 MiB cp measurements")
+    ap.add_argument("--no-pull", action="store_true", help="skip the registry pull measurements")
     args = ap.parse_args()
     if os.geteuid() != 0:
         print("scripts/bench: run as root", file=sys.stderr)
@@ -93,6 +95,11 @@ def main() -> int:
                 print(f"  {label:<40} median {median * 1000:6.0f} ms ({median / plain:.2f}x plain cp)   "
                       f"min {best * 1000:6.0f} ms ({best / plain_min:.2f}x)   runs: "
                       + " ".join(f"{t * 1000:.0f}" for t in runs))
+        if not args.no_pull:
+            from benchpull import LAYER_MIB, LAYERS, pull_speed
+            from benchpull import report as pull_report
+            print(f"pull from a registry on 127.0.0.1, busybox + {LAYERS} layers of {LAYER_MIB} MiB:")
+            pull_report(pull_speed(mc, env))
         if docker_available():
             subprocess.run(["docker", "pull", "-q", "busybox"], capture_output=True)
             for net in ("none", "host"):

@@ -41,6 +41,10 @@ class MC:
     def ok(self, *args: str, **kw) -> str:
         return self(*args, check=True, **kw).stdout
 
+    @staticmethod
+    def argv() -> list[str]:
+        return [sys.executable, "-m", "minicontainer"]
+
     def popen(self, *args: str, **kw) -> subprocess.Popen:
         return subprocess.Popen([sys.executable, "-m", "minicontainer", *args], env=self.env, **kw)
 

@@ -12,6 +12,8 @@ GLOBAL_FLAGS = [
     fl.Flag("root", kind="str", metavar="string", help="State directory (default /var/lib/minicontainer; env MINICONTAINER_ROOT)"),
     fl.Flag("userland-proxy", default="", help="Use a userland proxy for published ports (default true); "
             "false: the kernel does it (dockerd's flag; env MINICONTAINER_USERLAND_PROXY)"),
+    fl.Flag("insecure-registry", kind="list", metavar="list", help="Registry to reach over plain HTTP "
+            "(dockerd's flag; loopback registries always are; env MINICONTAINER_INSECURE_REGISTRIES)"),
     fl.Flag("version", "v", help="Print version information and quit"),
 ]
 
@@ -23,6 +25,7 @@ def _main_usage() -> str:
     lines += [f"  {c.name:<10} {c.summary}" for c in COMMANDS.values()]
     lines += ["", "Options:", "      --root string       State directory (default /var/lib/minicontainer)",
               "      --userland-proxy    Use a userland proxy for published ports (default true)",
+              "      --insecure-registry list  Registry to reach over plain HTTP (loopback ones always are)",
               "", f"Run '{PROG} COMMAND --help' for more information on a command."]
     return "\n".join(lines) + "\n"
 
@@ -37,6 +40,10 @@ def main(argv: list[str] | None = None) -> int:
     if gopts.userland_proxy != "":
         import os
         os.environ["MINICONTAINER_USERLAND_PROXY"] = str(gopts.userland_proxy).lower()
+    if gopts.insecure_registry:
+        import os
+        listed = [os.environ.get("MINICONTAINER_INSECURE_REGISTRIES", "")] + gopts.insecure_registry
+        os.environ["MINICONTAINER_INSECURE_REGISTRIES"] = ",".join(d for d in listed if d)
     if gopts.version:
         rest = ["version"]
     if not rest or gopts.help:

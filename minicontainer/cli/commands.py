@@ -9,8 +9,9 @@ import sys
 import time
 from dataclasses import dataclass, field
 
+from minicontainer.cli import image_cmds
 from minicontainer.cli.flags import Flag
-from minicontainer.errors import DaemonError, MCError, NoSuchContainer, NoSuchImage, UsageError
+from minicontainer.errors import DaemonError, MCError, NoSuchContainer, UsageError
 
 
 @dataclass
@@ -45,6 +46,11 @@ RUN_FLAGS = [
     Flag("publish", "p", kind="list", metavar="list", help="Publish a container's port(s) to the host"),
     Flag("volume", "v", kind="list", metavar="list", help="Bind mount a volume"),
     Flag("mount", kind="list", metavar="mount", help="Attach a filesystem mount to the container"),
+    Flag("user", "u", kind="str", metavar="string", help="Username or UID (format: <name|uid>[:<group|gid>])"),
+    Flag("entrypoint", kind="list", metavar="string", help="Overwrite the default ENTRYPOINT of the image"),
+    Flag("publish-all", "P", help="Publish all exposed ports to random ports"),
+    Flag("pull", kind="str", default="missing", metavar="string",
+         help='Pull image before running ("always", "missing", "never")'),
 ]
 
 
@@ -57,18 +63,17 @@ def _run_spec(opts, args):
     spec = RunSpec(publish=parse_all(opts.publish), image=args[0], command=args[1:], name=opts.name or None, detach=opts.detach,
                    remove=opts.rm, env=parse_env(opts.env), workdir=opts.workdir, hostname=opts.hostname,
                    interactive=opts.interactive, tty=opts.tty, network=opts.net or opts.network,
-                   mounts=mounts, binds=list(opts.volume))
+                   mounts=mounts, binds=list(opts.volume), user=opts.user, entrypoint=opts.entrypoint[-1] if opts.entrypoint else None,
+                   publish_all=opts.publish_all)
     return validate(spec)
 
 
-def _create(rt, spec):
+def _create(rt, spec, pull_policy: str = "missing"):
+    from minicontainer.cli.image_cmds import ensure_image
     from minicontainer.specs.refs import normalize
     normalize(spec.image)  # "invalid reference format" before anything else
-    try:
-        return rt.create(spec)
-    except NoSuchImage:
-        raise DaemonError(f"No such image: {normalize(spec.image)} (minicontainer has the built-in "
-                          "busybox image and images you `import`)", 125) from None
+    ensure_image(rt, spec.image, pull_policy)
+    return rt.create(spec)
 
 
 def cmd_run(rt, opts, args) -> int:
@@ -78,7 +83,7 @@ def cmd_run(rt, opts, args) -> int:
         raise MCError("the input device is not a TTY", 1)
     if spec.publish and spec.network == "host":
         print("WARNING: Published ports are discarded when using host network mode", file=sys.stderr)
-    rec = _create(rt, spec)
+    rec = _create(rt, spec, opts.pull)
     if spec.detach:
         start_detached(rt, rec)
         _out(rec.id + "\n")
@@ -89,7 +94,7 @@ def cmd_run(rt, opts, args) -> int:
 
 
 def cmd_create(rt, opts, args) -> int:
-    rec = _create(rt, _run_spec(opts, args))
+    rec = _create(rt, _run_spec(opts, args), opts.pull)
     _out(rec.id + "\n")
     return 0
 
@@ -162,17 +167,21 @@ def cmd_inspect(rt, opts, args) -> int:
     from minicontainer.cli.format import render_template
     from minicontainer.cli.inspect import container_json, image_json
     results, failed = [], 0
+    kind = opts.get("type") or ""
+    if kind not in ("", "container", "image"):
+        raise MCError(f'"{kind}" is not a valid value for --type', 1)
     for ref in args:
-        try:
-            results.append(container_json(rt, rt.get(ref)))
-            continue
-        except NoSuchContainer:
-            pass
-        img = rt.images.find(ref)
+        if kind != "image":
+            try:
+                results.append(container_json(rt, rt.get(ref)))
+                continue
+            except NoSuchContainer:
+                pass
+        img = rt.images.find(ref) if kind != "container" else None
         if img is not None:
             results.append(image_json(rt, img))
         else:
-            print(f"Error: No such object: {ref}", file=sys.stderr)
+            print(f"Error: No such {kind or 'object'}: {ref}", file=sys.stderr)
             failed = 1
     if opts.format:
         _out("".join(render_template(opts.format, r) + "\n" for r in results))
@@ -223,7 +232,7 @@ def cmd_exec(rt, opts, args) -> int:
         raise DaemonError(f"the working directory '{opts.workdir}' is invalid, it needs to be an absolute path")
     try:
         return rt.exec(args[0], args[1:], interactive=opts.interactive, tty=opts.tty,
-                       workdir=opts.workdir, env=parse_env(opts.env))
+                       workdir=opts.workdir, env=parse_env(opts.env), user=opts.user)
     except MCError as exc:
         if exc.exit_code in (126, 127):
             print(f"OCI runtime exec failed: {exc.args[0]}", file=sys.stderr)
@@ -296,7 +305,7 @@ def cmd_volume(rt, opts, args) -> int:
     """volume create [NAME] | ls [-q] | inspect VOLUME... | rm [-f] VOLUME... | prune [-a] [-f]"""
     from minicontainer.cli import flags as fl
     from minicontainer.cli.format import human_size, table
-    from minicontainer.images.store import dir_size
+    from minicontainer.images.layers import dir_size
     from minicontainer.runtime.volumes import users_of
     volumes, sub = rt.volumes, args[0]
     if sub == "create":
@@ -434,7 +443,8 @@ COMMANDS = {c.name: c for c in [
             [Flag("all", "a", help="Show all containers (default shows just running)"),
              Flag("quiet", "q", help="Only display container IDs")], max_args=0),
     Command("inspect", "inspect [OPTIONS] NAME|ID [NAME|ID...]", "Return low-level information on containers or images",
-            cmd_inspect, [Flag("format", "f", kind="str", metavar="string", help="Format output using a Go-like template")],
+            cmd_inspect, [Flag("format", "f", kind="str", metavar="string", help="Format output using a Go-like template"),
+                          Flag("type", kind="str", metavar="string", help="Only inspect objects of the given type")],
             min_args=1),
     Command("logs", "logs [OPTIONS] CONTAINER", "Fetch the logs of a container", cmd_logs,
             [Flag("follow", "f", help="Follow log output"), Flag("timestamps", "t", help="Show timestamps"),
@@ -443,7 +453,8 @@ COMMANDS = {c.name: c for c in [
     Command("exec", "exec [OPTIONS] CONTAINER COMMAND [ARG...]", "Execute a command in a running container", cmd_exec,
             [Flag("interactive", "i", help="Keep STDIN open even if not attached"), Flag("tty", "t", help="Allocate a pseudo-TTY"),
              Flag("workdir", "w", kind="str", metavar="string", help="Working directory inside the container"),
-             Flag("env", "e", kind="list", metavar="list", help="Set environment variables")],
+             Flag("env", "e", kind="list", metavar="list", help="Set environment variables"),
+             Flag("user", "u", kind="str", metavar="string", help="Username or UID (format: \"<name|uid>[:<group|gid>]\")")],
             interspersed=False, min_args=2),
     Command("images", "images [OPTIONS]", "List images", cmd_images,
             [Flag("quiet", "q", help="Only show image IDs")], max_args=0),
@@ -451,6 +462,12 @@ COMMANDS = {c.name: c for c in [
             cmd_import, min_args=1, max_args=2),
     Command("rmi", "rmi [OPTIONS] IMAGE [IMAGE...]", "Remove one or more images", cmd_rmi,
             [Flag("force", "f", help="Force removal of the image")], min_args=1),
+    Command("pull", "pull [OPTIONS] NAME[:TAG|@DIGEST]", "Download an image from a registry", image_cmds.cmd_pull,
+            image_cmds.PULL_FLAGS, min_args=1, max_args=1),
+    Command("load", "load [OPTIONS]", "Load an image from a tar archive or STDIN", image_cmds.cmd_load,
+            image_cmds.LOAD_FLAGS, max_args=0),
+    Command("image", "image ls | inspect IMAGE... | rm IMAGE... | prune [-a] [-f] | pull NAME | load -i FILE",
+            "Manage images", image_cmds.cmd_image, min_args=1, interspersed=False),
     Command("port", "port CONTAINER [PRIVATE_PORT[/PROTO]]", "List port mappings or a specific mapping for the container",
             cmd_port, min_args=1, max_args=2),
     Command("cp", "cp [OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n\tminicontainer cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH",

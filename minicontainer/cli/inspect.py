@@ -89,12 +89,13 @@ def container_json(rt, rec) -> dict:
 
 
 def image_json(rt, img) -> dict:
+    config = rt.images.config_json(img)
     return {
-        "Id": img.id, "RepoTags": img.repo_tags, "RepoDigests": [], "Parent": "", "Comment": img.comment,
-        "Created": img.created, "DockerVersion": "", "Author": "",
-        "Config": {"Env": img.config.get("Env"), "Cmd": img.config.get("Cmd"),
-                   "WorkingDir": img.config.get("WorkingDir", ""), "Entrypoint": img.config.get("Entrypoint")},
-        "Architecture": "amd64", "Os": "linux", "Size": img.size,
-        "GraphDriver": {"Data": {"RootDir": rt.images.rootfs(img)}, "Name": "overlay"},
-        "RootFS": {"Type": "layers"},
+        "Id": img.id, "RepoTags": img.repo_tags, "RepoDigests": img.repo_digests, "Parent": "",
+        "Comment": img.comment, "Created": img.created, "DockerVersion": config.get("docker_version", ""),
+        "Author": config.get("author", ""), "Config": img.config,
+        "Architecture": img.architecture, **({"Variant": config["variant"]} if config.get("variant") else {}),
+        "Os": img.os, "Size": img.size,
+        "GraphDriver": {"Data": {"LowerDir": ":".join(rt.images.lower_dirs(img))}, "Name": "overlay"},
+        "RootFS": {"Type": "layers", "Layers": img.layers},
     }

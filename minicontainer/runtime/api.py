@@ -33,8 +33,12 @@ class Runtime:
     # ------------------------------------------------------------------ create
     def create(self, spec: RunSpec) -> ContainerRecord:
         image = self.images.get(spec.image)
-        entrypoint = image.config.get("Entrypoint")
-        cmd = spec.command or image.config.get("Cmd")
+        if spec.entrypoint is not None:  # --entrypoint replaces the image's and drops its Cmd (Docker)
+            entrypoint, cmd = ([spec.entrypoint] if spec.entrypoint else None), (spec.command or None)
+        else:
+            entrypoint, cmd = image.config.get("Entrypoint"), spec.command or image.config.get("Cmd")
+        if spec.publish_all:
+            spec.publish = spec.publish + _exposed_bindings(image.config.get("ExposedPorts") or {}, spec.publish)
         if not entrypoint and not cmd:
             raise DaemonError("no command specified", 125)
         cid = os.urandom(32).hex()
@@ -52,11 +56,12 @@ class Runtime:
         hostname = spec.hostname or (socket.gethostname() if host_net else cid[:12])
         interactive, attached = spec.interactive, not spec.detach
         config = {
-            "Hostname": hostname, "Domainname": "", "User": "",
+            "Hostname": hostname, "Domainname": "", "User": spec.user or image.config.get("User") or "",
             "AttachStdin": interactive and attached, "AttachStdout": attached, "AttachStderr": attached,
             "Tty": spec.tty, "OpenStdin": interactive, "StdinOnce": interactive and attached,
             "Env": merge_env(list(image.config.get("Env") or []), spec.env), "Cmd": cmd, "Image": spec.image,
             "WorkingDir": spec.workdir or image.config.get("WorkingDir") or "", "Entrypoint": entrypoint,
+            "ExposedPorts": _exposed(image.config.get("ExposedPorts") or {}, spec.publish),
         }
         rec = ContainerRecord(id=cid, name=spec.name or "", created=now_rfc3339(), image_id=image.id,
                               image_ref=spec.image, config=config,
@@ -257,7 +262,7 @@ class Runtime:
         return (last or rec).exit_code
 
     # ------------------------------------------------------------------ exec
-    def exec(self, ref: str, argv: list[str], *, interactive=False, tty=False, workdir="", env=()) -> int:
+    def exec(self, ref: str, argv: list[str], *, interactive=False, tty=False, workdir="", env=(), user="") -> int:
         from minicontainer.runtime.relay import Relay, terminal_winsize
         from minicontainer.runtime.spawn import Launch, spawn_exec
         from minicontainer.runtime.supervisor import container_env
@@ -265,7 +270,8 @@ class Runtime:
         if not rec.running or not liveness.is_alive(rec.pid, rec.init_start):
             raise DaemonError(f"container {rec.id} is not running")
         launch = Launch(argv=argv, env=merge_env(container_env(rec), list(env)),
-                        cwd=workdir or rec.config.get("WorkingDir") or "/", tty=tty, stdin=interactive,
+                        cwd=workdir or rec.config.get("WorkingDir") or "/", user=user or rec.config.get("User") or "",
+                        tty=tty, stdin=interactive,
                         winsize=terminal_winsize() if tty else None)
         started = spawn_exec(rec.pid, EXEC_NAMESPACES, launch)
         try:
@@ -278,10 +284,45 @@ class Runtime:
     def images_in_use(self, image_id: str) -> list[str]:
         return [r.id for r in self.containers.all() if r.image_id == image_id]
 
+    def pull(self, ref: str, progress=None, platform: str = ""):
+        """Fetch ref from its registry (Docker Hub unless it names another) into the image store."""
+        from minicontainer.images.pull import pull
+        from minicontainer.registry import platform as plat
+        from minicontainer.specs.refs import parse_reference
+        want = None
+        if platform:
+            try:
+                want = plat.parse(platform)
+            except ValueError as exc:
+                raise DaemonError(str(exc), 125) from None
+        return pull(self.images, parse_reference(ref), progress, want)
+
+    def prune_images(self, all_unused: bool) -> tuple[list[str], int]:
+        in_use = {r.image_id for r in self.containers.all()}
+        return self.images.prune(all_unused, in_use)
+
     def remove_image(self, ref: str, force: bool = False) -> list[str]:
         image = self.images.find(ref)
         users = self.images_in_use(image.id) if image else []
         return self.images.remove(ref, force, users)
+
+
+def _exposed(image_ports: dict, publish: list) -> dict | None:
+    """Config.ExposedPorts: the image's plus every published one ({"80/tcp": {}})."""
+    ports = {**image_ports, **{b.key: {} for b in publish}}
+    return ports or None
+
+
+def _exposed_bindings(image_ports: dict, publish: list) -> list:
+    """-P: each exposed port not already published gets a random host port on all addresses."""
+    from minicontainer.specs.ports import PortBinding
+    taken = {b.key for b in publish}
+    out = []
+    for key in image_ports:
+        port, _, proto = key.partition("/")
+        if key not in taken and port.isdigit():
+            out.append(PortBinding(proto or "tcp", int(port), "", 0))
+    return out
 
 
 def _port_bindings(spec: RunSpec) -> dict:

@@ -25,6 +25,7 @@ from minicontainer.errors import StartError
 from minicontainer.kernel import namespaces as ns
 from minicontainer.kernel import syscalls as sc
 from minicontainer.plan import Plan
+from minicontainer.runtime.users import UnknownUser, resolve  # imported here: the child runs it after pivot_root
 
 TIOCGPTPEER = 0x5441
 TIOCSPTLCK = 0x40045431
@@ -40,6 +41,7 @@ class Launch:
     argv: list[str]
     env: list[str]
     cwd: str = "/"
+    user: str = ""                # Config.User or exec -u: "name|uid[:group|gid]", "" = root
     tty: bool = False
     stdin: bool = False           # -i: keep stdin open and forward it
     winsize: bytes | None = None  # struct winsize to give the pty
@@ -101,7 +103,8 @@ def _exec(launch: Launch, stdio: dict[int, int], sock: socket.socket | None, err
         for target, fd in stdio.items():
             os.dup2(fd, target)
     env = dict(e.split("=", 1) if "=" in e else (e, "") for e in launch.env)
-    path = _resolve_executable(launch.argv[0], launch.env)
+    _switch_user(launch.user, env)
+    path = _resolve_executable(launch.argv[0], [f"{k}={v}" for k, v in env.items()])
     try:
         os.chdir(launch.cwd or "/")
     except FileNotFoundError:
@@ -121,6 +124,28 @@ def _exec(launch: Launch, stdio: dict[int, int], sock: socket.socket | None, err
         raise _ExecError(127, f'exec: "{launch.argv[0]}": no such file or directory') from None
     except OSError as exc:
         raise _ExecError(126, f'exec: "{launch.argv[0]}": {exc.strerror.lower()}') from None
+
+
+def _switch_user(spec: str, env: dict[str, str]) -> None:
+    """Become the container's user (groups, then gid, then uid: each step needs the privilege the next
+    one drops). HOME comes from its passwd entry unless the environment sets it, as Docker does."""
+    texts = []
+    for path in ("/etc/passwd", "/etc/group"):
+        try:
+            with open(path, errors="replace") as f:
+                texts.append(f.read())
+        except OSError:
+            texts.append("")
+    try:
+        user = resolve(spec, *texts)
+    except UnknownUser as exc:
+        raise _ExecError(125, str(exc)) from None
+    env.setdefault("HOME", user.home or "/")
+    if (user.uid, user.gid) == (0, 0) and not user.groups and not spec:
+        return
+    os.setgroups(user.groups)
+    os.setgid(user.gid)
+    os.setuid(user.uid)
 
 
 def _child_fail(errw: int, code: int, message: str) -> None:

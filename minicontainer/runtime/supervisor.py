@@ -27,8 +27,6 @@ def container_env(rec: ContainerRecord) -> list[str]:
     extra = [f"HOSTNAME={rec.config['Hostname']}"]
     if rec.config.get("Tty"):
         extra.append("TERM=xterm")
-    if "HOME" not in keys:
-        extra.append("HOME=/root")
     return [e for e in extra if e.partition("=")[0] not in keys] + env
 
 
@@ -46,7 +44,7 @@ class Supervisor:
         cid = rec.id
         interactive = self.foreground and rec.config.get("OpenStdin", False)
         launch = Launch(argv=rec.command, env=container_env(rec), cwd=rec.config.get("WorkingDir") or "/",
-                        tty=rec.config.get("Tty", False), stdin=interactive,
+                        user=rec.config.get("User") or "", tty=rec.config.get("Tty", False), stdin=interactive,
                         winsize=terminal_winsize() if self.foreground else None)
         image = self.rt.images.get(rec.image_id)
         mounts = rec.extra.get("mounts", [])

@@ -28,6 +28,9 @@ class RunSpec:
     publish: list = field(default_factory=list)   # PortBinding
     mounts: list = field(default_factory=list)    # MountSpec, from -v and --mount
     binds: list = field(default_factory=list)     # the -v strings, as HostConfig.Binds keeps them
+    user: str = ""                                # -u: "" means the image's User
+    entrypoint: str | None = None                 # --entrypoint: None means the image's; "" clears it
+    publish_all: bool = False                     # -P: every ExposedPorts entry on a random host port
 
 
 def parse_env(items: list[str], environ: dict[str, str] | None = None) -> list[str]:

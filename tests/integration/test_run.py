@@ -126,7 +126,7 @@ def test_failed_start_leaves_created_container_like_docker(mc):
 
 
 @pytest.mark.parametrize("args,message", [
-    (["run", "--rm", "nosuchimage"], "No such image: nosuchimage:latest"),
+    (["run", "--rm", "--pull", "never", "nosuchimage"], "No such image: nosuchimage:latest"),
     (["run", "--foo", "busybox"], "unknown flag: --foo"),
     (["run", "-z", "busybox"], "unknown shorthand flag: 'z' in -z"),
     (["run", "--name", "bad name!", "busybox", "true"], "Invalid container name (bad name!)"),

@@ -1,0 +1,119 @@
+"""Image commands: pull, load, images/image ls, image inspect|rm|prune, and run's pull of a missing image."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from minicontainer.cli.flags import Flag
+from minicontainer.errors import DaemonError, MCError, NoSuchImage, UsageError
+
+
+def _out(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def _progress(stream, quiet: bool):
+    from minicontainer.cli.progress import PullProgress
+    return PullProgress(stream, tty=stream.isatty(), quiet=quiet)
+
+
+def cmd_pull(rt, opts, args) -> int:
+    from minicontainer.specs.refs import parse_reference
+    ref = parse_reference(args[0])
+    progress = _progress(sys.stdout, opts.quiet)
+    if ":" not in args[0].rpartition("/")[2] and "@" not in args[0]:
+        progress.line("Using default tag: latest")
+    _pull(rt, args[0], progress, opts.platform)
+    _out(f"{ref.domain}/{ref.path}" + (f"@{ref.digest}" if ref.digest else f":{ref.tag}") + "\n")
+    return 0
+
+
+def ensure_image(rt, ref: str, policy: str = "missing") -> None:
+    """`run`/`create`: pull the image unless it is here (Docker's --pull=missing), printing on stderr."""
+    from minicontainer.specs.refs import normalize
+    if policy not in ("missing", "always", "never"):
+        raise UsageError(f'invalid pull option: \'{policy}\': must be one of "always", "missing" or "never"')
+    if policy != "always":
+        try:
+            rt.images.get(ref)
+            return
+        except NoSuchImage:
+            if policy == "never":
+                raise DaemonError(f"No such image: {normalize(ref)}", 125) from None
+    if policy == "missing":
+        print(f"Unable to find image '{normalize(ref)}' locally", file=sys.stderr)
+    _pull(rt, ref, _progress(sys.stderr, False))
+
+
+def _pull(rt, ref: str, progress, platform: str = "") -> None:
+    """Any failure of a pull exits 125, as `run` does for every daemon error."""
+    try:
+        rt.pull(ref, progress, platform)
+    except MCError as exc:
+        exc.exit_code = 125
+        raise
+
+
+def cmd_load(rt, opts, args) -> int:
+    from minicontainer.images.archive import load
+    src = opts.input or "-"
+    if src == "-":
+        if sys.stdin.isatty():
+            raise MCError("requested load from stdin, but stdin is empty", 1)
+        import tempfile
+        with tempfile.NamedTemporaryFile(dir=rt.root.tmp, suffix=".tar") as tmp:
+            while chunk := sys.stdin.buffer.read(1 << 20):
+                tmp.write(chunk)
+            tmp.flush()
+            lines = load(rt.images, tmp.name)
+    else:
+        if not os.path.isfile(src):
+            raise MCError(f"open {src}: no such file or directory", 1)
+        lines = load(rt.images, src)
+    if not opts.quiet:
+        _out("".join(line + "\n" for line in lines))
+    return 0
+
+
+def cmd_image(rt, opts, args) -> int:
+    """image ls | inspect IMAGE... | rm IMAGE... | prune [-a] [-f] | pull NAME | load -i FILE"""
+    from minicontainer.cli import flags as fl
+    from minicontainer.cli.commands import COMMANDS
+    sub, rest = args[0], args[1:]
+    alias = {"ls": "images", "list": "images", "rm": "rmi", "remove": "rmi", "inspect": "inspect",
+             "pull": "pull", "load": "load", "import": "import"}
+    if sub in alias:
+        cmd = COMMANDS[alias[sub]]
+        sopts, sargs = fl.parse(cmd.flags, rest, interspersed=cmd.interspersed)
+        if len(sargs) < cmd.min_args:
+            raise UsageError(f'"image {sub}" requires at least {cmd.min_args} argument')
+        if sub == "inspect":
+            sopts["type"] = "image"
+        return cmd.handler(rt, sopts, sargs)
+    if sub == "prune":
+        popts, _ = fl.parse([Flag("all", "a"), Flag("force", "f")], rest)
+        return _prune(rt, popts)
+    raise UsageError(f"unknown image command: {sub} (ls, inspect, rm, prune, pull, load)")
+
+
+def _prune(rt, popts) -> int:
+    from minicontainer.cli.format import human_size
+    if not popts.force:
+        what = "all images without at least one container associated to them" if popts.all else "all dangling images"
+        if not sys.stdin.isatty():
+            raise MCError("this would remove " + what + "; run with -f to confirm (stdin is not a terminal)", 1)
+        answer = input(f"WARNING! This will remove {what}.\nAre you sure you want to continue? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            return 0
+    lines, reclaimed = rt.prune_images(popts.all)
+    text = ("Deleted Images:\n" + "".join(line + "\n" for line in lines) + "\n") if lines else ""
+    _out(text + f"Total reclaimed space: {human_size(reclaimed)}\n")
+    return 0
+
+
+PULL_FLAGS = [Flag("quiet", "q", help="Suppress verbose output"),
+              Flag("platform", kind="str", metavar="string", help="Set platform if server is multi-platform capable")]
+LOAD_FLAGS = [Flag("input", "i", kind="str", metavar="string", help="Read from tar archive file, instead of STDIN"),
+              Flag("quiet", "q", help="Suppress the load output")]
