@@ -82,7 +82,7 @@ def container_json(rt, rec) -> dict:
         "Config": {**{k: rec.config.get(k) for k in (
             "Hostname", "Domainname", "User", "AttachStdin", "AttachStdout", "AttachStderr", "Tty",
             "OpenStdin", "StdinOnce", "Env", "Cmd", "Image")},
-            "Volumes": None, "WorkingDir": rec.config.get("WorkingDir", ""),
+            "Volumes": rec.config.get("Volumes"), "ExposedPorts": rec.config.get("ExposedPorts"), "WorkingDir": rec.config.get("WorkingDir", ""),
             "Entrypoint": rec.config.get("Entrypoint"), "OnBuild": None, "Labels": {}},
         "NetworkSettings": _network_settings(rec),
     }

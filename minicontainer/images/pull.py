@@ -48,8 +48,8 @@ def pull(store: ImageStore, ref: ImageRef, progress=None, want: plat.Platform | 
 
 
 def _pull(store, client, ref, progress, want, added) -> Image:
-    progress.line(f"{ref.reference}: Pulling from {ref.path}")
     top = client.manifest(ref.path, ref.reference)
+    progress.line(f"{ref.reference}: Pulling from {ref.path}")
     manifest = _platform_manifest(client, ref, top, want)
     try:
         body = json.loads(manifest.body)

@@ -8,6 +8,7 @@ a mount onto the host.
 
 from __future__ import annotations
 
+import errno
 import os
 from dataclasses import dataclass, field
 
@@ -52,7 +53,11 @@ class MountOverlay(Step):
         return f"lowerdir={':'.join(self.lower)},upperdir={self.upper},workdir={self.work}"
 
     def do(self) -> None:
-        sc.mount("overlay", self.target, "overlay", 0, self.data())
+        data = self.data()
+        if len(data) >= 4096:  # mount(2) copies at most one page of options
+            raise OSError(errno.E2BIG, f"{len(self.lower)} image layers make {len(data)} bytes of overlay options, "
+                                       "more than one page (4096); a shorter state root path leaves room for more")
+        sc.mount("overlay", self.target, "overlay", 0, data)
 
     def explain(self) -> str:
         return f"mount -t overlay overlay -o {self.data()} {self.target}"

@@ -37,6 +37,7 @@ class Runtime:
             entrypoint, cmd = ([spec.entrypoint] if spec.entrypoint else None), (spec.command or None)
         else:
             entrypoint, cmd = image.config.get("Entrypoint"), spec.command or image.config.get("Cmd")
+        spec.mounts = spec.mounts + _image_volumes(image.config.get("Volumes") or {}, spec.mounts)
         if spec.publish_all:
             spec.publish = spec.publish + _exposed_bindings(image.config.get("ExposedPorts") or {}, spec.publish)
         if not entrypoint and not cmd:
@@ -62,6 +63,7 @@ class Runtime:
             "Env": merge_env(list(image.config.get("Env") or []), spec.env), "Cmd": cmd, "Image": spec.image,
             "WorkingDir": spec.workdir or image.config.get("WorkingDir") or "", "Entrypoint": entrypoint,
             "ExposedPorts": _exposed(image.config.get("ExposedPorts") or {}, spec.publish),
+            "Volumes": image.config.get("Volumes") or None,
         }
         rec = ContainerRecord(id=cid, name=spec.name or "", created=now_rfc3339(), image_id=image.id,
                               image_ref=spec.image, config=config,
@@ -305,6 +307,16 @@ class Runtime:
         image = self.images.find(ref)
         users = self.images_in_use(image.id) if image else []
         return self.images.remove(ref, force, users)
+
+
+def _image_volumes(volumes: dict, mounts: list) -> list:
+    """The image's VOLUME paths that nothing is mounted on become anonymous volumes (Docker does this
+    for `redis`'s /data), filled from the image like any empty volume."""
+    import os.path
+
+    from minicontainer.specs.volumes import MountSpec
+    taken = {m.target for m in mounts}
+    return [MountSpec("volume", "", os.path.normpath(path)) for path in volumes if os.path.normpath(path) not in taken]
 
 
 def _exposed(image_ports: dict, publish: list) -> dict | None:

@@ -321,3 +321,23 @@ def test_repull_leaves_a_dangling_image_that_prune_removes(mc, registry, base):
     assert mc.ok("image", "prune", "-f") == "Total reclaimed space: 0B\n"
     mc.ok("image", "prune", "-a", "-f")
     assert mc.ok("images", "-q") == "" and _layer_dirs(mc) == []
+
+
+def test_image_volumes_become_anonymous_volumes(mc, registry, base):
+    """VOLUME /data in the image (as redis has): an anonymous volume, filled from the image."""
+    registry.push_image("vol/app", "1", [base, Layer().dir("data").file("data/seed", b"from the image\n").bytes()],
+                        {"Cmd": ["/bin/sh", "-c", "cat /data/seed; echo more >> /data/seed"], "Volumes": {"/data": {}}})
+    ref = f"{registry.host}/vol/app:1"
+    mc.ok("run", "--name", "withvol", "--net", "none", ref)
+    info = json.loads(mc.ok("inspect", "withvol"))[0]
+    assert info["Config"]["Volumes"] == {"/data": {}}
+    [mount] = info["Mounts"]
+    assert mount["Type"] == "volume" and mount["Destination"] == "/data" and len(mount["Name"]) == 64
+    with open(os.path.join(mount["Source"], "seed")) as f:
+        assert f.read() == "from the image\nmore\n"
+    assert mc.ok("volume", "ls", "-q").split() == [mount["Name"]]
+    # -v on the same path wins over the image's VOLUME.
+    assert mc.ok("run", "--rm", "--net", "none", "-v", "named:/data", ref) == "from the image\n"
+    mc.ok("rm", "-v", "withvol")
+    assert mc.ok("volume", "ls", "-q").split() == ["named"]
+    mc.ok("volume", "rm", "named")
