@@ -40,7 +40,8 @@ def test_three_layer_image_with_deletions_and_config(mc, registry, base):
     # Layer 2 adds files and a directory; layer 3 deletes one file (.wh.) and makes /data opaque,
     # adding one new file there: only that file may be visible in /data.
     two = (Layer().dir("data").file("data/old1", b"1").file("data/old2", b"2").file("etc/motd", b"hello\n")
-           .file("etc/gone", b"x").dir("srv").file("srv/tool", b"#!/bin/sh\necho tool \"$@\"\n", 0o4755).bytes())
+           .file("etc/gone", b"x").dir("srv").file("srv/tool", b"#!/bin/sh\necho tool \"$@\"\n", 0o4755)
+           .file("srv/owned", b"o", uid=1000, gid=50).chardev("srv/null", 1, 3).bytes())
     three = Layer().file("etc/.wh.gone", b"").dir("data").file("data/.wh..wh..opq", b"").file("data/new", b"n").bytes()
     config = {"Entrypoint": ["/bin/sh", "-c"], "Cmd": ["echo \"$GREETING from $(pwd) as $(id -un) home=$HOME\""],
               "Env": ["PATH=/bin", "GREETING=hi"], "WorkingDir": "/srv", "User": "app"}
@@ -58,8 +59,9 @@ def test_three_layer_image_with_deletions_and_config(mc, registry, base):
 
     assert mc.ok("run", "--rm", "--net", "none", f"{repo}:v1") == "hi from /srv as app home=/home/app\n"
     listing = mc.ok("run", "--rm", "--net", "none", "-u", "0", "--entrypoint", "/bin/sh", f"{repo}:v1", "-c",
-                    "ls /data; test -e /etc/gone || echo gone-is-gone; cat /etc/motd; stat -c %a /srv/tool")
-    assert listing == "new\ngone-is-gone\nhello\n4755\n"
+                    "ls /data; test -e /etc/gone || echo gone-is-gone; cat /etc/motd; stat -c %a /srv/tool; "
+                    "stat -c '%u:%g' /srv/owned; stat -c '%F %t,%T' /srv/null")
+    assert listing == "new\ngone-is-gone\nhello\n4755\n1000:50\ncharacter special file 1,3\n"
     # The overlay form of the whiteouts, on disk in the top layer.
     top = json.loads(mc.ok("image", "inspect", f"{repo}:v1"))[0]
     assert top["Config"]["WorkingDir"] == "/srv" and top["RootFS"]["Layers"][0] == sha(base)
@@ -115,13 +117,14 @@ def test_multi_platform_index_picks_this_machine(mc, registry, base, kind):
     assert proc.returncode == 125 and "no matching manifest for linux/s390x in the manifest list entries" in proc.stderr
 
 
-def test_pull_by_digest_and_zstd_layers(mc, registry, base):
-    digest, _, config_digest = registry.push_image("zst/app", "1", [base, Layer().file("z", b"zstd!").bytes()],
-                                                   {"Cmd": ["/bin/cat", "/z"]}, compression="zstd")
-    ref = f"{registry.host}/zst/app@{digest}"
+@pytest.mark.parametrize("compression", ["zstd", "tar"])
+def test_pull_by_digest_zstd_and_plain_tar_layers(mc, registry, base, compression):
+    digest, _, config_digest = registry.push_image(f"{compression}/app", "1", [base, Layer().file("z", b"layer!").bytes()],
+                                                   {"Cmd": ["/bin/cat", "/z"]}, compression=compression)
+    ref = f"{registry.host}/{compression}/app@{digest}"
     out = mc.ok("pull", ref)
     assert out.splitlines()[-1] == ref
-    assert mc.ok("run", "--rm", "--net", "none", ref) == "zstd!"
+    assert mc.ok("run", "--rm", "--net", "none", ref) == "layer!"
     assert json.loads(mc.ok("image", "inspect", ref))[0]["Id"] == config_digest
 
 
