@@ -50,6 +50,9 @@ class MountOverlay(Step):
     why = "the container's root: image read-only below, its own writable layer on top"
 
     def data(self) -> str:
+        """Without an upper dir the overlay is a read-only view of the layers (it needs two or more)."""
+        if not self.upper:
+            return f"lowerdir={':'.join(self.lower)}"
         return f"lowerdir={':'.join(self.lower)},upperdir={self.upper},workdir={self.work}"
 
     def do(self) -> None:
@@ -57,10 +60,10 @@ class MountOverlay(Step):
         if len(data) >= 4096:  # mount(2) copies at most one page of options
             raise OSError(errno.E2BIG, f"{len(self.lower)} image layers make {len(data)} bytes of overlay options, "
                                        "more than one page (4096); a shorter state root path leaves room for more")
-        sc.mount("overlay", self.target, "overlay", 0, data)
+        sc.mount("overlay", self.target, "overlay", 0 if self.upper else sc.MS_RDONLY, data)
 
     def explain(self) -> str:
-        return f"mount -t overlay overlay -o {self.data()} {self.target}"
+        return f"mount -t overlay overlay -o {'' if self.upper else 'ro,'}{self.data()} {self.target}"
 
 
 @dataclass

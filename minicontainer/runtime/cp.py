@@ -11,14 +11,14 @@ copies, and exits; the mounts die with it and the host never sees them (Docker 2
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import sys
 
 from minicontainer.cp.rooted import Root
-from minicontainer.errors import DaemonError, MCError
+from minicontainer.errors import MCError
 from minicontainer.runtime import liveness
+from minicontainer.runtime.helper import describe as _describe
+from minicontainer.runtime.helper import in_helper as _in_helper
 
 
 def copy(rt, req) -> tuple[int, str]:
@@ -94,43 +94,3 @@ def _with_stopped_root(rt, rec, work):
         return work(root)
     finally:
         root.close()
-
-
-def _in_helper(fn):
-    """Run fn in a forked child (its mount namespace changes must not touch this process); its
-    result or its error comes back as JSON through a pipe."""
-    r, w = os.pipe()
-    sys.stdout.flush()
-    pid = os.fork()
-    if pid == 0:  # child
-        os.close(r)
-        try:
-            payload = {"result": fn()}
-        except MCError as exc:
-            payload = {"error": exc.args[0], "code": exc.exit_code, "daemon": isinstance(exc, DaemonError)}
-        except OSError as exc:
-            payload = {"error": _describe(exc), "code": 1, "daemon": False}
-        except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises it
-            payload = {"error": f"{type(exc).__name__}: {exc}", "code": 1, "daemon": False}
-        try:
-            sys.stdout.flush()
-            os.write(w, json.dumps(payload).encode())
-        finally:
-            os._exit(0)
-    os.close(w)
-    chunks = []
-    while chunk := os.read(r, 65536):
-        chunks.append(chunk)
-    os.close(r)
-    os.waitpid(pid, 0)
-    payload = json.loads(b"".join(chunks) or b'{"error": "the copy helper died", "code": 1, "daemon": false}')
-    if "error" in payload:
-        cls = DaemonError if payload["daemon"] else MCError
-        raise cls(payload["error"], payload["code"])
-    return tuple(payload["result"])
-
-
-def _describe(exc: OSError) -> str:
-    """An OSError as Go prints one: 'open /etc/x: permission denied'."""
-    what = exc.strerror.lower() if exc.strerror else str(exc)
-    return f"{exc.filename}: {what}" if exc.filename else what

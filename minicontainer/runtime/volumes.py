@@ -41,20 +41,42 @@ def prepare(volumes: VolumeStore, specs: list[MountSpec], image_roots: list[str]
 
 
 def copy_up(image_roots: list[str], target: str, data: str) -> None:
-    """Docker's copyExistingContents: the image's files at `target` into an empty volume. The path is
-    opened inside the image without following symlinks, so an image link cannot point the copy elsewhere."""
-    for root in image_roots:  # topmost layer first
-        try:
-            fd = safepath.open_dir(root, target, create=False)
-        except (FileNotFoundError, safepath.UnsafePath):
-            continue
-        try:
-            src = safepath.fd_path(fd)
-            shutil.copytree(src, data, symlinks=True, dirs_exist_ok=True)
-            _copy_owners(src, data)
-        finally:
-            os.close(fd)
+    """Docker's copyExistingContents: the image's files at `target` into an empty volume. With several
+    layers only their overlay shows what the image holds there (whiteouts, opaque directories), so a
+    helper mounts a read-only one in a mount namespace of its own and copies from it."""
+    if len(image_roots) == 1:
+        _copy_tree(image_roots[0], target, data)
         return
+    import tempfile
+
+    from minicontainer.runtime.helper import in_helper
+    view = tempfile.mkdtemp(prefix="mc-image-view-")
+    try:
+        in_helper(lambda: _copy_through_overlay(image_roots, view, target, data))
+    finally:
+        os.rmdir(view)  # the overlay went with the helper's mount namespace
+
+
+def _copy_through_overlay(image_roots: list[str], view: str, target: str, data: str) -> list:
+    from minicontainer.kernel.namespaces import Unshare
+    from minicontainer.plan import Plan
+    Plan([Unshare(["mnt"]), m.MakeMountsPrivate(), m.MountOverlay(image_roots, "", "", view)]).apply()
+    _copy_tree(view, target, data)
+    return []
+
+
+def _copy_tree(root: str, target: str, data: str) -> None:
+    """target is opened inside root without following symlinks: an image link cannot point the copy elsewhere."""
+    try:
+        fd = safepath.open_dir(root, target, create=False)
+    except (FileNotFoundError, safepath.UnsafePath):
+        return
+    try:
+        src = safepath.fd_path(fd)
+        shutil.copytree(src, data, symlinks=True, dirs_exist_ok=True)
+        _copy_owners(src, data)
+    finally:
+        os.close(fd)
 
 
 def _copy_owners(src: str, dst: str) -> None:

@@ -328,7 +328,11 @@ def test_repull_leaves_a_dangling_image_that_prune_removes(mc, registry, base):
 
 def test_image_volumes_become_anonymous_volumes(mc, registry, base):
     """VOLUME /data in the image (as redis has): an anonymous volume, filled from the image."""
-    registry.push_image("vol/app", "1", [base, Layer().dir("data").file("data/seed", b"from the image\n").bytes()],
+    # /data is spread over two layers, the top one deleting a file of the lower: the volume must get
+    # the merged view (what overlayfs shows), not one layer's directory.
+    registry.push_image("vol/app", "1", [base, Layer().dir("data").file("data/seed", b"from the image\n")
+                                         .file("data/old", b"old").bytes(),
+                                         Layer().dir("data").file("data/.wh.old", b"").file("data/top", b"t").bytes()],
                         {"Cmd": ["/bin/sh", "-c", "cat /data/seed; echo more >> /data/seed"], "Volumes": {"/data": {}}})
     ref = f"{registry.host}/vol/app:1"
     mc.ok("run", "--name", "withvol", "--net", "none", ref)
@@ -338,6 +342,7 @@ def test_image_volumes_become_anonymous_volumes(mc, registry, base):
     assert mount["Type"] == "volume" and mount["Destination"] == "/data" and len(mount["Name"]) == 64
     with open(os.path.join(mount["Source"], "seed")) as f:
         assert f.read() == "from the image\nmore\n"
+    assert sorted(os.listdir(mount["Source"])) == ["seed", "top"]
     assert mc.ok("volume", "ls", "-q").split() == [mount["Name"]]
     # -v on the same path wins over the image's VOLUME.
     assert mc.ok("run", "--rm", "--net", "none", "-v", "named:/data", ref) == "from the image\n"
