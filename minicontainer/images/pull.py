@@ -42,6 +42,8 @@ def pull(store: ImageStore, ref: ImageRef, progress=None, want: plat.Platform | 
         return _pull(store, client, ref, progress, want or plat.host(), added)
     except urllib.error.HTTPError as exc:
         raise _http_error(exc, ref) from None
+    except OSError as exc:  # a connection dropped mid-body, a full disk...
+        raise RegistryError(f"error pulling {ref.key}: {exc.strerror or exc}") from None
     finally:
         if added:
             _forget_unused(store, added)
