@@ -71,14 +71,17 @@ class TarSink:
         self.tar.addfile(info)
 
 
-class _TarStat:
-    """The fields of os.stat_result that DirSink reads, taken from a tar header."""
+class TarStat:
+    """The fields of os.stat_result that DirSink reads, taken from a tar header (mode and rdev can be
+    given instead: a layer's whiteout is a 0/0 device whatever its header says)."""
 
-    def __init__(self, m: tarfile.TarInfo, kind: int):
-        self.st_mode = kind | m.mode
+    def __init__(self, m: tarfile.TarInfo, kind: int, mode: int | None = None, rdev: int | None = None):
+        self.st_mode = kind | (m.mode if mode is None else mode)
         self.st_uid, self.st_gid = m.uid, m.gid
         self.st_mtime_ns = self.st_atime_ns = int(m.mtime * 1e9)
-        self.st_rdev = os.makedev(m.devmajor, m.devminor) if m.ischr() or m.isblk() else 0
+        if rdev is None:
+            rdev = os.makedev(m.devmajor, m.devminor) if m.ischr() or m.isblk() else 0
+        self.st_rdev = rdev
         self.st_nlink, self.st_dev, self.st_ino = 1, 0, 0
 
 
@@ -86,7 +89,7 @@ def extract(stream: BinaryIO, root: Root, dest: str, sink: DirSink) -> None:
     """Unpack a tar stream into directory `dest` of `root`. Names are cleaned and must stay under dest;
     parents are looked up inside the root (symlinks followed there, as Docker follows them inside the
     container) and missing ones made 0755; directory times are set last, once their contents exist."""
-    dirs: list[tuple[str, _TarStat]] = []
+    dirs: list[tuple[str, TarStat]] = []
     with tarfile.open(fileobj=stream, mode="r|*") as tar:
         for m in tar:
             rel = _inside(m.name, dest)
@@ -99,7 +102,7 @@ def extract(stream: BinaryIO, root: Root, dest: str, sink: DirSink) -> None:
             finally:
                 parent.close()
             if m.isdir():
-                dirs.append((parent.child(name), _TarStat(m, stat.S_IFDIR)))
+                dirs.append((parent.child(name), TarStat(m, stat.S_IFDIR)))
     for path, st in reversed(dirs):
         dfd, name = root.open_parent(path)
         try:
@@ -111,16 +114,16 @@ def extract(stream: BinaryIO, root: Root, dest: str, sink: DirSink) -> None:
 def _extract_one(tar, m: tarfile.TarInfo, root: Root, dest: str, parent: Handle, name: str, sink: DirSink) -> None:
     shown = parent.child(name)
     if m.isdir():
-        st = _TarStat(m, stat.S_IFDIR)
+        st = TarStat(m, stat.S_IFDIR)
         sink.end_dir(sink.begin_dir(parent, name, st), st)
     elif m.isreg():
         src = tar.extractfile(m)
-        sink.file_from(parent, name, _TarStat(m, stat.S_IFREG), lambda fd: _write_all(fd, src))
+        sink.file_from(parent, name, TarStat(m, stat.S_IFREG), lambda fd: write_all(fd, src))
     elif m.issym():
         target = posixpath.normpath(posixpath.join(posixpath.dirname(shown), m.linkname))
         if not m.linkname.startswith("/") and not _under(target, dest):
             raise MCError(f'invalid symlink "{shown}" -> "{m.linkname}"')
-        sink.symlink(parent, name, _TarStat(m, stat.S_IFLNK), m.linkname)
+        sink.symlink(parent, name, TarStat(m, stat.S_IFLNK), m.linkname)
     elif m.islnk():
         target = posixpath.join(dest, _inside(m.linkname, dest, f'invalid hardlink "{posixpath.join(dest, m.linkname)}" '
                                                                 f'-> "{m.linkname}"'))
@@ -131,10 +134,10 @@ def _extract_one(tar, m: tarfile.TarInfo, root: Root, dest: str, parent: Handle,
             os.close(tfd)
     elif m.isfifo() or m.ischr() or m.isblk():
         kind = stat.S_IFIFO if m.isfifo() else stat.S_IFCHR if m.ischr() else stat.S_IFBLK
-        sink.special(parent, name, _TarStat(m, kind))
+        sink.special(parent, name, TarStat(m, kind))
 
 
-def _write_all(fd: int, src: BinaryIO) -> None:
+def write_all(fd: int, src: BinaryIO) -> None:
     while chunk := src.read(1 << 20):
         view = memoryview(chunk)
         while view:

@@ -22,6 +22,7 @@ import tarfile
 from typing import BinaryIO
 
 from minicontainer.cp.dirsink import DirSink, Handle
+from minicontainer.cp.tarstream import TarStat, write_all
 from minicontainer.errors import MCError
 
 WHITEOUT = ".wh."
@@ -32,17 +33,6 @@ _PATH_DIR = os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 class UnsafeLayer(MCError):
     exit_code = 1
-
-
-class _Meta:
-    """The fields of os.stat_result that DirSink reads, from a tar header."""
-
-    def __init__(self, m: tarfile.TarInfo, kind: int, mode: int | None = None, rdev: int = 0):
-        self.st_mode = kind | (m.mode if mode is None else mode)
-        self.st_uid, self.st_gid = m.uid, m.gid
-        self.st_mtime_ns = self.st_atime_ns = int(m.mtime * 1e9)
-        self.st_rdev = rdev
-        self.st_nlink, self.st_dev, self.st_ino = 1, 0, 0
 
 
 def clean_name(raw: str, what: str = "entry") -> str:
@@ -61,7 +51,7 @@ class LayerWriter:
     def __init__(self, root: str):
         self.root_fd = os.open(root, _PATH_DIR)
         self.sink = DirSink(keep_owner=True)
-        self.dirs: list[tuple[str, _Meta]] = []
+        self.dirs: list[tuple[str, TarStat]] = []
 
     def close(self) -> None:
         self.sink.close()
@@ -107,7 +97,7 @@ class LayerWriter:
             else:
                 self._entry(tar, m, parent, name)
                 if m.isdir():
-                    self.dirs.append((rel, _Meta(m, stat.S_IFDIR)))
+                    self.dirs.append((rel, TarStat(m, stat.S_IFDIR)))
         finally:
             parent.close()
 
@@ -121,17 +111,17 @@ class LayerWriter:
     def _whiteout(self, parent: Handle, hidden: str, m: tarfile.TarInfo) -> None:
         if not hidden or hidden.startswith(WHITEOUT) or hidden in (".", ".."):
             return  # aufs bookkeeping (.wh..wh.plnk ...), meaningless to overlayfs
-        self.sink.special(parent, hidden, _Meta(m, stat.S_IFCHR, mode=0, rdev=os.makedev(0, 0)))
+        self.sink.special(parent, hidden, TarStat(m, stat.S_IFCHR, mode=0, rdev=os.makedev(0, 0)))
 
     def _entry(self, tar: tarfile.TarFile, m: tarfile.TarInfo, parent: Handle, name: str) -> None:
         if m.isdir():
-            meta = _Meta(m, stat.S_IFDIR)
+            meta = TarStat(m, stat.S_IFDIR)
             handle = self.sink.begin_dir(parent, name, meta)
             self._xattrs(handle.fd, m)
             self.sink.end_dir(handle, meta)
         elif m.isreg():
             src = tar.extractfile(m)
-            self.sink.file_from(parent, name, _Meta(m, stat.S_IFREG), lambda fd: _copy(src, fd))
+            self.sink.file_from(parent, name, TarStat(m, stat.S_IFREG), lambda fd: write_all(fd, src))
             if _xattr_items(m):
                 fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=parent.fd)
                 try:
@@ -139,13 +129,12 @@ class LayerWriter:
                 finally:
                     os.close(fd)
         elif m.issym():
-            self.sink.symlink(parent, name, _Meta(m, stat.S_IFLNK, mode=0o777), m.linkname)
+            self.sink.symlink(parent, name, TarStat(m, stat.S_IFLNK, mode=0o777), m.linkname)
         elif m.islnk():
             self._hardlink(m, parent, name)
         elif m.ischr() or m.isblk() or m.isfifo():
             kind = stat.S_IFCHR if m.ischr() else stat.S_IFBLK if m.isblk() else stat.S_IFIFO
-            rdev = os.makedev(m.devmajor, m.devminor) if kind != stat.S_IFIFO else 0
-            self.sink.special(parent, name, _Meta(m, kind, rdev=rdev))
+            self.sink.special(parent, name, TarStat(m, kind))
 
     def _hardlink(self, m: tarfile.TarInfo, parent: Handle, name: str) -> None:
         target = clean_name(m.linkname, "hard link target")
@@ -187,13 +176,6 @@ def _xattr_items(m: tarfile.TarInfo) -> list[tuple[str, bytes]]:
         if key.startswith("SCHILY.xattr.") and not key.startswith("SCHILY.xattr.trusted.overlay."):
             out.append((key[len("SCHILY.xattr."):], value.encode("utf-8", "surrogateescape")))
     return out
-
-
-def _copy(src: BinaryIO, fd: int) -> None:
-    while chunk := src.read(1 << 20):
-        view = memoryview(chunk)
-        while view:
-            view = view[os.write(fd, view):]
 
 
 def apply(stream: BinaryIO, root: str) -> None:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from typing import BinaryIO
 
 from minicontainer.errors import MCError
-from minicontainer.images import compression, layerfs
 from minicontainer.store.locks import locked
 from minicontainer.store.root import StateRoot
+
+# tempfile, tarfile and the decompressors load only when a layer is written: every command imports
+# this module (through the image store), few of them unpack anything.
 
 
 class LayerMismatch(MCError):
@@ -59,6 +60,7 @@ class LayerStore:
             return []
 
     def staging(self) -> str:
+        import tempfile
         os.makedirs(self.dir, exist_ok=True)
         staging = tempfile.mkdtemp(prefix="layer-", dir=self.root.tmp)
         os.mkdir(os.path.join(staging, "diff"), 0o755)
@@ -67,6 +69,7 @@ class LayerStore:
     def add_tar(self, raw: BinaryIO, compression_kind: str, expected: str | None) -> tuple[str, bool]:
         """Unpack a layer tar; return (diff_id, newly added). expected: the diff_id the image config
         names (a mismatch is refused); None to take the computed one (`import`)."""
+        from minicontainer.images import compression, layerfs
         staging = self.staging()
         try:
             hashing = compression.Hashing(compression.open_stream(raw, compression_kind))

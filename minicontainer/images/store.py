@@ -7,7 +7,6 @@ refs (`nginx:alpine`, `nginx@sha256:...`) to image ids.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -126,6 +125,7 @@ class ImageStore:
     # -- writes
     def commit(self, config_bytes: bytes, refs: list[str], comment: str = "") -> Image:
         """Record an image whose layers are all in the layer store; point refs at it."""
+        import hashlib
         config = json.loads(config_bytes)
         layers = list((config.get("rootfs") or {}).get("diff_ids") or [])
         missing = [layer for layer in layers if not self.layers.exists(layer)]
@@ -155,6 +155,8 @@ class ImageStore:
         return self._load(hexid)
 
     def _build_busybox(self) -> Image:
+        import hashlib
+
         from minicontainer.images import busybox
         from minicontainer.registry.platform import host
         staging = self.layers.staging()
