@@ -128,10 +128,7 @@ def _fetch_layer(store, client, ref, desc, diff_id, short, progress) -> str | No
 def _forget_unused(store: ImageStore, added: list[str]) -> None:
     """A failed pull: drop the layers it added that no image took (another pull may have, meanwhile)."""
     with locked(store.root.lock_path("images")):
-        used = {layer for img in store.list() for layer in img.layers}
-        for layer in added:
-            if layer not in used:
-                store.layers.remove(layer)
+        store.remove_unused_layers(added)
 
 
 def _http_error(exc: urllib.error.HTTPError, ref: ImageRef) -> MCError:

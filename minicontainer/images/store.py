@@ -214,22 +214,19 @@ class ImageStore:
                 left = []
             self._write_repos(repos)
             if not left and not users:
-                out += self._delete(image)
+                out += self._delete(image)[0]
         return out
 
-    def _delete(self, image: Image) -> list[str]:
-        """Caller holds the images lock. Drop the image, then every layer no other image uses."""
+    def _delete(self, image: Image) -> tuple[list[str], int]:
+        """Caller holds the images lock. Drop the image, then its layers that no other image uses;
+        returns Docker's lines and the bytes freed."""
         shutil.rmtree(os.path.join(self.root.images, image.hex), ignore_errors=True)
-        out = [f"Deleted: {image.id}"]
-        still_used = {layer for img in self.list() for layer in img.layers}
-        for layer in image.layers:
-            if layer not in still_used and self.layers.exists(layer):
-                self.layers.remove(layer)
-                out.append(f"Deleted: {layer}")
-        return out
+        removed, freed = self.remove_unused_layers(image.layers)
+        return [f"Deleted: {image.id}"] + [f"Deleted: {layer}" for layer in removed], freed
 
     def prune(self, all_unused: bool, in_use: set[str]) -> tuple[list[str], int]:
-        """Remove dangling images (all unused ones with all_unused) that no container uses."""
+        """Remove dangling images (all unused ones with all_unused) that no container uses, and any
+        layer no image refers to (what a killed pull leaves)."""
         out, reclaimed = [], 0
         with locked(self.root.lock_path("images")):
             repos = self._repos()
@@ -240,19 +237,20 @@ class ImageStore:
                     repos.pop(r)
                     out.append(f"untagged: {r}")
                 self._write_repos(repos)
-                before = self.layers_size()
-                out += [line.replace("Deleted: ", "deleted: ") for line in self._delete(image)]
-                reclaimed += before - self.layers_size()
-            self.remove_orphan_layers()
+                lines, freed = self._delete(image)
+                out += [line.replace("Deleted: ", "deleted: ") for line in lines]
+                reclaimed += freed
+            reclaimed += self.remove_unused_layers()[1]
         return out, reclaimed
 
-    def layers_size(self) -> int:
-        return sum(self.layers.size(layer) for layer in self.layers.ids())
-
-    def remove_orphan_layers(self) -> list[str]:
-        """Layers no image refers to (left by a failed pull). Caller holds the images lock."""
+    def remove_unused_layers(self, candidates: list[str] | None = None) -> tuple[list[str], int]:
+        """Remove those of candidates (default: every stored layer) that no image refers to; returns
+        them and their bytes. Caller holds the images lock."""
         used = {layer for img in self.list() for layer in img.layers}
-        orphans = [layer for layer in self.layers.ids() if layer not in used]
-        for layer in orphans:
-            self.layers.remove(layer)
-        return orphans
+        removed, freed = [], 0
+        for layer in self.layers.ids() if candidates is None else candidates:
+            if layer not in used and self.layers.exists(layer):
+                freed += self.layers.size(layer)
+                self.layers.remove(layer)
+                removed.append(layer)
+        return removed, freed
