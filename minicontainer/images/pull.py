@@ -126,7 +126,9 @@ def _fetch_layer(store, client, ref, desc, diff_id, short, progress) -> str | No
 
 
 def _forget_unused(store: ImageStore, added: list[str]) -> None:
-    """A failed pull: drop the layers it added that no image took (another pull may have, meanwhile)."""
+    """A failed pull: drop the layers it added that no image took (another pull may have, meanwhile).
+    Known race: a concurrent pull that saw such a layer as present and skipped it fails at commit
+    with "layer ... is not in the layer store" (no lock spans a whole pull); pulling again fixes it."""
     with locked(store.root.lock_path("images")):
         store.remove_unused_layers(added)
 
