@@ -254,17 +254,7 @@ def cmd_images(rt, opts, args) -> int:
 
 def cmd_import(rt, opts, args) -> int:
     src, ref = args[0], (args[1] if len(args) > 1 else None)
-    if src == "-":
-        import tempfile
-        with tempfile.NamedTemporaryFile(dir=rt.root.tmp, suffix=".tar") as tmp:
-            for chunk in iter(lambda: sys.stdin.buffer.read(1 << 20), b""):
-                tmp.write(chunk)
-            tmp.flush()
-            image = rt.images.import_tarball(tmp.name, ref)
-    else:
-        if not os.path.isfile(src):
-            raise MCError(f"open {src}: no such file or directory")
-        image = rt.images.import_tarball(src, ref)
+    image = image_cmds.with_archive(rt, src, lambda path: rt.images.import_tarball(path, ref))
     _out(image.id + "\n")
     return 0
 

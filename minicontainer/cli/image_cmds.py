@@ -56,22 +56,26 @@ def _pull(rt, ref: str, progress, platform: str = "") -> None:
         raise
 
 
+def with_archive(rt, src: str, use):
+    """use(path) on the tar archive at src or, for "-", on a temporary copy of stdin (the readers seek)."""
+    if src != "-":
+        if not os.path.isfile(src):
+            raise MCError(f"open {src}: no such file or directory", 1)
+        return use(src)
+    import tempfile
+    with tempfile.NamedTemporaryFile(dir=rt.root.tmp, suffix=".tar") as tmp:
+        while chunk := sys.stdin.buffer.read(1 << 20):
+            tmp.write(chunk)
+        tmp.flush()
+        return use(tmp.name)
+
+
 def cmd_load(rt, opts, args) -> int:
     from minicontainer.images.archive import load
     src = opts.input or "-"
-    if src == "-":
-        if sys.stdin.isatty():
-            raise MCError("requested load from stdin, but stdin is empty", 1)
-        import tempfile
-        with tempfile.NamedTemporaryFile(dir=rt.root.tmp, suffix=".tar") as tmp:
-            while chunk := sys.stdin.buffer.read(1 << 20):
-                tmp.write(chunk)
-            tmp.flush()
-            lines = load(rt.images, tmp.name)
-    else:
-        if not os.path.isfile(src):
-            raise MCError(f"open {src}: no such file or directory", 1)
-        lines = load(rt.images, src)
+    if src == "-" and sys.stdin.isatty():
+        raise MCError("requested load from stdin, but stdin is empty", 1)
+    lines = with_archive(rt, src, lambda path: load(rt.images, path))
     if not opts.quiet:
         _out("".join(line + "\n" for line in lines))
     return 0

@@ -37,11 +37,11 @@ class Fetched:
     digest: str
 
 
-def is_insecure(domain: str, extra: list[str] | tuple = ()) -> bool:
+def is_insecure(domain: str) -> bool:
     """Loopback registries speak plain HTTP; so do any listed in MINICONTAINER_INSECURE_REGISTRIES."""
     host = domain.rsplit(":", 1)[0] if domain.count(":") == 1 or domain.startswith("[") else domain
     host = host.strip("[]")
-    listed = [d for d in os.environ.get("MINICONTAINER_INSECURE_REGISTRIES", "").split(",") if d] + list(extra)
+    listed = [d for d in os.environ.get("MINICONTAINER_INSECURE_REGISTRIES", "").split(",") if d]
     if domain in listed or host in listed or host == "localhost":
         return True
     try:
