@@ -1,8 +1,12 @@
 """A container's setup as an ordered list of Steps.
 
 Every kernel-level action is a Step: do() applies it, undo() reverses it, explain() returns the
-equivalent shell command and `why` says in one line why it exists. A Plan applies its steps in
-order and, if one fails, undoes the ones already applied in reverse order.
+equivalent shell commands (one per line), explain_undo() those of undo(), and `why` says in one line
+why it exists. A Plan applies its steps in order and, if one fails, undoes the ones already applied
+in reverse order. Every applied step is written to the trace (trace.py) if one is being recorded.
+
+In explain() a host-side step that needs the container's namespaces names its process `$pid`: the
+scripts that print them (explain/script.py) set that variable, so the commands replay as printed.
 """
 
 from __future__ import annotations
@@ -10,6 +14,8 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import asdict
+
+from minicontainer import trace
 
 
 class Step:
@@ -23,6 +29,12 @@ class Step:
 
     def explain(self) -> str:
         raise NotImplementedError
+
+    def explain_undo(self) -> str:
+        return ""
+
+
+CONTAINER_PID = "$pid"
 
 
 class Plan:
@@ -42,6 +54,7 @@ class Plan:
             for step in self.steps:
                 step.do()
                 done.append(step)
+                trace.applied(step)
         except BaseException:
             for step in reversed(done):
                 try:
@@ -63,6 +76,7 @@ class Plan:
 # ---------------------------------------------------------------- the journal of host-side steps
 
 _JOURNALED: dict[str, type] = {}
+JOURNALED_MODULES = ("minicontainer.kernel.netlink", "minicontainer.network.ports")
 
 
 def journaled(cls):
@@ -94,11 +108,16 @@ class Journal:
         entries = self._load()
         for step in steps:
             step.do()
+            trace.applied(step)
             if type(step).__name__ in _JOURNALED:  # steps inside the container's netns need no undo
                 entries.append({"type": type(step).__name__, "fields": asdict(step)})
                 write_atomic(self.path, json.dumps(entries))
 
     def steps(self) -> list[Step]:
+        """The applied steps, in the order they were applied."""
+        import importlib
+        for module in JOURNALED_MODULES:  # a reaper or `rm --explain` may not have loaded them yet
+            importlib.import_module(module)
         return [_JOURNALED[e["type"]](**e["fields"]) for e in self._load()]
 
     def undo(self) -> list[str]:
@@ -108,7 +127,7 @@ class Journal:
             try:
                 step.undo()
             except Exception as exc:  # one failed undo must not leave the rest behind
-                errors.append(f"{step.explain()}: {exc}")
+                errors.append(f"{step.explain_undo() or step.explain()}: {exc}")
         try:
             os.unlink(self.path)
         except FileNotFoundError:

@@ -9,7 +9,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 
-from minicontainer.cli import image_cmds
+from minicontainer.cli import image_cmds, show_cmds
 from minicontainer.cli.flags import Flag
 from minicontainer.errors import DaemonError, MCError, NoSuchContainer, UsageError
 
@@ -52,6 +52,10 @@ RUN_FLAGS = [
     Flag("pull", kind="str", default="missing", metavar="string",
          help='Pull image before running ("always", "missing", "never")'),
 ]
+SHOW_FLAGS = [
+    Flag("explain", help="Print each kernel action as the equivalent shell command, on stderr"),
+    Flag("dry-run", help="Print the kernel actions as a shell script and change nothing"),
+]
 
 
 def _run_spec(opts, args):
@@ -79,17 +83,29 @@ def _create(rt, spec, pull_policy: str = "missing"):
 def cmd_run(rt, opts, args) -> int:
     from minicontainer.runtime.supervisor import Supervisor, start_detached
     spec = _run_spec(opts, args)
+    if opts.dry_run:
+        from minicontainer.cli.show_cmds import dry_run
+        _out(dry_run(rt, spec))
+        return 0
     if spec.tty and spec.interactive and not os.isatty(0):
         raise MCError("the input device is not a TTY", 1)
     if spec.publish and spec.network == "host":
         print("WARNING: Published ports are discarded when using host network mode", file=sys.stderr)
     rec = _create(rt, spec, opts.pull)
     if spec.detach:
-        start_detached(rt, rec)
+        try:
+            start_detached(rt, rec)
+        finally:
+            if opts.explain:
+                show_cmds.print_run_trace(rt, rec)
         _out(rec.id + "\n")
         return 0
     sup = Supervisor(rt, rec, foreground=True)
-    sup.start()
+    try:
+        sup.start()
+    finally:
+        if opts.explain:
+            show_cmds.print_run_trace(rt, rec)
     return sup.wait()
 
 
@@ -144,7 +160,11 @@ def cmd_kill(rt, opts, args) -> int:
 
 
 def cmd_rm(rt, opts, args) -> int:
-    return _each(args, lambda ref: rt.remove(ref, opts.force, opts.volumes))
+    def remove(ref):
+        if opts.explain:
+            show_cmds.print_teardown(rt, ref)
+        return rt.remove(ref, opts.force, opts.volumes)
+    return _each(args, remove)
 
 
 def cmd_wait(rt, opts, args) -> int:
@@ -390,17 +410,22 @@ def cmd_network(rt, opts, args) -> int:
         _out(json.dumps(out, indent=4) + "\n")
         return 0
     if sub == "rm":
-        failed = 0
-        for name in names:
+        failed, explain = 0, "--explain" in names
+        for name in [n for n in names if n != "--explain"]:
             try:
                 n = networks.get(name)
-                networks.remove(n, [r.id for r in attached(n)])
+                done = networks.remove(n, [r.id for r in attached(n)])
+                if explain:
+                    from minicontainer.show.script import render_teardown
+                    sys.stderr.write(render_teardown(done, f"network rm {name}"))
                 _out(name + "\n")
             except MCError as exc:
                 print(str(exc), file=sys.stderr)
                 failed = 1
         return failed
-    raise UsageError(f"unknown network command: {sub} (ls, inspect, rm)")
+    if sub in ("show", "rules"):
+        return show_cmds.cmd_network_show(rt, sub, names)
+    raise UsageError(f"unknown network command: {sub} (create, ls, inspect, rm, show, rules)")
 
 
 def cmd_version(rt, opts, args) -> int:
@@ -413,7 +438,7 @@ STOP_TIME = Flag("time", "t", kind="int", default=10, metavar="int", help="Secon
 
 COMMANDS = {c.name: c for c in [
     Command("run", "run [OPTIONS] IMAGE [COMMAND] [ARG...]", "Create and run a new container from an image",
-            cmd_run, RUN_FLAGS, interspersed=False, min_args=1),
+            cmd_run, RUN_FLAGS + SHOW_FLAGS, interspersed=False, min_args=1),
     Command("create", "create [OPTIONS] IMAGE [COMMAND] [ARG...]", "Create a new container",
             cmd_create, RUN_FLAGS, interspersed=False, min_args=1),
     Command("start", "start CONTAINER [CONTAINER...]", "Start one or more stopped containers", cmd_start, min_args=1),
@@ -426,7 +451,8 @@ COMMANDS = {c.name: c for c in [
             min_args=1),
     Command("rm", "rm [OPTIONS] CONTAINER [CONTAINER...]", "Remove one or more containers", cmd_rm,
             [Flag("force", "f", help="Force the removal of a running container (uses SIGKILL)"),
-             Flag("volumes", "v", help="Remove anonymous volumes associated with the container")], min_args=1),
+             Flag("volumes", "v", help="Remove anonymous volumes associated with the container"),
+             Flag("explain", help="Print what the removal undoes, as shell commands, on stderr")], min_args=1),
     Command("wait", "wait CONTAINER [CONTAINER...]", "Block until one or more containers stop, then print their exit codes",
             cmd_wait, min_args=1),
     Command("ps", "ps [OPTIONS]", "List containers", cmd_ps,
@@ -468,7 +494,10 @@ COMMANDS = {c.name: c for c in [
                   "suppressed if no terminal is attached")], min_args=2, max_args=2),
     Command("volume", "volume create [NAME] | ls [-q] | inspect VOLUME... | rm [-f] VOLUME... | prune [-a] [-f]",
             "Manage volumes", cmd_volume, min_args=1, interspersed=False),
-    Command("network", "network create [--subnet CIDR] [--gateway IP] NAME | ls | inspect NETWORK... | rm NETWORK...",
+    Command("network", "network create [--subnet CIDR] [--gateway IP] NAME | ls | inspect NETWORK... | "
+            "rm [--explain] NETWORK... | show [--format text|svg] [-o FILE] [NETWORK] | rules",
             "Manage networks", cmd_network, min_args=1, interspersed=False),
+    Command("explain", "explain CONTAINER", "Print what was done in the kernel to start a container, as a shell script",
+            show_cmds.cmd_explain, min_args=1, max_args=1),
     Command("version", "version", "Show the minicontainer version", cmd_version, max_args=0),
 ]}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import os
+import shlex
 from dataclasses import dataclass, field
 
 from minicontainer.kernel import safepath
@@ -24,6 +25,22 @@ def _options(flags: int, data: str | None) -> str:
     if data:
         opts.append(data)
     return ",".join(opts)
+
+
+# statvfs f_flag bits -> the mount flags that keep them (ST_RELATIME is 4096, MS_RELATIME 1 << 21)
+_KEPT_FLAGS = [(os.ST_NOSUID, sc.MS_NOSUID), (os.ST_NODEV, sc.MS_NODEV), (os.ST_NOEXEC, sc.MS_NOEXEC),
+               (os.ST_NOATIME, 1 << 10), (os.ST_NODIRATIME, 1 << 11), (os.ST_RELATIME, 1 << 21)]
+
+
+def remount_readonly(path: str) -> None:
+    """Make a bind mount read-only, keeping its nosuid/nodev/noexec/atime flags: a bind remount sets
+    them all at once, so leaving them out would clear them (runc and mount(8) keep them too)."""
+    current = os.statvfs(path).f_flag
+    kept = 0
+    for st_bit, ms_bit in _KEPT_FLAGS:
+        if current & st_bit:
+            kept |= ms_bit
+    sc.mount(None, path, None, sc.MS_REMOUNT | sc.MS_BIND | sc.MS_RDONLY | kept)
 
 
 def _join(root: str, path: str) -> str:
@@ -86,7 +103,8 @@ class MountFs(Step):
 
     def explain(self) -> str:
         opts = _options(self.flags, self.data)
-        return f"mount -t {self.fstype}{' -o ' + opts if opts else ''} {self.fstype} {_join(self.root, self.target)}"
+        target = _join(self.root, self.target)
+        return f"mkdir -p {target} && mount -t {self.fstype}{' -o ' + opts if opts else ''} {self.fstype} {target}"
 
 
 @dataclass
@@ -113,15 +131,19 @@ class BindMount(Step):
             opener = safepath.open_dir if os.path.isdir(self.source) else safepath.open_file
             fd = opener(self.root, self.target, create=False)
             try:
-                sc.mount(None, safepath.fd_path(fd), None, sc.MS_REMOUNT | sc.MS_BIND | sc.MS_RDONLY)
+                remount_readonly(safepath.fd_path(fd))
             finally:
                 os.close(fd)
 
     def explain(self) -> str:
         target = _join(self.root, self.target)
-        cmd = f"mount --rbind {self.source} {target}"
+        if os.path.isdir(self.source):
+            make = f"mkdir -p {shlex.quote(target)}"
+        else:  # open(O_CREAT) as the runtime does: creates a missing file, changes no timestamp
+            make = f"mkdir -p {shlex.quote(os.path.dirname(target))} && : >> {shlex.quote(target)}"
+        cmd = f"{make} && mount --rbind {shlex.quote(self.source)} {shlex.quote(target)}"
         if self.readonly:
-            cmd += f" && mount -o remount,bind,ro {target}"
+            cmd += f" && mount -o remount,bind,ro {shlex.quote(target)}"
         return cmd
 
 
@@ -165,7 +187,7 @@ class PopulateDev(Step):
     def explain(self) -> str:
         cmds = [f"mknod -m {n.mode:o} {self.dev_dir}/{n.name} c {n.major} {n.minor}" for n in self.nodes]
         cmds += [f"ln -s {t} {self.dev_dir}/{name}" for name, t in self.links.items()]
-        return "; ".join(cmds)
+        return "\n".join(cmds)
 
 
 @dataclass
@@ -200,7 +222,9 @@ class MaskPaths(Step):
                 sc.mount("/dev/null", path, None, sc.MS_BIND)
 
     def explain(self) -> str:
-        return "; ".join(f"mount --bind /dev/null {p} (or an empty ro tmpfs for a directory)" for p in self.paths)
+        return (f"for p in {' '.join(self.paths)}; do\n"
+                "  if [ -d $p ]; then mount -t tmpfs -o ro tmpfs $p; elif [ -e $p ]; then mount --bind /dev/null $p; fi\n"
+                "done")
 
 
 @dataclass
@@ -212,10 +236,12 @@ class ReadonlyPaths(Step):
         for path in self.paths:
             if os.path.exists(path):
                 sc.mount(path, path, None, sc.MS_BIND | sc.MS_REC)
-                sc.mount(None, path, None, sc.MS_REMOUNT | sc.MS_BIND | sc.MS_RDONLY)
+                remount_readonly(path)
 
     def explain(self) -> str:
-        return "; ".join(f"mount --bind {p} {p} && mount -o remount,bind,ro {p}" for p in self.paths)
+        return (f"for p in {' '.join(self.paths)}; do\n"
+                "  if [ -e $p ]; then mount --rbind $p $p && mount -o remount,bind,ro $p; fi\n"
+                "done")
 
 
 MASKED_PATHS = [

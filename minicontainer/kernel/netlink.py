@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 
 from minicontainer.kernel import syscalls as sc
-from minicontainer.plan import Step, journaled
+from minicontainer.plan import CONTAINER_PID, Step, journaled
 
 NETNS_DIR = "/run/netns"
 
@@ -58,8 +58,11 @@ class CreateBridge(Step):
                 ipr.link("del", index=found[0])
 
     def explain(self) -> str:
-        return (f"ip link add {self.name} type bridge && ip addr add {self.address} dev {self.name} "
-                f"&& ip link set {self.name} up")
+        return "\n".join([f"ip link add {self.name} type bridge", f"ip addr add {self.address} dev {self.name}",
+                          f"ip link set {self.name} up", f"sysctl -qw net.ipv6.conf.{self.name}.accept_ra=0"])
+
+    def explain_undo(self) -> str:
+        return f"ip link del {self.name}"
 
 
 @journaled
@@ -88,8 +91,12 @@ class CreateVeth(Step):
                     raise
 
     def explain(self) -> str:
-        return (f"ip link add {self.host_if} master {self.bridge} up type veth peer name {self.peer_if} "
-                f"address {self.peer_mac} netns {self.netns_pid}")
+        mac = f" address {self.peer_mac}" if self.peer_mac else ""
+        return (f"ip link add {self.host_if} master {self.bridge} up type veth peer name {self.peer_if}"
+                f"{mac} netns {CONTAINER_PID}")
+
+    def explain_undo(self) -> str:
+        return f"ip link del {self.host_if}  # and its peer with it"
 
 
 @dataclass
@@ -112,10 +119,10 @@ class ConfigureInterface(Step):
             rt.add_default_route(self.gateway, idx)
 
     def explain(self) -> str:
-        ns = f"nsenter --net=/proc/{self.netns_pid}/ns/net"
-        return "; ".join([f"{ns} ip addr add {self.address} dev {self.ifname}",
+        ns = f"nsenter --net=/proc/{CONTAINER_PID}/ns/net"
+        return "\n".join([f"{ns} ip addr add {self.address} brd + dev {self.ifname}",
                           f"{ns} ip link set {self.ifname} up",
-                          f"{ns} ip route add default via {self.gateway}"])
+                          f"{ns} ip route add default via {self.gateway} dev {self.ifname}"])
 
 
 @journaled
@@ -151,7 +158,11 @@ class BindNetns(Step):
             pass
 
     def explain(self) -> str:
-        return f"touch {self.path} && mount --bind /proc/{self.netns_pid}/ns/net {self.path}"
+        return (f"mkdir -p {NETNS_DIR} && touch {self.path} && "
+                f"mount --bind /proc/{CONTAINER_PID}/ns/net {self.path}")
+
+    def explain_undo(self) -> str:
+        return f"umount -l {self.path} && rm {self.path}"
 
 
 def _write_sysctl(key: str, value: str) -> str | None:
@@ -180,7 +191,7 @@ class Sysctl(Step):
         self.previous = _write_sysctl(self.key.replace(".", "/"), self.value)
 
     def explain(self) -> str:
-        return f"sysctl -w {self.key}={self.value}"
+        return f"sysctl -qw {self.key}={self.value}"
 
 
 @dataclass

@@ -67,8 +67,9 @@ class IptablesFirewall:
         return ir
 
     @contextmanager
-    def _tables(self, names: set[str]):
-        """Tables in batch mode: one commit per table at the end, retried if another writer raced us."""
+    def _tables(self, names: set[str], commit: bool = True):
+        """Tables in batch mode: one commit per table at the end, retried if another writer raced us.
+        Without commit the changes stay in libiptc's copy and vanish (a dry run)."""
         ipt = self.iptc
         with xtables_lock():
             tables = {}
@@ -78,7 +79,7 @@ class IptablesFirewall:
                 t.refresh()
                 tables[name] = t
             yield tables
-            for t in tables.values():
+            for t in tables.values() if commit else ():
                 for attempt in range(5):
                     try:
                         t.commit()
@@ -87,31 +88,43 @@ class IptablesFirewall:
                         if "Resource temporarily unavailable" not in str(exc) or attempt == 4:
                             raise
                         time.sleep(0.01)
+            for t in tables.values():
+                if not commit:
+                    t.refresh()  # drop the dry run's changes from libiptc's cached copy
                 t.autocommit = True
 
-    def _chain(self, tables, table: str, name: str):
+    def _chain(self, tables, table: str, name: str, done: list[str]):
         t = tables[table]
         if not t.is_chain(name):
             t.create_chain(name)
+            done.append(f"iptables-legacy --wait -t {table} -N {name}")
         return self.iptc.Chain(t, name)
 
-    def add(self, rules: list[Rule]) -> None:
-        """Create missing chains, then add each rule unless an identical one is already there."""
-        with self._tables({r.table for r in rules} | set(self.chains.owned())) as tables:
+    def add(self, rules: list[Rule], commit: bool = True) -> list[str]:
+        """Create missing chains, then add each rule unless an identical one is already there.
+        Returns what it did (or, without commit, would do) as iptables-legacy commands."""
+        done: list[str] = []
+        with self._tables({r.table for r in rules} | set(self.chains.owned()), commit) as tables:
             for table, names in self.chains.owned().items():
                 for name in names:
-                    self._chain(tables, table, name)
+                    self._chain(tables, table, name, done)
             for r in rules:
-                chain = self._chain(tables, r.table, r.chain)
+                chain = self._chain(tables, r.table, r.chain, done)
                 ir = self._rule(r)
                 if ir in chain.rules:
                     continue
                 if r.position is None:
                     chain.append_rule(ir)
+                    done.append(r.command("-A"))
                 else:
-                    chain.insert_rule(ir, min(r.position, len(chain.rules)))
+                    index = min(r.position, len(chain.rules))
+                    chain.insert_rule(ir, index)
+                    done.append(r.command("-I", index + 1))  # iptables counts from 1
+        return done
 
-    def remove(self, rules: list[Rule]) -> None:
+    def remove(self, rules: list[Rule]) -> list[str]:
+        """Delete each rule that is there; returns the iptables-legacy -D commands of those it deleted."""
+        done: list[str] = []
         with self._tables({r.table for r in rules}) as tables:
             for r in rules:
                 t = tables[r.table]
@@ -124,18 +137,23 @@ class IptablesFirewall:
                     continue  # it jumps to a chain that does not exist, so the rule cannot exist either
                 if ir in chain.rules:
                     chain.delete_rule(ir)
+                    done.append(r.command("-D"))
+        return done
 
-    def remove_chains(self) -> None:
+    def remove_chains(self) -> list[str]:
         """Delete our (now empty or base-only) chains; call after removing the rules that jump to them."""
+        done: list[str] = []
         with self._tables(set(self.chains.owned())) as tables:
             for table, names in self.chains.owned().items():
                 t = tables[table]
-                for name in names:
-                    if t.is_chain(name):
-                        t.flush_entries(name)
-                for name in names:
-                    if t.is_chain(name):
-                        t.delete_chain(name)
+                present = [name for name in names if t.is_chain(name)]
+                for name in present:
+                    t.flush_entries(name)
+                    done.append(f"iptables-legacy --wait -t {table} -F {name}")
+                for name in present:
+                    t.delete_chain(name)
+                    done.append(f"iptables-legacy --wait -t {table} -X {name}")
+        return done
 
     def in_use(self) -> bool:
         """True while our chains hold more than their base rules (another network still uses them)."""

@@ -24,12 +24,15 @@ class HostLocalIPAM:
         self.dir = directory
         self.subnet = ipaddress.ip_network(subnet)
         self.gateway = ipaddress.ip_address(gateway)
+
+    def _ensure_dir(self) -> None:
         os.makedirs(self.dir, exist_ok=True)
 
     def allocate(self, owner: str) -> str:
         """First free address from .2 on (Docker reuses freed addresses), held by this process."""
         me = os.getpid()
         lease = f"{owner} {me} {liveness.start_ticks(me)}\n"
+        self._ensure_dir()
         with locked(os.path.join(self.dir, "lock")):
             for ip in self.subnet.hosts():
                 if ip == self.gateway:
@@ -48,8 +51,17 @@ class HostLocalIPAM:
                 return str(ip)
         raise DaemonError(f"no available IPv4 addresses on this network's address pools: {self.subnet}", 125)
 
+    def next_free(self) -> str:
+        """The address allocate() would hand out now, leasing nothing (for --dry-run)."""
+        for ip in self.subnet.hosts():
+            path = os.path.join(self.dir, str(ip))
+            if ip != self.gateway and not (os.path.exists(path) and _held(open(path).read())):
+                return str(ip)
+        raise DaemonError(f"no available IPv4 addresses on this network's address pools: {self.subnet}", 125)
+
     def release(self, ip: str, owner: str) -> None:
         path = os.path.join(self.dir, ip)
+        self._ensure_dir()
         with locked(os.path.join(self.dir, "lock")):
             try:
                 with open(path) as f:

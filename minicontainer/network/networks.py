@@ -161,15 +161,32 @@ class NetworkStore:
             existing = self._load(DEFAULT_NETWORK)
             if existing is not None:
                 return existing
-            subnet = os.environ.get("MINICONTAINER_SUBNET")
-            net = ipaddress.ip_network(subnet) if subnet else pick_subnet(host_networks() + self._subnets())
-            prefix = os.environ.get("MINICONTAINER_CHAIN_PREFIX", "MC")
-            network = Network(name=DEFAULT_NETWORK, id=hashlib.sha256(os.urandom(32)).hexdigest(),
-                              bridge=os.environ.get("MINICONTAINER_BRIDGE", "mc0"), subnet=str(net),
-                              gateway=str(next(net.hosts())), chain_prefix=prefix,
-                              userland_proxy=self._proxy_mode(prefix))
+            network = self._default()
             self._save(network)
             return network
+
+    def _default(self) -> Network:
+        subnet = os.environ.get("MINICONTAINER_SUBNET")
+        net = ipaddress.ip_network(subnet) if subnet else pick_subnet(host_networks() + self._subnets())
+        prefix = os.environ.get("MINICONTAINER_CHAIN_PREFIX", "MC")
+        return Network(name=DEFAULT_NETWORK, id=hashlib.sha256(os.urandom(32)).hexdigest(),
+                       bridge=os.environ.get("MINICONTAINER_BRIDGE", "mc0"), subnet=str(net),
+                       gateway=str(next(net.hosts())), chain_prefix=prefix, userland_proxy=self._proxy_mode(prefix))
+
+    def peek(self, name: str) -> Network:
+        """get() without creating the default network's record (for --dry-run)."""
+        if name == DEFAULT_NETWORK and self._load(name) is None:
+            return self._default()
+        return self.get(name)
+
+    def first_use_steps(self, net: Network) -> list:
+        """What ensure_up does for a network whose bridge does not exist yet."""
+        from minicontainer.network.fwsteps import ForwardPolicy, InstallRules
+        steps = self.setup_steps(net) + [InstallRules(net.chain_prefix, self.rules(net))]
+        with open("/proc/sys/net/ipv4/ip_forward") as f:
+            if f.read().strip() == "0":
+                steps.append(ForwardPolicy("DROP"))
+        return steps
 
     def _save(self, net: Network) -> None:
         os.makedirs(self._path(net.name), exist_ok=True)
@@ -195,7 +212,6 @@ class NetworkStore:
             steps.append(Sysctl(f"net.ipv4.conf.{net.bridge}.route_localnet", "1",
                                 why="let 127.0.0.1-sourced packets (DNATed in OUTPUT) be routed onto the bridge"))
         steps.append(AcceptOnNftablesForward(net.bridge))
-        # last, so ensure_up can read what forwarding was before
         steps.append(Sysctl("net.ipv4.ip_forward", "1", why="route between the bridge and the host's other interfaces"))
         return steps
 
@@ -207,27 +223,30 @@ class NetworkStore:
         with locked(os.path.join(self._path(net.name), "up.lock")):
             if link_exists(net.bridge):
                 return
-            steps = self.setup_steps(net)
-            for step in steps:
-                step.do()
-            fw = self.firewall(net)
-            fw.add(self.rules(net))
-            if steps[-1].previous == "0":  # ip_forward was off and we turned it on
-                fw.set_forward_policy("DROP")  # what Docker does when it is the one turning forwarding on
+            from minicontainer import trace
+            from minicontainer.plan import Plan
+            with trace.phase("network"):
+                Plan(self.first_use_steps(net)).apply()
 
-    def remove(self, net: Network, users: list[str]) -> None:
+    def remove(self, net: Network, users: list[str]) -> list[dict]:
+        """Take the network's rules, nf_tables accepts and bridge away; returns what was done, as
+        trace-like lines (why, sh), for `network rm --explain`."""
         if users:
             raise DaemonError(f"error while removing network: network {net.name} id {net.id} has active endpoints", 1)
         from minicontainer.kernel.netlink import CreateBridge
+        from minicontainer.network.nftables import AcceptOnNftablesForward
         from minicontainer.network.rules import Chains, hook_rules, network_rules
         c = Chains(net.chain_prefix)
         fw = self.firewall(net)
-        fw.remove(list(reversed(network_rules(c, net.bridge, net.subnet, net.userland_proxy))))
-        from minicontainer.network.nftables import AcceptOnNftablesForward
-        AcceptOnNftablesForward(net.bridge).undo()
+        done = [{"why": f"the rules of network {net.name}",
+                 "sh": fw.remove(list(reversed(network_rules(c, net.bridge, net.subnet, net.userland_proxy))))}]
+        accepts = AcceptOnNftablesForward(net.bridge)
+        done.append({"why": accepts.why, "sh": accepts.undo() or []})
         if not fw.in_use():  # the last network using our chains: take the hooks and chains away too
-            fw.remove(hook_rules(c, hairpin_nat=not net.userland_proxy))
-            fw.remove_chains()
-        CreateBridge(net.bridge, f"{net.gateway}/{net.prefixlen}").undo()
+            done.append({"why": "the last network using our chains: their hooks, then the chains",
+                         "sh": fw.remove(hook_rules(c, hairpin_nat=not net.userland_proxy)) + fw.remove_chains()})
+        bridge = CreateBridge(net.bridge, f"{net.gateway}/{net.prefixlen}")
+        bridge.undo()
+        done.append({"why": "the bridge (its address and routes go with it)", "sh": [bridge.explain_undo()]})
         shutil.rmtree(self._path(net.name), ignore_errors=True)
-
+        return [{"why": d["why"], "sh": "\n".join(d["sh"])} for d in done if d["sh"]]

@@ -54,21 +54,29 @@ class AcceptOnNftablesForward(Step):
     why = "an nf_tables forward chain with policy drop would drop our containers' traffic: accept our bridge there"
 
     def do(self) -> None:
-        for family, table, chain in forward_chains():
+        self._chains = forward_chains()
+        for family, table, chain in self._chains:
             for direction in ("oifname", "iifname"):
                 _nft("insert", "rule", family, table, chain, direction, self.bridge, "accept")
 
-    def undo(self) -> None:
+    def undo(self) -> list[str]:
+        """Returns the nft commands it ran."""
+        done = []
         for family, table, chain in forward_chains(dropping_only=False):  # the policy may have changed since
             listing = json.loads(_nft("-j", "-a", "list", "chain", family, table, chain))["nftables"]
             for item in listing:
                 rule = item.get("rule")
                 if rule and _is_our_accept(rule, self.bridge):
-                    _nft("delete", "rule", family, table, chain, "handle", str(rule["handle"]), check=False)
+                    args = ["delete", "rule", family, table, chain, "handle", str(rule["handle"])]
+                    _nft(*args, check=False)
+                    done.append("nft " + " ".join(args))
+        return done
 
     def explain(self) -> str:
-        chains = forward_chains()
+        chains = getattr(self, "_chains", None)
+        if chains is None:
+            chains = forward_chains()
         if not chains:
-            return "# no nf_tables forward chain with policy drop: nothing to accept there"
-        return "; ".join(f"nft insert rule {f} {t} {c} {d} {self.bridge} accept"
+            return "# (no command: no nf_tables forward chain has policy drop)"
+        return "\n".join(f"nft insert rule {f} {t} {c} {d} {self.bridge} accept"
                          for f, t, c in chains for d in ("oifname", "iifname"))

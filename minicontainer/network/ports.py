@@ -88,7 +88,11 @@ class StartProxy(Step):
             pass
 
     def explain(self) -> str:
-        return "minicontainer-proxy " + " ".join(self.argv()) + " &"
+        return "minicontainer-proxy " + " ".join(self.argv()) + " </dev/null >/dev/null 2>&1 &"
+
+    def explain_undo(self) -> str:
+        # The runtime signals the exact process (pid and start time); by its arguments is what a script can do.
+        return "pkill -f -- '" + " ".join(self.argv()) + "$'"
 
 
 # Sockets HoldPort keeps open, by (proto, address, port): they live in the supervisor's memory only.
@@ -129,7 +133,10 @@ class HoldPort(Step):
             sock.close()
 
     def explain(self) -> str:
-        return f"# hold {self.host_ip}:{self.host_port}/{self.proto} (a bound socket, like docker's dummy proxy)"
+        return f"# (no command: the supervisor holds a bound socket on {self.host_ip}:{self.host_port}/{self.proto})"
+
+    def explain_undo(self) -> str:
+        return f"# (the supervisor closes its socket on {self.host_ip}:{self.host_port}/{self.proto})"
 
 
 @journaled
@@ -153,18 +160,25 @@ class PublishRules(Step):
     def why(self) -> str:
         return self.rules()[0].why
 
-    def do(self) -> None:
+    def _firewall(self):
         from minicontainer.network.firewall import IptablesFirewall
         from minicontainer.network.rules import Chains
-        IptablesFirewall(Chains(self.chain_prefix)).add(self.rules())
+        return IptablesFirewall(Chains(self.chain_prefix))
+
+    def do(self) -> None:
+        self._done = self._firewall().add(self.rules())
 
     def undo(self) -> None:
-        from minicontainer.network.firewall import IptablesFirewall
-        from minicontainer.network.rules import Chains
-        IptablesFirewall(Chains(self.chain_prefix)).remove(list(reversed(self.rules())))
+        self._firewall().remove(list(reversed(self.rules())))
 
     def explain(self) -> str:
-        return "; ".join(r.command() for r in self.rules())
+        done = getattr(self, "_done", None)
+        if done is None:
+            done = [r.planned_command() for r in self.rules()]
+        return "\n".join(done) or "# (no command: these rules are in the kernel already)"
+
+    def explain_undo(self) -> str:
+        return "\n".join(r.command("-D") for r in reversed(self.rules()))
 
 
 def ipv6_enabled() -> bool:
@@ -186,6 +200,13 @@ def publish(journal, net, ep: dict, bindings: list[dict]) -> list[dict]:
 
     The proxy processes are launched first and confirmed last: they start on another core while
     this process loads python-iptables and commits the rules."""
+    actual, holders, rules = publish_steps(net, ep, bindings)
+    _apply(journal, holders, rules)
+    return actual
+
+
+def publish_steps(net, ep: dict, bindings: list[dict]) -> tuple[list[dict], list[Step], list[Step]]:
+    """The proxy (or port holder) and rule steps for each binding, a random host port chosen now."""
     actual, holders, rules = [], [], []
     for b in bindings:
         proto, cport, host_ip, host_port = b["proto"], b["container_port"], b["host_ip"], b["host_port"]
@@ -202,6 +223,10 @@ def publish(journal, net, ep: dict, bindings: list[dict]) -> list[dict]:
         if ":" not in (host_ip or "0.0.0.0"):  # IPv4 rules only: [::] is served by the proxy alone, as in Docker
             rules.append(PublishRules(net.chain_prefix, net.bridge, proto, host_ip, host_port, ep["IPAddress"], cport,
                                       net.userland_proxy))
+    return actual, holders, rules
+
+
+def _apply(journal, holders, rules) -> None:
     try:
         for h in holders:
             if isinstance(h, StartProxy):
@@ -214,7 +239,6 @@ def publish(journal, net, ep: dict, bindings: list[dict]) -> list[dict]:
             if hasattr(h, "_status") and not h._status.closed:
                 h.undo()
         raise
-    return actual
 
 
 def conflicts(wanted: list[dict], taken: list[dict]) -> dict | None:

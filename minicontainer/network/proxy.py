@@ -131,5 +131,10 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-if __name__ == "__main__":
+def console() -> None:
+    """The `minicontainer-proxy` command (like docker-proxy)."""
     sys.exit(main(sys.argv[1:]))
+
+
+if __name__ == "__main__":
+    console()

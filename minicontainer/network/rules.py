@@ -77,9 +77,14 @@ class Rule:
     def save_line(self) -> str:
         return f"-A {self.chain} {self.spec()}"
 
-    def command(self, action: str = "-A") -> str:
-        """The equivalent iptables-legacy command line."""
-        return f"iptables-legacy --wait -t {self.table} {action} {self.chain} {self.spec()}"
+    def command(self, action: str = "-A", index: int | None = None) -> str:
+        """The equivalent iptables-legacy command line (-I with a 1-based index inserts there)."""
+        where = f"{self.chain} {index}" if index is not None else self.chain
+        return f"iptables-legacy --wait -t {self.table} {action} {where} {self.spec()}"
+
+    def planned_command(self) -> str:
+        """The command that adds it, before knowing what the chain holds (a dry run's best guess)."""
+        return self.command("-A") if self.position is None else self.command("-I", self.position + 1)
 
 
 def _host(ip: str) -> str:

@@ -32,6 +32,26 @@ class Runtime:
 
     # ------------------------------------------------------------------ create
     def create(self, spec: RunSpec) -> ContainerRecord:
+        rec = self.new_record(spec)
+        if spec.mounts:
+            from minicontainer.runtime.volumes import check_sources
+            check_sources(spec.mounts)  # a missing --mount source fails before anything exists
+        self._claim_name(rec, spec.name)
+        try:
+            if spec.mounts:
+                from minicontainer.runtime.volumes import prepare
+                rec.extra["mounts"] = prepare(self.volumes, spec.mounts, self.images.lower_dirs(self.images.get(rec.image_id)))
+                self.containers.save(rec)
+            self._write_files(rec, spec.network == "host")
+        except BaseException:
+            self.containers.remove(rec)
+            self.remove_anonymous_volumes(rec)
+            raise
+        return rec
+
+    def new_record(self, spec: RunSpec) -> ContainerRecord:
+        """The container's record from its spec and image, not saved yet (create saves it; --dry-run
+        only looks). Completes spec with the image's volumes and, for -P, its exposed ports."""
         image = self.images.get(spec.image)
         if spec.entrypoint is not None:  # --entrypoint replaces the image's and drops its Cmd (Docker)
             entrypoint, cmd = ([spec.entrypoint] if spec.entrypoint else None), (spec.command or None)
@@ -69,20 +89,6 @@ class Runtime:
                               image_ref=spec.image, config=config,
                               host_config={"NetworkMode": spec.network, "AutoRemove": spec.remove,
                                            "PortBindings": _port_bindings(spec), "Binds": spec.binds or None})
-        if spec.mounts:
-            from minicontainer.runtime.volumes import check_sources
-            check_sources(spec.mounts)  # a missing --mount source fails before anything exists
-        self._claim_name(rec, spec.name)
-        try:
-            if spec.mounts:
-                from minicontainer.runtime.volumes import prepare
-                rec.extra["mounts"] = prepare(self.volumes, spec.mounts, self.images.lower_dirs(image))
-                self.containers.save(rec)
-            self._write_files(rec, host_net)
-        except BaseException:
-            self.containers.remove(rec)
-            self.remove_anonymous_volumes(rec)
-            raise
         return rec
 
     @property
@@ -127,11 +133,7 @@ class Runtime:
         store = self.containers
         for d in ("upper", "work", "merged"):
             os.mkdir(store.path(rec.id, d), 0o755)
-        hostname = rec.config["Hostname"]
-        hosts = _read("/etc/hosts") if host_net else etcfiles.hosts(None, hostname)
-        files = {"hostname": hostname + "\n", "hosts": hosts,
-                 "resolv.conf": etcfiles.resolv_conf(_read("/etc/resolv.conf"), host_net)}
-        for name, text in files.items():
+        for name, text in etc_files(rec, host_net).items():
             with open(store.path(rec.id, name), "w") as f:
                 f.write(text)
 
@@ -345,6 +347,14 @@ def _port_bindings(spec: RunSpec) -> dict:
     for b in spec.publish:
         out.setdefault(b.key, []).append({"HostIp": b.host_ip, "HostPort": str(b.host_port) if b.host_port else ""})
     return out
+
+
+def etc_files(rec: ContainerRecord, host_net: bool, ip: str | None = None) -> dict[str, str]:
+    """The /etc files a container gets (hosts names its address once it has one)."""
+    hostname = rec.config["Hostname"]
+    hosts = _read("/etc/hosts") if host_net else etcfiles.hosts(ip, hostname)
+    return {"hostname": hostname + "\n", "hosts": hosts,
+            "resolv.conf": etcfiles.resolv_conf(_read("/etc/resolv.conf"), host_net)}
 
 
 def _read(path: str) -> str:

@@ -21,6 +21,7 @@ import struct
 import termios
 from dataclasses import dataclass, field
 
+from minicontainer import trace
 from minicontainer.errors import StartError
 from minicontainer.kernel import namespaces as ns
 from minicontainer.kernel import syscalls as sc
@@ -262,6 +263,7 @@ def spawn_container(kinds: list[str], plan: Plan, launch: Launch, ready=None, jo
         if os.read(gor, 1) != b"g":
             os._exit(1)  # the supervisor gave up
         os.close(gor)
+        trace.set_phase("container")
         plan.apply()
 
     own_pidns = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)

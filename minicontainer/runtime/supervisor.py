@@ -11,6 +11,7 @@ import json
 import os
 import sys
 
+from minicontainer import trace
 from minicontainer.errors import DaemonError, MCError, NoSuchContainer, StartError
 from minicontainer.runtime import liveness
 from minicontainer.runtime.container_plan import container_plan, namespace_kinds
@@ -39,34 +40,37 @@ class Supervisor:
         self.log: LogWriter | None = None
 
     def start(self) -> None:
-        """Start the container; on failure record the error (and remove it with --rm) and raise."""
+        """Start the container; on failure record the error (and remove it with --rm) and raise.
+        Every step it applies goes to the container's trace (`explain CONTAINER` shows it)."""
         rec, store = self.rec, self.rt.containers
         cid = rec.id
         interactive = self.foreground and rec.config.get("OpenStdin", False)
         launch = Launch(argv=rec.command, env=container_env(rec), cwd=rec.config.get("WorkingDir") or "/",
                         user=rec.config.get("User") or "", tty=rec.config.get("Tty", False), stdin=interactive,
                         winsize=terminal_winsize() if self.foreground else None)
-        image = self.rt.images.get(rec.image_id)
         mounts = rec.extra.get("mounts", [])
         if mounts:
-            from minicontainer.runtime.volumes import make_bind_sources, mount_steps
+            from minicontainer.runtime.volumes import make_bind_sources
             make_bind_sources(mounts)
-        plan = container_plan(
-            lower=self.rt.images.lower_dirs(image), upper=store.path(cid, "upper"), work=store.path(cid, "work"),
-            merged=store.path(cid, "merged"), hostname=rec.config["Hostname"],
-            private_net="net" in namespace_kinds(rec.host_config["NetworkMode"]),
-            etc_files={f"/etc/{n}": store.path(cid, n) for n in ("hostname", "hosts", "resolv.conf")},
-            volume_steps=mount_steps(mounts, store.path(cid, "merged")) if mounts else [])
+        plan = plan_for(self.rt, rec)
         self.log = LogWriter(store.log_path(cid))
+        trace.record_to(store.path(cid, TRACE_FILE))
         try:
             ready = self._connect_network()
+            for line in file_lines(store, rec, _read_files(store, rec.id)):
+                trace.write(line)
             join = self._joined_namespaces()
+            kinds = namespace_kinds(rec.host_config["NetworkMode"])
+            trace.write(unshare_line(kinds, self._joined_pid))
+            trace.write(exec_line(launch))
             try:
-                self.started = spawn_container(namespace_kinds(rec.host_config["NetworkMode"]), plan, launch, ready, join)
+                self.started = spawn_container(kinds, plan, launch, ready, join)
             finally:
                 for fd in join.values():
                     os.close(fd)
+            trace.write({"phase": "started", "pid": self.started.pid})
         except BaseException as exc:
+            trace.stop()
             self.log.close()
             release_network(self.rt, rec)
             if isinstance(exc, Exception) and not isinstance(exc, MCError):
@@ -75,6 +79,7 @@ class Supervisor:
                 self._record_start_failure(exc)
                 raise exc from None
             raise
+        trace.stop()
         me = os.getpid()
         with store.lock(cid):
             rec.status, rec.pid, rec.error, rec.exit_code = "running", self.started.pid, "", 0
@@ -85,12 +90,14 @@ class Supervisor:
     def _joined_namespaces(self) -> dict[str, int]:
         """--net container:ID: pin that container's network namespace for the child to setns into."""
         mode = self.rec.host_config["NetworkMode"]
+        self._joined_pid = 0
         if not mode.startswith("container:"):
             return {}
         from minicontainer.kernel.namespaces import open_namespaces
         target = self.rt.get(mode.partition(":")[2])
         if not target.running or not liveness.is_alive(target.pid, target.init_start):
             raise StartError(f"cannot join network of a non running container: {target.id}", 125)
+        self._joined_pid = target.pid
         return open_namespaces(target.pid, ["net"])
 
     def _connect_network(self):
@@ -106,9 +113,7 @@ class Supervisor:
         from minicontainer.network.ports import conflicts, publish
         networks = NetworkStore(self.rt.root)
         net = networks.get(mode)
-        wanted = [{"proto": key.split("/")[1], "container_port": int(key.split("/")[0]), "host_ip": b["HostIp"],
-                   "host_port": int(b["HostPort"] or 0)}
-                  for key, binds in rec.host_config.get("PortBindings", {}).items() for b in binds]
+        wanted = wanted_bindings(rec)
         clash = wanted and conflicts(wanted, [p for r in self.rt.list() if r.id != rec.id for p in r.extra.get("ports", [])])
         if clash:
             raise DaemonError(f"driver failed programming external connectivity on endpoint {rec.name} "
@@ -123,12 +128,13 @@ class Supervisor:
         journal = Journal(store.path(rec.id, "journal.json"))
 
         def ready(pid: int) -> None:
-            attach(journal, ep, pid, rec.id)
-            if wanted:
-                ports = publish(journal, net, ep, wanted)
-                with store.lock(rec.id):
-                    rec.extra["ports"] = ports
-                    store.save(rec)
+            with trace.phase("host"):
+                attach(journal, ep, pid, rec.id)
+                if wanted:
+                    ports = publish(journal, net, ep, wanted)
+                    with store.lock(rec.id):
+                        rec.extra["ports"] = ports
+                        store.save(rec)
         return ready
 
     def _record_start_failure(self, exc: MCError) -> None:
@@ -172,6 +178,69 @@ class Supervisor:
         if rec.host_config.get("AutoRemove"):
             store.remove(rec)
             self.rt.remove_anonymous_volumes(rec)  # --rm takes the anonymous volumes too
+
+
+TRACE_FILE = "trace.jsonl"
+
+
+def wanted_bindings(rec: ContainerRecord) -> list[dict]:
+    """HostConfig.PortBindings as the port publisher takes them."""
+    return [{"proto": key.split("/")[1], "container_port": int(key.split("/")[0]), "host_ip": b["HostIp"],
+             "host_port": int(b["HostPort"] or 0)}
+            for key, binds in rec.host_config.get("PortBindings", {}).items() for b in binds]
+
+
+def plan_for(runtime, rec: ContainerRecord):
+    """The steps inside the container's new namespaces, from its record (run, start and --dry-run)."""
+    store = runtime.containers
+    mounts = rec.extra.get("mounts", [])
+    volume_steps = []
+    if mounts:
+        from minicontainer.runtime.volumes import mount_steps
+        volume_steps = mount_steps(mounts, store.path(rec.id, "merged"))
+    return container_plan(
+        lower=runtime.images.lower_dirs(runtime.images.get(rec.image_id)), upper=store.path(rec.id, "upper"),
+        work=store.path(rec.id, "work"), merged=store.path(rec.id, "merged"), hostname=rec.config["Hostname"],
+        private_net="net" in namespace_kinds(rec.host_config["NetworkMode"]),
+        etc_files={f"/etc/{n}": store.path(rec.id, n) for n in ("hostname", "hosts", "resolv.conf")},
+        volume_steps=volume_steps)
+
+
+def _read_files(store, cid: str) -> dict[str, str]:
+    texts = {}
+    for name in ("hostname", "hosts", "resolv.conf"):
+        with open(store.path(cid, name)) as f:
+            texts[name] = f.read()
+    return texts
+
+
+def file_lines(store, rec: ContainerRecord, etc_texts: dict[str, str]) -> list[dict]:
+    """The files the container's view is built from, as trace lines: its overlay directories, the
+    /etc files it gets (written at create, /etc/hosts again once its address is known), bind sources."""
+    import shlex
+    dirs = " ".join(store.path(rec.id, d) for d in ("upper", "work", "merged"))
+    lines = [{"phase": "files", "step": "MakeDirs", "why": "the container's writable layer, overlay work dir and mount point",
+              "sh": f"mkdir -p {dirs}"}]
+    for name, text in etc_texts.items():
+        lines.append({"phase": "files", "step": "WriteFile", "why": f"its /etc/{name}",
+                      "sh": f"cat > {store.path(rec.id, name)} <<'END'\n{text.rstrip(chr(10))}\nEND"})
+    sources = [m["source"] for m in rec.extra.get("mounts", []) if m["type"] != "tmpfs" and os.path.isdir(m["source"])]
+    if sources:
+        lines.append({"phase": "files", "step": "MakeDirs", "why": "volume and bind mount sources (Docker creates a missing -v host dir)",
+                      "sh": "mkdir -p " + " ".join(shlex.quote(src) for src in sources)})
+    return lines
+
+
+def unshare_line(kinds: list[str], join_pid: int = 0) -> dict:
+    """The trace line of the namespaces: those unshared, and for container:ID the network one joined."""
+    line = {"phase": "unshare", "kinds": kinds}
+    if join_pid:
+        line["join"] = {"net": f"/proc/{join_pid}/ns/net"}
+    return line
+
+
+def exec_line(launch: Launch) -> dict:
+    return {"phase": "exec", "argv": launch.argv, "env": launch.env, "cwd": launch.cwd, "user": launch.user}
 
 
 def release_network(runtime, rec: ContainerRecord) -> list[str]:

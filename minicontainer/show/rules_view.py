@@ -1,0 +1,65 @@
+"""Our firewall rules as they are in the kernel, in iptables-save form, each with a comment saying which
+network or container (and published port) it belongs to and why it exists. The output is still valid
+iptables-restore input. Rules in our chains that nothing of ours explains are flagged, and rules we
+expect but the kernel lacks are listed at the end."""
+
+from __future__ import annotations
+
+import subprocess
+
+from minicontainer.network.rules import FILTER, NAT, Chains, base_rules, hook_rules, network_rules, port_rules
+
+
+def expected(rt, networks) -> dict[tuple[str, str], str]:
+    """(table, save line) -> the comment for it, from the state records."""
+    notes: dict[tuple[str, str], str] = {}
+    for net in networks.list():
+        c = Chains(net.chain_prefix)
+        for r in base_rules(c) + hook_rules(c, hairpin_nat=not net.userland_proxy):
+            notes.setdefault((r.table, r.save_line()), f"all networks: {r.why or 'ends our chain'}")
+        for r in network_rules(c, net.bridge, net.subnet, net.userland_proxy):
+            notes[(r.table, r.save_line())] = f"network {net.name}: {r.why}"
+    by_name = {n.name: n for n in networks.list()}
+    for rec in rt.list():
+        ep = rec.extra.get("endpoint")
+        if not ep or ep["Network"] not in by_name:
+            continue
+        net = by_name[ep["Network"]]
+        for p in rec.extra.get("ports", []):
+            if ":" in p["host_ip"]:
+                continue  # IPv6 bindings are served by the proxy alone
+            host_ip = "" if p["host_ip"] == "0.0.0.0" else p["host_ip"]
+            for r in port_rules(Chains(net.chain_prefix), net.bridge, p["proto"], host_ip, p["host_port"],
+                                ep["IPAddress"], p["container_port"], net.userland_proxy):
+                notes[(r.table, r.save_line())] = (f"container {rec.name}: {p['host_ip']}:{p['host_port']} -> "
+                                                   f"{p['container_port']}/{p['proto']}: {r.why}")
+    return notes
+
+
+def _ours(line: str, chains: set[str], bridges: set[str]) -> bool:
+    words = line.split()
+    return any(w in chains or w in bridges for w in words)
+
+
+def render(rt, networks) -> str:
+    notes = expected(rt, networks)
+    chains = {name for n in networks.list() for names in Chains(n.chain_prefix).owned().values() for name in names}
+    bridges = {n.bridge for n in networks.list()}
+    out, seen = ["# minicontainer's rules in the legacy x_tables backend (iptables-legacy-save form)"], set()
+    for table in (FILTER, NAT):
+        save = subprocess.run(["iptables-legacy-save", "-t", table], capture_output=True, text=True).stdout
+        out.append(f"*{table}")
+        for line in save.splitlines():
+            if line.startswith(":") and line.split()[0][1:] in chains:
+                out.append(line)
+            elif line.startswith("-A") and ((table, line) in notes or _ours(line, chains, bridges)):
+                note = notes.get((table, line))
+                out.append(f"# {note}" if note else "# ? not made by minicontainer: someone else's rule in our chains")
+                out.append(line)
+                seen.add((table, line))
+        out.append("COMMIT")
+    missing = [f"#   -t {t} {line}" for (t, line) in notes if (t, line) not in seen]
+    if missing:
+        out.append("# MISSING from the kernel (deleted behind our back? the state records expect them):")
+        out += missing
+    return "\n".join(out) + "\n"

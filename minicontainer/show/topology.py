@@ -1,0 +1,130 @@
+"""The network topology as data: host interfaces, each bridge network with its veths and containers,
+published ports with their DNAT target and proxy, host- and none-mode containers. The state records
+say what should be there; every link is looked up in the kernel too, so a missing one shows."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Port:
+    proto: str
+    host_ip: str
+    host_port: int
+    container_ip: str
+    container_port: int
+    proxy_pid: int = 0          # 0: no userland proxy (--userland-proxy=false, or IPv6 wildcard without rules)
+
+    @property
+    def label(self) -> str:
+        return f"{self.host_ip}:{self.host_port}/{self.proto}" if ":" not in self.host_ip else \
+            f"[{self.host_ip}]:{self.host_port}/{self.proto}"
+
+
+@dataclass
+class Endpoint:
+    container: str
+    short_id: str
+    ip: str
+    prefixlen: int
+    mac: str
+    host_veth: str
+    veth_in_kernel: bool
+    netns: str
+    ports: list[Port] = field(default_factory=list)
+
+
+@dataclass
+class BridgeNet:
+    name: str
+    bridge: str
+    subnet: str
+    gateway: str
+    in_kernel: bool
+    userland_proxy: bool
+    endpoints: list[Endpoint] = field(default_factory=list)
+
+
+@dataclass
+class HostIface:
+    name: str
+    addresses: list[str]
+    up: bool
+
+
+@dataclass
+class Topology:
+    host: list[HostIface]
+    networks: list[BridgeNet]
+    host_mode: list[str]                 # containers sharing the host's network stack
+    isolated: list[str]                  # --net none: only their own lo
+    joined: list[tuple[str, str]]        # (container, container whose stack it shares)
+
+
+def _host_interfaces(skip: set[str]) -> list[HostIface]:
+    from minicontainer.kernel.netlink import iproute
+    out = []
+    with iproute() as ipr:
+        addrs: dict[int, list[str]] = {}
+        for a in ipr.get_addr(family=2):
+            addrs.setdefault(a["index"], []).append(f"{a.get_attr('IFA_ADDRESS')}/{a['prefixlen']}")
+        for link in ipr.get_links():
+            name = link.get_attr("IFLA_IFNAME")
+            master = link.get_attr("IFLA_MASTER")
+            if name in skip or master:  # bridges and their ports are drawn with their network
+                continue
+            out.append(HostIface(name, addrs.get(link["index"], []), bool(link["flags"] & 1)))
+    return out
+
+
+def _veth_of(rt, cid: str) -> str:
+    from minicontainer.plan import Journal
+    for step in Journal(rt.containers.path(cid, "journal.json")).steps():
+        if type(step).__name__ == "CreateVeth":
+            return step.host_if
+    return ""
+
+
+def _proxies(rt, cid: str) -> dict[tuple, int]:
+    from minicontainer.plan import Journal
+    return {(s.proto, s.host_ip, s.host_port): s.pid for s in Journal(rt.containers.path(cid, "journal.json")).steps()
+            if type(s).__name__ == "StartProxy"}
+
+
+def gather(rt, only: str | None = None) -> Topology:
+    from minicontainer.network.networks import NetworkStore
+    networks = NetworkStore(rt.root)
+    nets = [n for n in networks.list() if only is None or n.name == only]
+    running = rt.list()
+    topo = Topology(host=[], networks=[], host_mode=[], isolated=[], joined=[])
+    for net in nets:
+        bn = BridgeNet(net.name, net.bridge, net.subnet, net.gateway, os.path.exists(f"/sys/class/net/{net.bridge}"),
+                       net.userland_proxy)
+        for rec in running:
+            ep = rec.extra.get("endpoint")
+            if not ep or ep["Network"] != net.name:
+                continue
+            veth = _veth_of(rt, rec.id)
+            on_bridge = os.path.realpath(f"/sys/class/net/{veth}/master").endswith("/" + net.bridge) if veth else False
+            proxies = _proxies(rt, rec.id)
+            ports = [Port(p["proto"], p["host_ip"], p["host_port"], ep["IPAddress"], p["container_port"],
+                          proxies.get((p["proto"], p["host_ip"], p["host_port"]), 0))
+                     for p in rec.extra.get("ports", [])]
+            bn.endpoints.append(Endpoint(rec.name, rec.short_id, ep["IPAddress"], ep["IPPrefixLen"], ep["MacAddress"],
+                                         veth, on_bridge, ep["SandboxKey"], ports))
+        topo.networks.append(bn)
+    if only is None:
+        for rec in running:
+            mode = rec.host_config["NetworkMode"]
+            if mode == "host":
+                topo.host_mode.append(rec.name)
+            elif mode == "none":
+                topo.isolated.append(rec.name)
+            elif mode.startswith("container:"):
+                target = mode.partition(":")[2]
+                topo.joined.append((rec.name, next((r.name for r in running if r.id == target), target[:12])))
+    skip = {n.bridge for n in nets}
+    topo.host = _host_interfaces(skip)
+    return topo
