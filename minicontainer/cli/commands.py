@@ -499,5 +499,7 @@ COMMANDS = {c.name: c for c in [
             "Manage networks", cmd_network, min_args=1, interspersed=False),
     Command("explain", "explain CONTAINER", "Print what was done in the kernel to start a container, as a shell script",
             show_cmds.cmd_explain, min_args=1, max_args=1),
+    Command("tour", "tour [--yes]", "Walk through cp, volumes, none/host/bridge networking and -p, showing the kernel side",
+            show_cmds.cmd_tour, [Flag("yes", "y", help="Run straight through, without pausing between steps")], max_args=0),
     Command("version", "version", "Show the minicontainer version", cmd_version, max_args=0),
 ]}

@@ -110,3 +110,8 @@ def cmd_network_show(rt, sub: str, args: list[str]) -> int:
     else:
         sys.stdout.write(text)
     return 0
+
+
+def cmd_tour(rt, opts, args) -> int:
+    from minicontainer.show.tour import Tour
+    return Tour(pause=not opts.yes and sys.stdin.isatty() and sys.stdout.isatty()).run()

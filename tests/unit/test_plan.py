@@ -37,11 +37,12 @@ def test_container_plan_explains_itself_in_libcontainer_order():
     assert cmds[0] == "ip link set lo up"
     assert cmds[1] == "mount --make-rprivate /"
     assert cmds[2] == "mount -t overlay overlay -o lowerdir=/img,upperdir=/c/upper,workdir=/c/work /c/merged"
-    assert "mount -t proc -o nosuid,nodev,noexec proc /c/merged/proc" in cmds
-    assert "mount -t sysfs -o ro,nosuid,nodev,noexec sysfs /c/merged/sys" in cmds
-    assert "mount --rbind /c/hosts /c/merged/etc/hosts" in cmds
+    assert "mkdir -p /c/merged/proc && mount -t proc -o nosuid,nodev,noexec proc /c/merged/proc" in cmds
+    assert "mkdir -p /c/merged/sys && mount -t sysfs -o ro,nosuid,nodev,noexec sysfs /c/merged/sys" in cmds
+    hosts = "mkdir -p /c/merged/etc && : >> /c/merged/etc/hosts && mount --rbind /c/hosts /c/merged/etc/hosts"
+    assert hosts in cmds  # the target is created first, as the runtime's safepath does
     pivot = cmds.index("cd /c/merged && pivot_root . . && umount -l . && cd /")
-    assert cmds.index("mount --rbind /c/hosts /c/merged/etc/hosts") < pivot < cmds.index("hostname abc")
+    assert cmds.index(hosts) < pivot < cmds.index("hostname abc")
     lines = plan.explain()
     overlay = lines.index(cmds[2])
     assert lines[overlay - 1] == "# the container's root: image read-only below, its own writable layer on top"
