@@ -59,7 +59,7 @@ def render(topo: Topology) -> str:
     c = _Canvas()
     c.text(HOST_X, 20, "minicontainer network show: follow a published port from the host to its container",
            ";font-size:14px;font-weight:bold")
-    c.text(HOST_X, 36, "solid: routes and veth pairs  ·  dashed red: a published port: host port → DNAT or proxy → "
+    c.text(HOST_X, 36, "solid: routes, and veth pairs (host end named, eth0 inside)  ·  dashed red: a published port: host port → DNAT or proxy → "
            "bridge → veth → eth0", ";fill:#555555")
     host_lines = [("host: root network namespace", True)]
     host_lines += [(f"{i.name}  {' '.join(i.addresses) or '-'}" + ("" if i.up else " (down)"), False) for i in topo.host]
@@ -70,7 +70,7 @@ def render(topo: Topology) -> str:
         rows = []  # (endpoint, y, height)
         cy = y
         for ep in net.endpoints:
-            h = max(76, 20 + 28 * len(ep.ports))
+            h = max(76, 20 + 50 * len(ep.ports))
             rows.append((ep, cy, h))
             cy += h + 24
         group_h = max(90, cy - y - 24)
@@ -80,8 +80,9 @@ def render(topo: Topology) -> str:
             (f"gateway {net.gateway}", False), (f"subnet {net.subnet}", False)],
             fill="#eafaf1" if net.in_kernel else "#fdecea", cls="bridge",
             title="MASQUERADE: containers reach the outside with the host's address")
-        c.line([(HOST_X + HOST_W // 2, 50 + 12 + ROW * len(host_lines)), (HOST_X + HOST_W // 2, by + 45),
-                (BRIDGE_X, by + 45)], color="#888888", label="routed (ip_forward)", label_at=(HOST_X + HOST_W // 2 + 6, by + 40))
+        host_bottom = 50 + 12 + ROW * len(host_lines)
+        c.line([(HOST_X + HOST_W, host_bottom - 20), (BRIDGE_X + 40, host_bottom - 20), (BRIDGE_X + 40, by)],
+               color="#888888", label="routed (ip_forward=1)", label_at=(HOST_X + HOST_W + 8, host_bottom - 26))
         for ep, ey, h in rows:
             c.box(CTR_X, ey, CTR_W, h, [
                 (f"container {ep.container} ({ep.short_id})", True),
@@ -89,19 +90,18 @@ def render(topo: Topology) -> str:
                 (f"netns {ep.netns}", False)], fill="#fffbe6", cls="container")
             c.line([(BRIDGE_X + BRIDGE_W, by + 45), (CTR_X - 60, ey + 30), (CTR_X, ey + 30)],
                    color="#333333" if ep.veth_in_kernel else "#e74c3c",
-                   label=f"{ep.host_veth} ══ eth0", label_at=(CTR_X - 150, ey + 24))
+                   label=ep.host_veth, label_at=(BRIDGE_X + BRIDGE_W + 6, ey + 22))
             for i, port in enumerate(ep.ports):
-                py = ey + 10 + i * 28
-                proxy = f"proxy pid {port.proxy_pid}" if port.proxy_pid else "kernel DNAT"
-                c.box(HOST_X, py, HOST_W, 24, [(f"{port.label}  ({proxy})", False)], fill="#fdebd0",
-                      stroke=PORT_COLOR, cls="port")
+                py = ey + 4 + i * 50
+                proxy = f"proxy pid {port.proxy_pid}" if port.proxy_pid else "no proxy"
                 target = f"{port.container_ip}:{port.container_port}"
-                how = "proxy" if ":" in port.host_ip else "DNAT"
+                how = "proxy only (no IPv6 DNAT)" if ":" in port.host_ip else "DNAT"
+                c.box(HOST_X, py, HOST_W, 44, [(f"{port.label}  ({proxy})", False), (f"{how} → {target}", False)],
+                      fill="#fdebd0", stroke=PORT_COLOR, cls="port")
                 below = by + 90 + 10 + 6 * i
-                c.line([(HOST_X + HOST_W, py + 12), (BRIDGE_X - 20 - 6 * i, py + 12), (BRIDGE_X - 20 - 6 * i, below),
+                c.line([(HOST_X + HOST_W, py + 22), (BRIDGE_X - 20 - 6 * i, py + 22), (BRIDGE_X - 20 - 6 * i, below),
                         (BRIDGE_X + BRIDGE_W + 20, below), (CTR_X - 20, ey + h - 12), (CTR_X + 4, ey + h - 12)],
-                       color=PORT_COLOR, dashed=True, arrow=True, label=f"{how} → {target}",
-                       label_at=(HOST_X + HOST_W + 4, py + 4))
+                       color=PORT_COLOR, dashed=True, arrow=True)
         y = max(c.bottom, y + group_h) + 40
     for name, target in topo.joined:
         c.box(CTR_X, y, CTR_W, 48, [(f"container {name}", True), (f"--net container:{target}", False)], cls="container")
