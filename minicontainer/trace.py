@@ -11,6 +11,7 @@ Each line says where the command belongs (the phase):
   container  inside those namespaces, before the command: mounts, pivot_root, hostname
   host       host side, once the namespaces exist: veth, /run/netns name, published ports
   exec       the command itself
+  started    the container's pid, once it runs; failed: the error, if the start did not get there
 """
 
 from __future__ import annotations

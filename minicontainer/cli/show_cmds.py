@@ -13,6 +13,8 @@ def trace_script(rt, rec, title: str) -> str:
     from minicontainer.runtime.supervisor import TRACE_FILE
     from minicontainer.show.script import render
     lines = trace.read(rt.containers.path(rec.id, TRACE_FILE))
+    if not lines and not os.path.isdir(rt.containers.path(rec.id, "")):
+        return f"# {title}\n# nothing to show: the container is gone (--rm removed it after its start failed)\n"
     if not lines:
         return f"# {title}\n# nothing yet: the container has not been started, so nothing was done in the kernel\n"
     return render(lines, title, script_names(rt, rec.id))

@@ -70,6 +70,7 @@ class Supervisor:
                     os.close(fd)
             trace.write({"phase": "started", "pid": self.started.pid})
         except BaseException as exc:
+            trace.write({"phase": "failed", "error": str(exc)})
             trace.stop()
             self.log.close()
             release_network(self.rt, rec)

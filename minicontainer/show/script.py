@@ -60,6 +60,7 @@ def render(lines: list[dict], title: str, names: dict[str, str] | None = None) -
     network, host, inner = by_phase.get("network", []), by_phase.get("host", []), by_phase.get("container", [])
     unshare = (by_phase.get("unshare") or [None])[0]
     started = (by_phase.get("started") or [{}])[0]
+    failed = [f"# FAILED: the start stopped here: {line['error']}" for line in by_phase.get("failed", [])]
     out = ["#!/bin/sh", f"# {title}",
            "# The same kernel actions with standard tools (ip, iptables-legacy, mount, sysctl, unshare);",
            "# run as root on a host without this container, it builds the same links, rules and mounts.",
@@ -73,7 +74,7 @@ def render(lines: list[dict], title: str, names: dict[str, str] | None = None) -
         out += ["", "# ==== files: what the container's view is made of, besides the image's layers"]
         out += _block(files)
     if unshare is None:
-        return _with_names(out, names)
+        return _with_names(out + failed, names)
     out += ["", "# ==== the container's process: a shell in new namespaces, its pid 1, running this script",
             "sync=$(mktemp -d)", "cat > \"$sync/container.sh\" <<'EOF'"]
     if host:
@@ -94,7 +95,7 @@ def render(lines: list[dict], title: str, names: dict[str, str] | None = None) -
         out += ['echo > "$sync/go"  # go: the container builds its view and runs its command']
     out += ['rm -r "$sync"  # the shell keeps its script open', "",
             'echo "$pid"  # the container runs as this process; its namespaces live as long as it does']
-    return _with_names(out, names)
+    return _with_names(out + failed, names)
 
 
 def _with_names(out: list[str], names: dict[str, str]) -> str:
