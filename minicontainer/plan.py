@@ -6,7 +6,7 @@ why it exists. A Plan applies its steps in order and, if one fails, undoes the o
 in reverse order. Every applied step is written to the trace (trace.py) if one is being recorded.
 
 In explain() a host-side step that needs the container's namespaces names its process `$pid`: the
-scripts that print them (explain/script.py) set that variable, so the commands replay as printed.
+scripts that print them (show/script.py) set that variable, so the commands replay as printed.
 """
 
 from __future__ import annotations

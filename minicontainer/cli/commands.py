@@ -410,8 +410,10 @@ def cmd_network(rt, opts, args) -> int:
         _out(json.dumps(out, indent=4) + "\n")
         return 0
     if sub == "rm":
-        failed, explain = 0, "--explain" in names
-        for name in [n for n in names if n != "--explain"]:
+        from minicontainer.cli import flags as fl
+        ropts, names = fl.parse([Flag("explain", help="Print what the removal undoes, on stderr")], names)
+        failed, explain = 0, ropts.explain
+        for name in names:
             try:
                 n = networks.get(name)
                 done = networks.remove(n, [r.id for r in attached(n)])

@@ -6,12 +6,9 @@ drawn now and will differ; a new named or anonymous volume is shown at the path 
 
 from __future__ import annotations
 
-
 from minicontainer import trace
 from minicontainer.runtime.container_plan import namespace_kinds
-from minicontainer.runtime.supervisor import (container_env, exec_line, file_lines, plan_for, unshare_line,
-                                              wanted_bindings)
-from minicontainer.runtime.spawn import Launch
+from minicontainer.runtime.supervisor import exec_line, file_lines, launch_for, plan_for, unshare_line, wanted_bindings
 
 
 def _mount_records(rt, spec) -> list[dict]:
@@ -55,9 +52,7 @@ def dry_run_lines(rt, spec) -> tuple[list[dict], object]:
     if mode.startswith("container:"):
         join_pid = rt.get(mode.partition(":")[2]).pid
     lines.append(unshare_line(namespace_kinds(mode), join_pid))
-    launch = Launch(argv=rec.command, env=container_env(rec), cwd=rec.config.get("WorkingDir") or "/",
-                    user=rec.config.get("User") or "")
-    lines.append(exec_line(launch))
+    lines.append(exec_line(launch_for(rec, foreground=False)))
     lines += [trace.entry(step, "container") for step in plan_for(rt, rec).steps]
     lines += [trace.entry(step, "host") for step in host_steps]
     return lines, rec

@@ -44,10 +44,7 @@ class Supervisor:
         Every step it applies goes to the container's trace (`explain CONTAINER` shows it)."""
         rec, store = self.rec, self.rt.containers
         cid = rec.id
-        interactive = self.foreground and rec.config.get("OpenStdin", False)
-        launch = Launch(argv=rec.command, env=container_env(rec), cwd=rec.config.get("WorkingDir") or "/",
-                        user=rec.config.get("User") or "", tty=rec.config.get("Tty", False), stdin=interactive,
-                        winsize=terminal_winsize() if self.foreground else None)
+        launch = launch_for(rec, self.foreground)
         mounts = rec.extra.get("mounts", [])
         if mounts:
             from minicontainer.runtime.volumes import make_bind_sources
@@ -182,6 +179,14 @@ class Supervisor:
 
 
 TRACE_FILE = "trace.jsonl"
+
+
+def launch_for(rec: ContainerRecord, foreground: bool) -> Launch:
+    """What the container's pid 1 runs, and how its stdio is wired (stdin only in the foreground)."""
+    return Launch(argv=rec.command, env=container_env(rec), cwd=rec.config.get("WorkingDir") or "/",
+                  user=rec.config.get("User") or "", tty=rec.config.get("Tty", False),
+                  stdin=foreground and rec.config.get("OpenStdin", False),
+                  winsize=terminal_winsize() if foreground else None)
 
 
 def wanted_bindings(rec: ContainerRecord) -> list[dict]:
