@@ -20,8 +20,6 @@ import json
 import os
 from contextlib import contextmanager
 
-PHASES = ("network", "unshare", "container", "host", "exec")
-
 _fd: int | None = None
 _phase = "host"
 

@@ -56,13 +56,12 @@ def print_run_trace(rt, rec) -> None:
 
 def teardown_lines(rt, rec) -> list[dict]:
     """What `rm` undoes, in order: the container's process, the journal reversed, its files."""
-    from minicontainer.plan import Journal
+    from minicontainer.runtime.supervisor import journal_for
     lines = []
     if rec.running:
         lines.append({"why": "stop: SIGKILL its pid 1; its namespaces, and every mount in them, go with its last process",
                       "sh": f"kill -KILL {rec.pid}"})
-        journal = Journal(rt.containers.path(rec.id, "journal.json"))
-        for step in reversed(journal.steps()):
+        for step in reversed(journal_for(rt.containers, rec.id).steps()):
             lines.append({"why": f"undo: {step.why}", "sh": step.explain_undo()})
         ep = rec.extra.get("endpoint")
         if ep:

@@ -106,7 +106,6 @@ class Supervisor:
             return None
         from minicontainer.network.attach import attach, reserve
         from minicontainer.network.networks import NetworkStore
-        from minicontainer.plan import Journal
         from minicontainer.runtime.etcfiles import hosts
         from minicontainer.network.ports import conflicts, publish
         networks = NetworkStore(self.rt.root)
@@ -123,7 +122,7 @@ class Supervisor:
             store.save(rec)
         with open(store.path(rec.id, "hosts"), "w") as f:
             f.write(hosts(ep["IPAddress"], rec.config["Hostname"]))
-        journal = Journal(store.path(rec.id, "journal.json"))
+        journal = journal_for(store, rec.id)
 
         def ready(pid: int) -> None:
             with trace.phase("host"):
@@ -179,6 +178,12 @@ class Supervisor:
 
 
 TRACE_FILE = "trace.jsonl"
+
+
+def journal_for(store, cid: str):
+    """The journal of a container's host-side steps (teardown, the reaper, rm --explain, network show)."""
+    from minicontainer.plan import Journal
+    return Journal(store.path(cid, "journal.json"))
 
 
 def launch_for(rec: ContainerRecord, foreground: bool) -> Launch:
@@ -251,15 +256,13 @@ def exec_line(launch: Launch) -> dict:
 
 def release_network(runtime, rec: ContainerRecord) -> list[str]:
     """Undo the container's host-side network steps (journal) and free its address lease."""
-    store = runtime.containers
-    journal_path = store.path(rec.id, "journal.json")
+    journal = journal_for(runtime.containers, rec.id)
     ep = rec.extra.get("endpoint")
-    if not ep and not os.path.exists(journal_path):
+    if not ep and not os.path.exists(journal.path):
         return []
     from minicontainer.network.attach import detach
     from minicontainer.network.networks import NetworkStore
-    from minicontainer.plan import Journal
-    return detach(NetworkStore(runtime.root), Journal(journal_path), ep, rec.id)
+    return detach(NetworkStore(runtime.root), journal, ep, rec.id)
 
 
 def start_detached(runtime, rec: ContainerRecord) -> None:

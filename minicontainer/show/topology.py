@@ -79,18 +79,13 @@ def _host_interfaces(skip: set[str]) -> list[HostIface]:
     return out
 
 
-def _veth_of(rt, cid: str) -> str:
-    from minicontainer.plan import Journal
-    for step in Journal(rt.containers.path(cid, "journal.json")).steps():
-        if type(step).__name__ == "CreateVeth":
-            return step.host_if
-    return ""
-
-
-def _proxies(rt, cid: str) -> dict[tuple, int]:
-    from minicontainer.plan import Journal
-    return {(s.proto, s.host_ip, s.host_port): s.pid for s in Journal(rt.containers.path(cid, "journal.json")).steps()
-            if type(s).__name__ == "StartProxy"}
+def _host_side(rt, cid: str) -> tuple[str, dict[tuple, int]]:
+    """From the container's journal (read once): its host veth name, and its proxies' pids by binding."""
+    from minicontainer.runtime.supervisor import journal_for
+    steps = journal_for(rt.containers, cid).steps()
+    veth = next((s.host_if for s in steps if type(s).__name__ == "CreateVeth"), "")
+    proxies = {(s.proto, s.host_ip, s.host_port): s.pid for s in steps if type(s).__name__ == "StartProxy"}
+    return veth, proxies
 
 
 def gather(rt, only: str | None = None) -> Topology:
@@ -106,9 +101,8 @@ def gather(rt, only: str | None = None) -> Topology:
             ep = rec.extra.get("endpoint")
             if not ep or ep["Network"] != net.name:
                 continue
-            veth = _veth_of(rt, rec.id)
+            veth, proxies = _host_side(rt, rec.id)
             on_bridge = os.path.realpath(f"/sys/class/net/{veth}/master").endswith("/" + net.bridge) if veth else False
-            proxies = _proxies(rt, rec.id)
             ports = [Port(p["proto"], p["host_ip"], p["host_port"], ep["IPAddress"], p["container_port"],
                           proxies.get((p["proto"], p["host_ip"], p["host_port"]), 0))
                      for p in rec.extra.get("ports", [])]
