@@ -4,12 +4,15 @@ own state root, and finish with a check that nothing was left behind (processes,
 from __future__ import annotations
 
 import os
-import random
 import subprocess
 import sys
 import time
 
 import pytest
+
+from minicontainer.sandbox import allocate, leftovers, pid_namespaces
+
+pytest_plugins = ["minicontainer.testing"]  # the fixtures users get: mc_sandbox, mc_outside
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -49,48 +52,15 @@ class MC:
         return subprocess.Popen([sys.executable, "-m", "minicontainer", *args], env=self.env, **kw)
 
 
-def _pid_namespaces() -> set[int]:
-    out = set()
-    for pid in os.listdir("/proc"):
-        if pid.isdigit():
-            try:
-                out.add(os.stat(f"/proc/{pid}/ns/pid").st_ino)
-            except OSError:
-                pass
-    return out
-
-
-def leftovers(root: str, known_pidns: set[int]) -> list[str]:
-    """Processes and mounts this state root still owns on the host."""
-    import psutil
-    found = []
-    me = os.getpid()
-    for proc in psutil.process_iter(["pid", "cmdline", "status"]):
-        if proc.pid == me or proc.info["status"] == psutil.STATUS_ZOMBIE:
-            continue
-        try:
-            if os.stat(f"/proc/{proc.pid}/ns/pid").st_ino not in known_pidns:
-                found.append(f"container process {proc.pid}: {' '.join(proc.info['cmdline'] or [])}")
-            elif proc.environ().get("MINICONTAINER_ROOT") == root:
-                found.append(f"minicontainer process {proc.pid}: {' '.join(proc.info['cmdline'] or [])}")
-        except (psutil.Error, OSError):
-            continue
-    with open("/proc/self/mountinfo") as f:
-        found += [f"mount: {line.split()[4]}" for line in f if root in line]
-    return found
-
-
 @pytest.fixture
 def mc(tmp_path):
     root = str(tmp_path / "state")
-    known = _pid_namespaces()
+    known = pid_namespaces()
     runner = MC(root)
     # The default bridge network of this test only: its own bridge name, subnet and chain prefix.
-    tag = f"{random.randrange(16**4):04x}"
-    subnet_byte = random.randrange(200, 250)
-    runner.env.update(MINICONTAINER_BRIDGE=f"mct{tag}", MINICONTAINER_SUBNET=f"10.{subnet_byte}.0.0/16",
-                      MINICONTAINER_CHAIN_PREFIX=f"MCT{tag}")
-    runner.bridge, runner.prefix, runner.net = f"mct{tag}", f"MCT{tag}", f"10.{subnet_byte}"
+    iso = allocate("mct")
+    runner.env.update(iso.env)
+    runner.bridge, runner.prefix, runner.net = iso.bridge, iso.chain_prefix, iso.subnet.rsplit(".", 2)[0]
     yield runner
     # Clean up even after a failure, then prove the cleanup really removed everything.
     ids = runner("ps", "-aq").stdout.split()

@@ -59,25 +59,17 @@ SHOW_FLAGS = [
 
 
 def _run_spec(opts, args):
-    from minicontainer.specs.ports import parse_all
-    from minicontainer.specs.run import RunSpec, parse_env, validate
-    from minicontainer.specs.volumes import check_duplicates, parse_mount, parse_volume
-    mounts = [parse_volume(v) for v in opts.volume] + [parse_mount(v) for v in opts.mount]
-    check_duplicates(mounts)
-    spec = RunSpec(publish=parse_all(opts.publish), image=args[0], command=args[1:], name=opts.name or None, detach=opts.detach,
-                   remove=opts.rm, env=parse_env(opts.env), workdir=opts.workdir, hostname=opts.hostname,
-                   interactive=opts.interactive, tty=opts.tty, network=opts.net or opts.network,
-                   mounts=mounts, binds=list(opts.volume), user=opts.user, entrypoint=opts.entrypoint[-1] if opts.entrypoint else None,
-                   publish_all=opts.publish_all)
-    return validate(spec)
+    from minicontainer.specs.run import from_options
+    return from_options(args[0], args[1:], name=opts.name, detach=opts.detach, remove=opts.rm, env=opts.env,
+                        workdir=opts.workdir, hostname=opts.hostname, interactive=opts.interactive, tty=opts.tty,
+                        network=opts.net or opts.network, publish=opts.publish, volume=opts.volume, mount=opts.mount,
+                        user=opts.user, entrypoint=opts.entrypoint[-1] if opts.entrypoint else None,
+                        publish_all=opts.publish_all)
 
 
 def _create(rt, spec, pull_policy: str = "missing"):
     from minicontainer.cli.image_cmds import ensure_image
-    from minicontainer.specs.refs import normalize
-    normalize(spec.image)  # "invalid reference format" before anything else
-    ensure_image(rt, spec.image, pull_policy)
-    return rt.create(spec)
+    return rt.create_with_image(spec, pull_policy, ensure_image)
 
 
 def cmd_run(rt, opts, args) -> int:
@@ -321,11 +313,8 @@ def cmd_volume(rt, opts, args) -> int:
     if sub == "create":
         _, cargs = fl.parse([Flag("driver", "d", kind="str", default="local", metavar="string")], args[1:])
         name = cargs[0] if cargs else os.urandom(32).hex()
-        from minicontainer.specs.volumes import VOLUME_NAME_RE
-        if not VOLUME_NAME_RE.match(name):
-            raise DaemonError(f"create {name}: \"{name}\" includes invalid characters for a local volume name, "
-                              "only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a host "
-                              "directory, use absolute path", 1)
+        from minicontainer.specs.volumes import check_volume_name
+        check_volume_name(name)
         volumes.ensure(name)
         _out(name + "\n")
         return 0
@@ -378,7 +367,8 @@ def cmd_network(rt, opts, args) -> int:
     sub, names = args[0], args[1:]
 
     def attached(net):
-        return [r for r in rt.list() if r.extra.get("endpoint", {}).get("Network") == net.name]
+        from minicontainer.network.networks import attached_to
+        return attached_to(net, rt.list())
     if sub == "create":
         from minicontainer.cli import flags as fl
         copts, cargs = fl.parse([Flag("subnet", kind="str", metavar="string"), Flag("gateway", kind="str", metavar="string"),
@@ -395,19 +385,9 @@ def cmd_network(rt, opts, args) -> int:
         _out(table(rows))
         return 0
     if sub == "inspect":
-        out = []
-        for name in names:
-            n = networks.get(name)
-            users = {r.id: {"Name": r.name, "EndpointID": r.extra["endpoint"]["EndpointID"],
-                            "MacAddress": r.extra["endpoint"]["MacAddress"],
-                            "IPv4Address": f"{r.extra['endpoint']['IPAddress']}/{n.prefixlen}", "IPv6Address": ""}
-                     for r in attached(n)}
-            out.append({"Name": n.name, "Id": n.id, "Scope": "local", "Driver": "bridge", "EnableIPv6": False,
-                        "IPAM": {"Driver": "default", "Options": None, "Config": [{"Subnet": n.subnet, "Gateway": n.gateway}]},
-                        "Internal": False, "Attachable": False, "Containers": users,
-                        "Options": {"com.docker.network.bridge.name": n.bridge,
-                                    "minicontainer.iptables.chain_prefix": n.chain_prefix}})
-        _out(json.dumps(out, indent=4) + "\n")
+        from minicontainer.cli.inspect import network_json
+        _out(json.dumps([network_json(networks.get(name), attached(networks.get(name))) for name in names],
+                        indent=4) + "\n")
         return 0
     if sub == "rm":
         from minicontainer.cli import flags as fl

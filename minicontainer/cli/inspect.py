@@ -99,3 +99,16 @@ def image_json(rt, img) -> dict:
         "GraphDriver": {"Data": {"LowerDir": ":".join(rt.images.lower_dirs(img))}, "Name": "overlay"},
         "RootFS": {"Type": "layers", "Layers": img.layers},
     }
+
+
+def network_json(net, containers) -> dict:
+    """`network inspect`: one network as Docker shows it, with the running containers attached to it."""
+    users = {r.id: {"Name": r.name, "EndpointID": r.extra["endpoint"]["EndpointID"],
+                    "MacAddress": r.extra["endpoint"]["MacAddress"],
+                    "IPv4Address": f"{r.extra['endpoint']['IPAddress']}/{net.prefixlen}", "IPv6Address": ""}
+             for r in containers}
+    return {"Name": net.name, "Id": net.id, "Scope": "local", "Driver": "bridge", "EnableIPv6": False,
+            "IPAM": {"Driver": "default", "Options": None, "Config": [{"Subnet": net.subnet, "Gateway": net.gateway}]},
+            "Internal": False, "Attachable": False, "Containers": users,
+            "Options": {"com.docker.network.bridge.name": net.bridge,
+                        "minicontainer.iptables.chain_prefix": net.chain_prefix}}

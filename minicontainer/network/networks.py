@@ -66,6 +66,11 @@ def requested_userland_proxy() -> bool | None:
     return value.lower() not in ("0", "false", "f", "no")
 
 
+def attached_to(net: Network, running: list) -> list:
+    """The running containers (records) whose endpoint is on net."""
+    return [r for r in running if r.extra.get("endpoint", {}).get("Network") == net.name]
+
+
 def host_networks() -> list[ipaddress.IPv4Network]:
     """Every IPv4 route and address on the host: a new subnet must overlap none of them."""
     from minicontainer.kernel.netlink import iproute
@@ -134,7 +139,7 @@ class NetworkStore:
             if clash:
                 raise DaemonError("invalid pool request: Pool overlaps with other one on this address space", 1)
             nid = hashlib.sha256(os.urandom(32)).hexdigest()
-            prefix = os.environ.get("MINICONTAINER_CHAIN_PREFIX", "MC")
+            prefix = self._chain_prefix()
             network = Network(name=name, id=nid, bridge=f"br-{nid[:12]}", subnet=str(net),
                               gateway=gateway or str(next(net.hosts())), chain_prefix=prefix,
                               userland_proxy=self._proxy_mode(prefix))
@@ -165,13 +170,41 @@ class NetworkStore:
             self._save(network)
             return network
 
-    def _default(self) -> Network:
-        subnet = os.environ.get("MINICONTAINER_SUBNET")
-        net = ipaddress.ip_network(subnet) if subnet else pick_subnet(host_networks() + self._subnets())
-        prefix = os.environ.get("MINICONTAINER_CHAIN_PREFIX", "MC")
+    def _chain_prefix(self) -> str:
+        """Our chains' prefix: as the environment says, else the default network's (a state root
+        configured through the Python API), else MC."""
+        saved = self._load(DEFAULT_NETWORK)
+        return os.environ.get("MINICONTAINER_CHAIN_PREFIX") or (saved.chain_prefix if saved else "MC")
+
+    def _default(self, bridge: str = "", subnet: str = "", chain_prefix: str = "") -> Network:
+        subnet = subnet or os.environ.get("MINICONTAINER_SUBNET")
+        try:
+            net = ipaddress.ip_network(subnet) if subnet else pick_subnet(host_networks() + self._subnets())
+        except ValueError as exc:
+            raise DaemonError(f"invalid subnet {subnet}: {exc}", 1) from None
+        prefix = chain_prefix or os.environ.get("MINICONTAINER_CHAIN_PREFIX", "MC")
         return Network(name=DEFAULT_NETWORK, id=hashlib.sha256(os.urandom(32)).hexdigest(),
-                       bridge=os.environ.get("MINICONTAINER_BRIDGE", "mc0"), subnet=str(net),
+                       bridge=bridge or os.environ.get("MINICONTAINER_BRIDGE", "mc0"), subnet=str(net),
                        gateway=str(next(net.hosts())), chain_prefix=prefix, userland_proxy=self._proxy_mode(prefix))
+
+    def configure_default(self, bridge: str = "", subnet: str = "", chain_prefix: str = "") -> Network:
+        """Record the default network's bridge name, subnet and chain prefix before its first use
+        (what the MINICONTAINER_BRIDGE/_SUBNET/_CHAIN_PREFIX variables do for the CLI). A root
+        whose default network exists keeps it: asking for other settings is an error."""
+        os.makedirs(self.dir, exist_ok=True)
+        with locked(os.path.join(self.dir, "create.lock")):
+            existing = self._load(DEFAULT_NETWORK)
+            if existing is None:
+                existing = self._default(bridge, subnet, chain_prefix)
+                self._save(existing)
+                return existing
+        differs = [f"{key} {have}" for key, want, have in (("bridge", bridge, existing.bridge),
+                                                           ("subnet", subnet, existing.subnet),
+                                                           ("chain prefix", chain_prefix, existing.chain_prefix))
+                   if want and str(want) != have]
+        if differs:
+            raise DaemonError(f"the default network of this state root already has {', '.join(differs)}", 1)
+        return existing
 
     def peek(self, name: str) -> Network:
         """get() without creating the default network's record (for --dry-run)."""

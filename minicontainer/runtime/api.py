@@ -49,6 +49,14 @@ class Runtime:
             raise
         return rec
 
+    def create_with_image(self, spec: RunSpec, pull_policy: str, ensure_image) -> ContainerRecord:
+        """create() after ensure_image(self, ref, policy) made the image present (the CLI's pulls
+        print progress, the Python API's the same), with "invalid reference format" checked first."""
+        from minicontainer.specs.refs import normalize
+        normalize(spec.image)
+        ensure_image(self, spec.image, pull_policy)
+        return self.create(spec)
+
     def new_record(self, spec: RunSpec) -> ContainerRecord:
         """The container's record from its spec and image, not saved yet (create saves it; --dry-run
         only looks). Completes spec with the image's volumes and, for -P, its exposed ports."""
@@ -266,7 +274,10 @@ class Runtime:
         return (last or rec).exit_code
 
     # ------------------------------------------------------------------ exec
-    def exec(self, ref: str, argv: list[str], *, interactive=False, tty=False, workdir="", env=(), user="") -> int:
+    def exec(self, ref: str, argv: list[str], *, interactive=False, tty=False, workdir="", env=(), user="",
+             sink=None) -> int:
+        """Run argv in the container's namespaces; its output goes to our stdout/stderr, or to
+        sink(stream, data) when given (the Python API captures it that way)."""
         from minicontainer.runtime.relay import Relay, terminal_winsize
         from minicontainer.runtime.spawn import Launch, spawn_exec
         from minicontainer.runtime.supervisor import container_env
@@ -279,7 +290,7 @@ class Runtime:
                         winsize=terminal_winsize() if tty else None)
         started = spawn_exec(rec.pid, EXEC_NAMESPACES, launch)
         try:
-            Relay(started, None, echo=True, forward_stdin=interactive).run()
+            Relay(started, None, echo=True, forward_stdin=interactive, sink=sink).run()
         finally:
             _, status = os.waitpid(started.pid, 0)
         return os.waitstatus_to_exitcode(status)

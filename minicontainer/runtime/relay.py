@@ -9,6 +9,7 @@ import os
 import select
 import signal
 import termios
+import threading
 import tty
 
 from minicontainer.runtime.logs import LogWriter
@@ -30,7 +31,7 @@ def terminal_winsize(fd: int = 0) -> bytes | None:
 
 
 class Relay:
-    def __init__(self, started: Started, log: LogWriter | None, echo: bool, forward_stdin: bool):
+    def __init__(self, started: Started, log: LogWriter | None, echo: bool, forward_stdin: bool, sink=None):
         self.pid = started.pid
         self.master = started.master
         self.outputs = {started.master: "stdout"} if started.master is not None else dict(started.outputs)
@@ -38,6 +39,7 @@ class Relay:
         self.stdin_src = 0 if forward_stdin and self.stdin_dst is not None else None
         self.log = log
         self.echo = echo
+        self.sink = sink  # sink(stream, data) instead of echoing: how the Python API captures exec output
         self.pending = b""
         self.signals: list[int] = []
 
@@ -73,7 +75,9 @@ class Relay:
         stream = self.outputs[fd]
         if self.log:
             self.log.write(stream, data)
-        if self.echo:
+        if self.sink is not None:
+            self.sink(stream, data)
+        elif self.echo:
             try:
                 _write_all(1 if stream == "stdout" else 2, data)
             except BrokenPipeError:
@@ -104,8 +108,10 @@ class Relay:
     def run(self) -> None:
         """Pump until the container's output ends (its pid 1 exited: the kernel kills the rest)."""
         rfd, wfd = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
-        old_wakeup = signal.set_wakeup_fd(wfd)
-        watched = list(PROXIED_SIGNALS) + [signal.SIGWINCH]
+        # Python delivers signals to the main thread only: an API user's worker thread proxies none.
+        in_main = threading.current_thread() is threading.main_thread()
+        old_wakeup = signal.set_wakeup_fd(wfd) if in_main else None
+        watched = list(PROXIED_SIGNALS) + [signal.SIGWINCH] if in_main else []
         old_handlers = {s: signal.signal(s, self._on_signal) for s in watched}
         raw_saved = None
         if self.master is not None and self.stdin_src is not None and os.isatty(0):
@@ -141,7 +147,8 @@ class Relay:
                 termios.tcsetattr(0, termios.TCSADRAIN, raw_saved)
             for s, h in old_handlers.items():
                 signal.signal(s, h)
-            signal.set_wakeup_fd(old_wakeup)
+            if in_main:
+                signal.set_wakeup_fd(old_wakeup)
             os.close(rfd)
             os.close(wfd)
             for fd in self.outputs:

@@ -72,3 +72,19 @@ def validate(spec: RunSpec) -> RunSpec:
     elif not spec.network or "/" in spec.network:
         raise DaemonError(f"network {spec.network} not found", 125)
     return spec
+
+
+def from_options(image: str, command=(), *, name=None, detach=False, remove=False, env=(), workdir="", hostname="",
+                 interactive=False, tty=False, network="bridge", publish=(), volume=(), mount=(), user="",
+                 entrypoint=None, publish_all=False) -> RunSpec:
+    """A validated RunSpec from `run`'s options as strings, the way the CLI and the Python API both
+    take them (`publish=["8080:80"]`, `volume=["/src:/dst:ro"]`): one parser, the same errors."""
+    from minicontainer.specs.ports import parse_all
+    from minicontainer.specs.volumes import check_duplicates, parse_mount, parse_volume
+    mounts = [parse_volume(v) for v in volume] + [parse_mount(m) for m in mount]
+    check_duplicates(mounts)
+    spec = RunSpec(image=image, command=list(command), name=name or None, detach=detach, remove=remove,
+                   env=parse_env(list(env)), workdir=workdir, hostname=hostname, interactive=interactive, tty=tty,
+                   network=network, publish=parse_all(list(publish)), mounts=mounts, binds=list(volume), user=user,
+                   entrypoint=entrypoint, publish_all=publish_all)
+    return validate(spec)

@@ -14,6 +14,16 @@ from dataclasses import dataclass
 from minicontainer.errors import DaemonError, MCError
 
 VOLUME_NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
+
+
+def check_volume_name(name: str) -> None:
+    """`volume create NAME`'s check (exit 1; `-v` and `--mount` say the same with 125)."""
+    if not VOLUME_NAME_RE.match(name):
+        raise DaemonError(f"create {name}: \"{name}\" includes invalid characters for a local volume name, "
+                          "only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a host "
+                          "directory, use absolute path", 1)
+
+
 _MODE_CLASSES = {
     "rw": "access", "ro": "access",
     "z": "label", "Z": "label",
