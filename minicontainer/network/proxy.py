@@ -49,10 +49,11 @@ def _copy(src: socket.socket, dst: socket.socket) -> None:
             fcntl.fcntl(w, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
         except OSError:
             pass  # over /proc/sys/fs/pipe-max-size: the default 64 KiB pipe still works
-        flags = os.SPLICE_F_MOVE | os.SPLICE_F_MORE
-        while n := os.splice(src.fileno(), w, PIPE_SIZE, flags=flags):
+        # No SPLICE_F_MORE: into a TCP socket it means MSG_MORE, and the kernel holds a short reply
+        # back for up to 200 ms waiting for more (an HTTP request through the proxy took 200 ms).
+        while n := os.splice(src.fileno(), w, PIPE_SIZE, flags=os.SPLICE_F_MOVE):
             while n:
-                n -= os.splice(r, dst.fileno(), n, flags=flags)
+                n -= os.splice(r, dst.fileno(), n, flags=os.SPLICE_F_MOVE)
     finally:
         os.close(r)
         os.close(w)
@@ -74,6 +75,8 @@ def _serve_tcp_conn(client: socket.socket, target: tuple[str, int]) -> None:
     try:
         upstream = socket.create_connection(target, timeout=10)
         upstream.settimeout(None)
+        for sock in (client, upstream):  # relay each write as it comes, as docker-proxy (Go) does
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     except OSError:
         client.close()
         return
