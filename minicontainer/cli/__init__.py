@@ -30,6 +30,14 @@ def _main_usage() -> str:
     return "\n".join(lines) + "\n"
 
 
+def _group_usage(group) -> str:
+    subs = group.subcommands()
+    lines = [f"Usage:  {PROG} {group.name} COMMAND", "", group.summary, "", "Commands:"]
+    lines += [f"  {c.name:<10} {c.summary}" for c in subs]
+    lines += ["", f"Run '{PROG} {group.name} COMMAND --help' for more information on a command."]
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
@@ -54,13 +62,25 @@ def main(argv: list[str] | None = None) -> int:
     if cmd is None:
         print(f"{PROG}: '{rest[0]}' is not a {PROG} command.\nSee '{PROG} --help'", file=sys.stderr)
         return 1
+    args = rest[1:]
+    if cmd.subcommands is not None:
+        if not args or args[0] in ("--help", "-h"):
+            sys.stdout.write(_group_usage(cmd))
+            return 0
+        sub = cmd.subcommand(args[0])
+        if sub is None:
+            print(f"{PROG}: '{cmd.name} {args[0]}' is not a {PROG} command.\nSee '{PROG} {cmd.name} --help'",
+                  file=sys.stderr)
+            return 1
+        import dataclasses
+        cmd, args = dataclasses.replace(sub, name=f"{cmd.name} {sub.name}"), args[1:]  # "network create" in messages
     try:
-        opts, args = fl.parse(cmd.flags, rest[1:], interspersed=cmd.interspersed)
+        opts, args = fl.parse(cmd.flags, args, interspersed=cmd.interspersed)
     except UsageError as exc:
         print(f"{PROG}: {exc}\nSee '{PROG} {cmd.name} --help'.", file=sys.stderr)
         return exc.exit_code
     if opts.help:
-        sys.stdout.write(fl.usage_text(PROG, cmd.usage, cmd.summary, cmd.flags))
+        sys.stdout.write(fl.usage_text(PROG, cmd.usage, cmd.summary, cmd.flags, cmd.examples, cmd.aliases))
         return 0
     if len(args) < cmd.min_args or (cmd.max_args is not None and len(args) > cmd.max_args):
         need = ("requires exactly" if cmd.min_args == cmd.max_args

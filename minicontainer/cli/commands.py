@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from minicontainer.cli import image_cmds, show_cmds
 from minicontainer.cli.flags import Flag
-from minicontainer.errors import DaemonError, MCError, NoSuchContainer, UsageError
+from minicontainer.errors import DaemonError, MCError, NoSuchContainer
 
 
 @dataclass
@@ -24,7 +24,12 @@ class Command:
     interspersed: bool = True
     min_args: int = 0
     max_args: int | None = None
-    exact_hint: str = ""
+    examples: list[str] = field(default_factory=list)   # shown by --help
+    aliases: list[str] = field(default_factory=list)    # other names of a subcommand (ls: list)
+    subcommands: object = None  # a group (volume, network, image): a function returning its Commands
+
+    def subcommand(self, name: str):
+        return next((c for c in self.subcommands() if name == c.name or name in c.aliases), None)
 
 
 def _out(text: str) -> None:
@@ -109,7 +114,7 @@ def cmd_create(rt, opts, args) -> int:
 
 # ---------------------------------------------------------------- lifecycle
 
-def _each(args, fn) -> int:
+def each(args, fn) -> int:
     """Apply fn to each ref like Docker: print what fn returns (the ref itself if None), report each
     error on stderr and go on; exit 1 if any failed."""
     failed = 0
@@ -124,15 +129,15 @@ def _each(args, fn) -> int:
 
 
 def cmd_start(rt, opts, args) -> int:
-    return _each(args, rt.start)
+    return each(args, rt.start)
 
 
 def cmd_stop(rt, opts, args) -> int:
-    return _each(args, lambda ref: rt.stop(ref, opts.time))
+    return each(args, lambda ref: rt.stop(ref, opts.time))
 
 
 def cmd_restart(rt, opts, args) -> int:
-    return _each(args, lambda ref: rt.restart(ref, opts.time))
+    return each(args, lambda ref: rt.restart(ref, opts.time))
 
 
 def parse_signal(value: str) -> int:
@@ -148,7 +153,7 @@ def parse_signal(value: str) -> int:
 
 def cmd_kill(rt, opts, args) -> int:
     sig = parse_signal(opts.signal)
-    return _each(args, lambda ref: rt.kill(ref, sig))
+    return each(args, lambda ref: rt.kill(ref, sig))
 
 
 def cmd_rm(rt, opts, args) -> int:
@@ -156,11 +161,11 @@ def cmd_rm(rt, opts, args) -> int:
         if opts.explain:
             show_cmds.print_teardown(rt, ref)
         return rt.remove(ref, opts.force, opts.volumes)
-    return _each(args, remove)
+    return each(args, remove)
 
 
 def cmd_wait(rt, opts, args) -> int:
-    return _each(args, lambda ref: str(rt.wait(ref)))
+    return each(args, lambda ref: str(rt.wait(ref)))
 
 
 # ---------------------------------------------------------------- looking
@@ -272,7 +277,7 @@ def cmd_import(rt, opts, args) -> int:
 
 
 def cmd_rmi(rt, opts, args) -> int:
-    return _each(args, lambda ref: "\n".join(rt.remove_image(ref, opts.force)))
+    return each(args, lambda ref: "\n".join(rt.remove_image(ref, opts.force)))
 
 
 def cmd_port(rt, opts, args) -> int:
@@ -303,113 +308,6 @@ def cmd_cp(rt, opts, args) -> int:
     return 0
 
 
-def cmd_volume(rt, opts, args) -> int:
-    """volume create [NAME] | ls [-q] | inspect VOLUME... | rm [-f] VOLUME... | prune [-a] [-f]"""
-    from minicontainer.cli import flags as fl
-    from minicontainer.cli.format import human_size, table
-    from minicontainer.images.layers import dir_size
-    from minicontainer.runtime.volumes import users_of
-    volumes, sub = rt.volumes, args[0]
-    if sub == "create":
-        _, cargs = fl.parse([Flag("driver", "d", kind="str", default="local", metavar="string")], args[1:])
-        name = cargs[0] if cargs else os.urandom(32).hex()
-        from minicontainer.specs.volumes import check_volume_name
-        check_volume_name(name)
-        volumes.ensure(name)
-        _out(name + "\n")
-        return 0
-    if sub == "ls":
-        lopts, _ = fl.parse([Flag("quiet", "q")], args[1:])
-        names = [v.name for v in volumes.list()]
-        _out("".join(n + "\n" for n in names) if lopts.quiet else table([["DRIVER", "VOLUME NAME"]] +
-                                                                          [["local", n] for n in names]))
-        return 0
-    if sub == "inspect":
-        out, failed = [], 0
-        for name in args[1:]:
-            try:
-                out.append(volumes.inspect(volumes.get(name)))
-            except MCError as exc:
-                print(f"Error response from daemon: {exc}", file=sys.stderr)
-                failed = 1
-        _out(json.dumps(out, indent=4) + "\n")
-        return failed
-    if sub == "rm":
-        ropts, names = fl.parse([Flag("force", "f")], args[1:])
-        containers = rt.list(all_=True)
-        return _each(names, lambda n: volumes.remove(n, users_of(containers, n), ropts.force))
-    if sub == "prune":
-        popts, _ = fl.parse([Flag("all", "a"), Flag("force", "f")], args[1:])
-        if not popts.force:
-            sys.stdout.write("WARNING! This will remove anonymous local volumes not used by at least one container.\n"
-                             "Are you sure you want to continue? [y/N] ")
-            sys.stdout.flush()
-            if sys.stdin.readline().strip().lower() not in ("y", "yes"):
-                return 0
-        gone, freed, containers = [], 0, rt.list(all_=True)
-        for vol in volumes.list():
-            if (vol.anonymous or popts.all) and not users_of(containers, vol.name):
-                freed += dir_size(volumes.data(vol.name))
-                volumes.remove(vol.name, [])
-                gone.append(vol.name)
-        _out(("Deleted Volumes:\n" + "".join(n + "\n" for n in gone) + "\n" if gone else "") +
-             f"Total reclaimed space: {human_size(freed)}\n")
-        return 0
-    raise UsageError(f"unknown volume command: {sub} (create, ls, inspect, rm, prune)")
-
-
-def cmd_network(rt, opts, args) -> int:
-    """network create [--subnet CIDR] [--gateway IP] NAME | ls | inspect NAME... | rm NAME...
-    (the default bridge network is called `bridge`)."""
-    from minicontainer.cli.format import table
-    from minicontainer.network.networks import NetworkStore
-    networks = NetworkStore(rt.root)
-    sub, names = args[0], args[1:]
-
-    def attached(net):
-        from minicontainer.network.networks import attached_to
-        return attached_to(net, rt.list())
-    if sub == "create":
-        from minicontainer.cli import flags as fl
-        copts, cargs = fl.parse([Flag("subnet", kind="str", metavar="string"), Flag("gateway", kind="str", metavar="string"),
-                                 Flag("driver", "d", kind="str", default="bridge", metavar="string")], names)
-        if len(cargs) != 1:
-            raise MCError('"network create" requires exactly 1 argument.')
-        if copts.driver != "bridge":
-            raise DaemonError(f"plugin \"{copts.driver}\" not found", 1)
-        _out(networks.create(cargs[0], copts.subnet, copts.gateway).id + "\n")
-        return 0
-    if sub == "ls":
-        rows = [["NETWORK ID", "NAME", "DRIVER", "SCOPE"]]
-        rows += [[n.id[:12], n.name, "bridge", "local"] for n in networks.list()]
-        _out(table(rows))
-        return 0
-    if sub == "inspect":
-        from minicontainer.cli.inspect import network_json
-        _out(json.dumps([network_json(networks.get(name), attached(networks.get(name))) for name in names],
-                        indent=4) + "\n")
-        return 0
-    if sub == "rm":
-        from minicontainer.cli import flags as fl
-        ropts, names = fl.parse([Flag("explain", help="Print what the removal undoes, on stderr")], names)
-        failed, explain = 0, ropts.explain
-        for name in names:
-            try:
-                n = networks.get(name)
-                done = networks.remove(n, [r.id for r in attached(n)])
-                if explain:
-                    from minicontainer.show.script import render_teardown
-                    sys.stderr.write(render_teardown(done, f"network rm {name}"))
-                _out(name + "\n")
-            except MCError as exc:
-                print(str(exc), file=sys.stderr)
-                failed = 1
-        return failed
-    if sub in ("show", "rules"):
-        return show_cmds.cmd_network_show(rt, sub, names)
-    raise UsageError(f"unknown network command: {sub} (create, ls, inspect, rm, show, rules)")
-
-
 def cmd_version(rt, opts, args) -> int:
     from minicontainer import __version__
     _out(f"minicontainer version {__version__}\n")
@@ -418,70 +316,101 @@ def cmd_version(rt, opts, args) -> int:
 
 STOP_TIME = Flag("time", "t", kind="int", default=10, metavar="int", help="Seconds to wait before killing the container")
 
+def _completion(rt, opts, args) -> int:
+    from minicontainer.cli.completion import cmd_completion
+    return cmd_completion(rt, opts, args)
+
+
+def _group(module: str):
+    """A group's subcommands, imported when the group is used (their modules import this one)."""
+    def load():
+        import importlib
+        return importlib.import_module(f"minicontainer.cli.{module}").subcommands()
+    return load
+
+
 COMMANDS = {c.name: c for c in [
     Command("run", "run [OPTIONS] IMAGE [COMMAND] [ARG...]", "Create and run a new container from an image",
-            cmd_run, RUN_FLAGS + SHOW_FLAGS, interspersed=False, min_args=1),
+            cmd_run, RUN_FLAGS + SHOW_FLAGS, interspersed=False, min_args=1,
+            examples=["minicontainer run --rm busybox echo hello",
+                      "minicontainer run -d --name web -p 8080:80 busybox httpd -f -p 80",
+                      "minicontainer run --rm -v /srv/data:/data:ro --net none busybox ls /data",
+                      "minicontainer run --rm --explain --net host busybox hostname",
+                      "minicontainer run --dry-run -p 8080:80 busybox true   # the script, nothing done"]),
     Command("create", "create [OPTIONS] IMAGE [COMMAND] [ARG...]", "Create a new container",
-            cmd_create, RUN_FLAGS, interspersed=False, min_args=1),
-    Command("start", "start CONTAINER [CONTAINER...]", "Start one or more stopped containers", cmd_start, min_args=1),
+            cmd_create, RUN_FLAGS, interspersed=False, min_args=1,
+            examples=["minicontainer create --name job busybox sh -c 'echo done'", "minicontainer start job"]),
+    Command("start", "start CONTAINER [CONTAINER...]", "Start one or more stopped containers", cmd_start, min_args=1,
+            examples=["minicontainer start web"]),
     Command("stop", "stop [OPTIONS] CONTAINER [CONTAINER...]", "Stop one or more running containers",
-            cmd_stop, [STOP_TIME], min_args=1),
+            cmd_stop, [STOP_TIME], min_args=1, examples=["minicontainer stop -t 2 web"]),
     Command("restart", "restart [OPTIONS] CONTAINER [CONTAINER...]", "Restart one or more containers",
-            cmd_restart, [STOP_TIME], min_args=1),
+            cmd_restart, [STOP_TIME], min_args=1, examples=["minicontainer restart web"]),
     Command("kill", "kill [OPTIONS] CONTAINER [CONTAINER...]", "Kill one or more running containers", cmd_kill,
             [Flag("signal", "s", kind="str", default="KILL", metavar="string", help="Signal to send to the container")],
-            min_args=1),
+            min_args=1, examples=["minicontainer kill web", "minicontainer kill -s HUP web"]),
     Command("rm", "rm [OPTIONS] CONTAINER [CONTAINER...]", "Remove one or more containers", cmd_rm,
             [Flag("force", "f", help="Force the removal of a running container (uses SIGKILL)"),
              Flag("volumes", "v", help="Remove anonymous volumes associated with the container"),
-             Flag("explain", help="Print what the removal undoes, as shell commands, on stderr")], min_args=1),
+             Flag("explain", help="Print what the removal undoes, as shell commands, on stderr")], min_args=1,
+            examples=["minicontainer rm -f web", "minicontainer rm -f --explain web   # what the removal undoes"]),
     Command("wait", "wait CONTAINER [CONTAINER...]", "Block until one or more containers stop, then print their exit codes",
-            cmd_wait, min_args=1),
+            cmd_wait, min_args=1, examples=["minicontainer wait job"]),
     Command("ps", "ps [OPTIONS]", "List containers", cmd_ps,
             [Flag("all", "a", help="Show all containers (default shows just running)"),
-             Flag("quiet", "q", help="Only display container IDs")], max_args=0),
+             Flag("quiet", "q", help="Only display container IDs")], max_args=0,
+            examples=["minicontainer ps", "minicontainer ps -a", "minicontainer rm -f $(minicontainer ps -aq)"]),
     Command("inspect", "inspect [OPTIONS] NAME|ID [NAME|ID...]", "Return low-level information on containers or images",
             cmd_inspect, [Flag("format", "f", kind="str", metavar="string", help="Format output using a Go-like template"),
                           Flag("type", kind="str", metavar="string", help="Only inspect objects of the given type")],
-            min_args=1),
+            min_args=1, examples=["minicontainer inspect web",
+                                  "minicontainer inspect -f '{{.NetworkSettings.IPAddress}}' web",
+                                  "minicontainer inspect -f '{{.State.Pid}}' web"]),
     Command("logs", "logs [OPTIONS] CONTAINER", "Fetch the logs of a container", cmd_logs,
             [Flag("follow", "f", help="Follow log output"), Flag("timestamps", "t", help="Show timestamps"),
              Flag("tail", "n", kind="str", default="all", metavar="string", help="Number of lines to show from the end")],
-            min_args=1, max_args=1),
+            min_args=1, max_args=1, examples=["minicontainer logs web", "minicontainer logs -f --tail 10 web"]),
     Command("exec", "exec [OPTIONS] CONTAINER COMMAND [ARG...]", "Execute a command in a running container", cmd_exec,
             [Flag("interactive", "i", help="Keep STDIN open even if not attached"), Flag("tty", "t", help="Allocate a pseudo-TTY"),
              Flag("workdir", "w", kind="str", metavar="string", help="Working directory inside the container"),
              Flag("env", "e", kind="list", metavar="list", help="Set environment variables"),
              Flag("user", "u", kind="str", metavar="string", help="Username or UID (format: \"<name|uid>[:<group|gid>]\")")],
-            interspersed=False, min_args=2),
+            interspersed=False, min_args=2,
+            examples=["minicontainer exec web ip addr", "minicontainer exec -it web sh"]),
     Command("images", "images [OPTIONS]", "List images", cmd_images,
-            [Flag("quiet", "q", help="Only show image IDs")], max_args=0),
+            [Flag("quiet", "q", help="Only show image IDs")], max_args=0,
+            examples=["minicontainer images", "minicontainer images -q"]),
     Command("import", "import file|- [REPOSITORY[:TAG]]", "Import the contents from a tarball to create a filesystem image",
-            cmd_import, min_args=1, max_args=2),
+            cmd_import, min_args=1, max_args=2, examples=["minicontainer import rootfs.tar myimage:1.0"]),
     Command("rmi", "rmi [OPTIONS] IMAGE [IMAGE...]", "Remove one or more images", cmd_rmi,
-            [Flag("force", "f", help="Force removal of the image")], min_args=1),
+            [Flag("force", "f", help="Force removal of the image")], min_args=1, examples=["minicontainer rmi myimage:1.0"]),
     Command("pull", "pull [OPTIONS] NAME[:TAG|@DIGEST]", "Download an image from a registry", image_cmds.cmd_pull,
-            image_cmds.PULL_FLAGS, min_args=1, max_args=1),
+            image_cmds.PULL_FLAGS, min_args=1, max_args=1,
+            examples=["minicontainer pull 127.0.0.1:5000/alpine:3.19", "minicontainer pull --platform linux/arm64 alpine"]),
     Command("load", "load [OPTIONS]", "Load an image from a tar archive or STDIN", image_cmds.cmd_load,
-            image_cmds.LOAD_FLAGS, max_args=0),
-    Command("image", "image ls | inspect IMAGE... | rm IMAGE... | prune [-a] [-f] | pull NAME | load -i FILE",
-            "Manage images", image_cmds.cmd_image, min_args=1, interspersed=False),
+            image_cmds.LOAD_FLAGS, max_args=0, examples=["minicontainer load -i image.tar", "minicontainer load < image.tar"]),
+    Command("image", "image COMMAND", "Manage images", None, subcommands=_group("image_cmds")),
     Command("port", "port CONTAINER [PRIVATE_PORT[/PROTO]]", "List port mappings or a specific mapping for the container",
-            cmd_port, min_args=1, max_args=2),
+            cmd_port, min_args=1, max_args=2, examples=["minicontainer port web", "minicontainer port web 80/tcp"]),
     Command("cp", "cp [OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n\tminicontainer cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH",
             "Copy files/folders between a container and the local filesystem", cmd_cp,
             [Flag("archive", "a", help="Archive mode (copy all uid/gid information)"),
              Flag("follow-link", "L", help="Always follow symbol link in SRC_PATH"),
              Flag("quiet", "q", help="Suppress progress output during copy. Progress output is automatically "
-                  "suppressed if no terminal is attached")], min_args=2, max_args=2),
-    Command("volume", "volume create [NAME] | ls [-q] | inspect VOLUME... | rm [-f] VOLUME... | prune [-a] [-f]",
-            "Manage volumes", cmd_volume, min_args=1, interspersed=False),
-    Command("network", "network create [--subnet CIDR] [--gateway IP] NAME | ls | inspect NETWORK... | "
-            "rm [--explain] NETWORK... | show [--format text|svg] [-o FILE] [NETWORK] | rules",
-            "Manage networks", cmd_network, min_args=1, interspersed=False),
+                  "suppressed if no terminal is attached")], min_args=2, max_args=2,
+            examples=["minicontainer cp ./notes.txt web:/tmp/", "minicontainer cp web:/etc/hosts ./hosts",
+                      "minicontainer cp web:/var/log - | tar -tv   # a tar stream on stdout"]),
+    Command("volume", "volume COMMAND", "Manage volumes", None, subcommands=_group("volume_cmds")),
+    Command("network", "network COMMAND", "Manage networks", None, subcommands=_group("network_cmds")),
     Command("explain", "explain CONTAINER", "Print what was done in the kernel to start a container, as a shell script",
-            show_cmds.cmd_explain, min_args=1, max_args=1),
+            show_cmds.cmd_explain, min_args=1, max_args=1,
+            examples=["minicontainer explain web", "minicontainer explain web > replay.sh"]),
     Command("tour", "tour [--yes]", "Walk through cp, volumes, none/host/bridge networking and -p, showing the kernel side",
-            show_cmds.cmd_tour, [Flag("yes", "y", help="Run straight through, without pausing between steps")], max_args=0),
-    Command("version", "version", "Show the minicontainer version", cmd_version, max_args=0),
+            show_cmds.cmd_tour, [Flag("yes", "y", help="Run straight through, without pausing between steps")], max_args=0,
+            examples=["minicontainer tour", "minicontainer tour --yes"]),
+    Command("completion", "completion bash", "Print the bash completion script", _completion, min_args=1, max_args=1,
+            examples=["minicontainer completion bash > /etc/bash_completion.d/minicontainer",
+                      "source <(minicontainer completion bash)"]),
+    Command("version", "version", "Show the minicontainer version", cmd_version, max_args=0,
+            examples=["minicontainer version", "minicontainer --version"]),
 ]}

@@ -119,13 +119,17 @@ def parse(flags: list[Flag], argv: list[str], interspersed: bool = True) -> tupl
     return values, positionals
 
 
-def usage_text(prog: str, usage: str, summary: str, flags: list[Flag]) -> str:
+def usage_text(prog: str, usage: str, summary: str, flags: list[Flag], examples: list[str] = (),
+               aliases: list[str] = ()) -> str:
     lines = [f"Usage:  {prog} {usage}", "", summary, ""]
-    if flags:
-        lines.append("Options:")
-        for f in [*flags, HELP]:
-            left = (f"-{f.short}, " if f.short else "    ") + f"--{f.long}"
-            if f.kind != "bool":
-                left += " " + (f.metavar or f.kind)
-            lines.append(f"  {left:<28} {f.help}")
+    if aliases:
+        lines += ["Aliases:", "  " + ", ".join(usage.split(" [")[0].rsplit(" ", 1)[0] + " " + a for a in aliases), ""]
+    lines.append("Options:")
+    for f in [*flags, HELP]:
+        left = (f"-{f.short}, " if f.short else "    ") + f"--{f.long}"
+        if f.kind != "bool":
+            left += " " + (f.metavar or f.kind)
+        lines.append(f"  {left:<28} {f.help}")
+    if examples:
+        lines += ["", "Examples:"] + [f"  {e}" for e in examples]
     return "\n".join(lines) + "\n"

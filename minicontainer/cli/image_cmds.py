@@ -81,25 +81,36 @@ def cmd_load(rt, opts, args) -> int:
     return 0
 
 
-def cmd_image(rt, opts, args) -> int:
-    """image ls | inspect IMAGE... | rm IMAGE... | prune [-a] [-f] | pull NAME | load -i FILE"""
-    from minicontainer.cli import flags as fl
-    from minicontainer.cli.commands import COMMANDS
-    sub, rest = args[0], args[1:]
-    alias = {"ls": "images", "list": "images", "rm": "rmi", "remove": "rmi", "inspect": "inspect",
-             "pull": "pull", "load": "load", "import": "import"}
-    if sub in alias:
-        cmd = COMMANDS[alias[sub]]
-        sopts, sargs = fl.parse(cmd.flags, rest, interspersed=cmd.interspersed)
-        if len(sargs) < cmd.min_args:
-            raise UsageError(f'"image {sub}" requires at least {cmd.min_args} argument')
-        if sub == "inspect":
-            sopts["type"] = "image"
-        return cmd.handler(rt, sopts, sargs)
-    if sub == "prune":
-        popts, _ = fl.parse([Flag("all", "a"), Flag("force", "f")], rest)
-        return _prune(rt, popts)
-    raise UsageError(f"unknown image command: {sub} (ls, inspect, rm, prune, pull, load)")
+def image_inspect(rt, opts, args) -> int:
+    from minicontainer.cli.commands import cmd_inspect
+    opts["type"] = "image"
+    return cmd_inspect(rt, opts, args)
+
+
+def image_prune(rt, opts, args) -> int:
+    return _prune(rt, opts)
+
+
+def subcommands():
+    """`image ls|inspect|rm|prune|pull|load|import`: the top-level commands under Docker's group names."""
+    from minicontainer.cli.commands import COMMANDS, Command
+    ls, rmi, inspect = COMMANDS["images"], COMMANDS["rmi"], COMMANDS["inspect"]
+    return [
+        Command("ls", "image ls [OPTIONS]", ls.summary, ls.handler, ls.flags, max_args=0, aliases=["list"],
+                examples=ls.examples),
+        Command("inspect", "image inspect [OPTIONS] IMAGE [IMAGE...]", "Display detailed information on one or more images",
+                image_inspect, [f for f in inspect.flags if f.long != "type"], min_args=1,
+                examples=["minicontainer image inspect busybox"]),
+        Command("rm", "image rm [OPTIONS] IMAGE [IMAGE...]", rmi.summary, rmi.handler, rmi.flags, min_args=1,
+                aliases=["remove"], examples=["minicontainer image rm myimage:1.0"]),
+        Command("prune", "image prune [OPTIONS]", "Remove unused images", image_prune,
+                [Flag("all", "a", help="Remove all unused images, not just dangling ones"),
+                 Flag("force", "f", help="Do not prompt for confirmation")], max_args=0,
+                examples=["minicontainer image prune -f", "minicontainer image prune -a -f   # every unused image"]),
+        *(Command(name, f"image {COMMANDS[name].usage}", COMMANDS[name].summary, COMMANDS[name].handler,
+                  COMMANDS[name].flags, min_args=COMMANDS[name].min_args, max_args=COMMANDS[name].max_args,
+                  examples=COMMANDS[name].examples) for name in ("pull", "load", "import")),
+    ]
 
 
 def _prune(rt, popts) -> int:

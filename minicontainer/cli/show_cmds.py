@@ -84,23 +84,13 @@ def print_teardown(rt, ref: str) -> None:
     sys.stderr.flush()
 
 
-def cmd_network_show(rt, sub: str, args: list[str]) -> int:
-    """network show: the topology (text, or --format svg); network rules: our rules, annotated."""
-    from minicontainer.cli import flags as fl
+def network_show(rt, opts, names: list[str]) -> int:
+    """network show: the topology, as text or (--format svg) a picture."""
     from minicontainer.network.networks import NetworkStore
-    networks = NetworkStore(rt.root)
-    if sub == "rules":
-        from minicontainer.show.rules_view import render
-        sys.stdout.write(render(rt, networks))
-        return 0
-    opts, names = fl.parse([fl.Flag("format", kind="str", default="text", metavar="string"),
-                            fl.Flag("output", "o", kind="str", metavar="string")], args)
     if opts.format not in ("text", "svg"):
         raise MCError(f'unknown format "{opts.format}": text or svg', 1)
-    if len(names) > 1:
-        raise MCError('"network show" accepts at most 1 argument.', 1)
     if names:
-        networks.peek(names[0])  # "network X not found" (and no default network made just to show it)
+        NetworkStore(rt.root).peek(names[0])  # "network X not found" (and no default network made just to show it)
     from minicontainer.show import svg, topotext
     from minicontainer.show.topology import gather
     topo = gather(rt, names[0] if names else None)

@@ -1,0 +1,93 @@
+"""`volume create | ls | inspect | rm | prune`, one handler per subcommand."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+from minicontainer.cli.flags import Flag
+from minicontainer.errors import MCError
+
+
+def _out(text: str) -> None:
+    sys.stdout.write(text)
+
+
+def volume_create(rt, opts, args) -> int:
+    from minicontainer.specs.volumes import check_volume_name
+    name = args[0] if args else os.urandom(32).hex()
+    check_volume_name(name)
+    rt.volumes.ensure(name)
+    _out(name + "\n")
+    return 0
+
+
+def volume_ls(rt, opts, args) -> int:
+    from minicontainer.cli.format import table
+    names = [v.name for v in rt.volumes.list()]
+    _out("".join(n + "\n" for n in names) if opts.quiet else table([["DRIVER", "VOLUME NAME"]] +
+                                                                     [["local", n] for n in names]))
+    return 0
+
+
+def volume_inspect(rt, opts, args) -> int:
+    out, failed = [], 0
+    for name in args:
+        try:
+            out.append(rt.volumes.inspect(rt.volumes.get(name)))
+        except MCError as exc:
+            print(f"Error response from daemon: {exc}", file=sys.stderr)
+            failed = 1
+    _out(json.dumps(out, indent=4) + "\n")
+    return failed
+
+
+def volume_rm(rt, opts, args) -> int:
+    from minicontainer.cli.commands import each
+    from minicontainer.runtime.volumes import users_of
+    containers = rt.list(all_=True)
+    return each(args, lambda n: rt.volumes.remove(n, users_of(containers, n), opts.force))
+
+
+def volume_prune(rt, opts, args) -> int:
+    from minicontainer.cli.format import human_size
+    from minicontainer.images.layers import dir_size
+    from minicontainer.runtime.volumes import users_of
+    if not opts.force:
+        sys.stdout.write("WARNING! This will remove anonymous local volumes not used by at least one container.\n"
+                         "Are you sure you want to continue? [y/N] ")
+        sys.stdout.flush()
+        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+            return 0
+    gone, freed, containers = [], 0, rt.list(all_=True)
+    for vol in rt.volumes.list():
+        if (vol.anonymous or opts.all) and not users_of(containers, vol.name):
+            freed += dir_size(rt.volumes.data(vol.name))
+            rt.volumes.remove(vol.name, [])
+            gone.append(vol.name)
+    _out(("Deleted Volumes:\n" + "".join(n + "\n" for n in gone) + "\n" if gone else "") +
+         f"Total reclaimed space: {human_size(freed)}\n")
+    return 0
+
+
+def subcommands():
+    from minicontainer.cli.commands import Command
+    return [
+        Command("create", "volume create [OPTIONS] [VOLUME]", "Create a volume", volume_create,
+                [Flag("driver", "d", kind="str", default="local", metavar="string", help="Specify volume driver name")],
+                max_args=1, examples=["minicontainer volume create data",
+                                      "minicontainer run --rm -v data:/data busybox touch /data/kept"]),
+        Command("ls", "volume ls [OPTIONS]", "List volumes", volume_ls,
+                [Flag("quiet", "q", help="Only display volume names")], max_args=0, aliases=["list"],
+                examples=["minicontainer volume ls", "minicontainer volume ls -q"]),
+        Command("inspect", "volume inspect VOLUME [VOLUME...]", "Display detailed information on one or more volumes",
+                volume_inspect, min_args=1, examples=["minicontainer volume inspect data"]),
+        Command("rm", "volume rm [OPTIONS] VOLUME [VOLUME...]", "Remove one or more volumes", volume_rm,
+                [Flag("force", "f", help="Force the removal of one or more volumes")], min_args=1, aliases=["remove"],
+                examples=["minicontainer volume rm data"]),
+        Command("prune", "volume prune [OPTIONS]", "Remove unused local volumes", volume_prune,
+                [Flag("all", "a", help="Remove all unused volumes, not just anonymous ones"),
+                 Flag("force", "f", help="Do not prompt for confirmation")], max_args=0,
+                examples=["minicontainer volume prune -f", "minicontainer volume prune -a -f   # named ones too"]),
+    ]
