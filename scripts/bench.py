@@ -86,6 +86,10 @@ def main() -> int:
             print(f"TCP throughput, iperf3, one stream, {SECONDS} s each:")
             for label, gbits in throughput(mc, env):
                 print(f"  {label:<54} {gbits:7.2f} Gbit/s")
+        from benchlatency import REQUESTS, latency
+        from benchlatency import report as latency_report
+        print(f"HTTP request latency, {REQUESTS} GETs per path, a new connection each:")
+        latency_report(latency())
         if not args.no_copy:
             from benchcp import SIZE_MIB, copy_speed
             print(f"cp of a {SIZE_MIB} MiB file, 6 runs each:")

@@ -148,3 +148,12 @@ def test_sandbox_reports_what_it_would_leave_behind():
     subprocess.run(["umount", stray], check=True)
     assert leftovers(os.path.dirname(stray), pid_namespaces()) == []
     subprocess.run(["rm", "-rf", os.path.dirname(stray)], check=True)
+
+
+def test_exec_from_worker_threads(mc_sandbox):
+    """Experiments run execs in parallel: from threads other than the main one (which cannot
+    take signal handlers) each exec still captures its own output."""
+    from concurrent.futures import ThreadPoolExecutor
+    with mc_sandbox.run("busybox", "sleep 60") as box, ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda i: box.exec(["sh", "-c", f"echo {i}; exit {i}"]), range(8)))
+    assert [(r.exit_code, r.stdout) for r in results] == [(i, f"{i}\n") for i in range(8)]
