@@ -114,14 +114,14 @@ def sandbox(kind: str = "mcs", check: bool = True):
             remove_everything(Client(root))
         raise
     finally:
-        left = _settled_leftovers(root, known, iso)
+        left = settled_leftovers(root, known, iso)
         if not left:
             shutil.rmtree(root, ignore_errors=True)
     if check and left:
         raise AssertionError(f"sandbox {root} left behind: {left}")
 
 
-def _settled_leftovers(root: str, known: set[int], iso: Isolation, settle: float = 5) -> list[str]:
+def settled_leftovers(root: str, known: set[int], iso: Isolation, settle: float = 5) -> list[str]:
     """Detached supervisors finish their teardown a moment after `rm` returns: give them time."""
     deadline = time.monotonic() + settle
     while (left := leftovers(root, known, iso)) and time.monotonic() < deadline:

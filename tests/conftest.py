@@ -6,11 +6,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 
 import pytest
 
-from minicontainer.sandbox import allocate, leftovers, pid_namespaces
+from minicontainer.sandbox import allocate, pid_namespaces, settled_leftovers
 
 pytest_plugins = ["minicontainer.testing"]  # the fixtures users get: mc_sandbox, mc_outside
 
@@ -70,12 +69,7 @@ def mc(tmp_path):
     for name in (os.listdir(networks) if os.path.isdir(networks) else []):
         if os.path.exists(os.path.join(networks, name, "network.json")):
             runner("network", "rm", name)
-    assert not os.path.exists(f"/sys/class/net/{runner.bridge}"), "bridge left behind"
-    save = subprocess.run(["iptables-legacy-save"], capture_output=True, text=True).stdout
-    assert runner.prefix not in save and runner.bridge not in save, "iptables rules left behind"
-    deadline = time.monotonic() + 5
-    while (left := leftovers(root, known)) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    left = settled_leftovers(root, known, iso)  # processes, mounts, the bridge, rules
     assert not left, f"left behind: {left}"
     containers = os.path.join(root, "containers")
     assert not os.path.isdir(containers) or not os.listdir(containers), "container state left behind"
