@@ -219,10 +219,8 @@ class Container:
 
     def ports(self) -> dict[str, list[tuple[str, int]]]:
         """`port CONTAINER`: {"80/tcp": [("0.0.0.0", 8080), ("::", 8080)]}."""
-        out: dict[str, list[tuple[str, int]]] = {}
-        for p in self.record.extra.get("ports", []):
-            out.setdefault(f"{p['container_port']}/{p['proto']}", []).append((p["host_ip"], int(p["host_port"])))
-        return out
+        from minicontainer.cli.inspect import ports_map
+        return {key: [(b["HostIp"], int(b["HostPort"])) for b in bound] for key, bound in ports_map(self.record).items()}
 
     def host_port(self, port: int, proto: str = "tcp") -> int:
         """The host port published for the container's port (the IPv4 one), MCError if none."""
@@ -269,9 +267,8 @@ class Container:
 
     def explain(self) -> str:
         """`explain CONTAINER`: its last start as a replayable shell script."""
-        from minicontainer.cli.show_cmds import trace_script
-        rec = self.record
-        return trace_script(self._rt, rec, f"what `minicontainer` did to start container {rec.name} ({rec.short_id})")
+        from minicontainer.cli.show_cmds import explain_script
+        return explain_script(self._rt, self.record)
 
     def start(self) -> None:
         self._rt.start(self.id)

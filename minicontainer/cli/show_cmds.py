@@ -24,10 +24,13 @@ def script_names(rt, cid: str) -> dict[str, str]:
     return {rt.containers.path(cid, "").rstrip("/"): "$ctr", os.path.join(rt.root.images, "layers"): "$layers"}
 
 
-def cmd_explain(rt, opts, args) -> int:
+def explain_script(rt, rec) -> str:
     """What was done in the kernel for a container's last start, as a replayable shell script."""
-    rec = rt.get(args[0])
-    sys.stdout.write(trace_script(rt, rec, f"what `minicontainer` did to start container {rec.name} ({rec.short_id})"))
+    return trace_script(rt, rec, f"what `minicontainer` did to start container {rec.name} ({rec.short_id})")
+
+
+def cmd_explain(rt, opts, args) -> int:
+    sys.stdout.write(explain_script(rt, rt.get(args[0])))
     return 0
 
 
