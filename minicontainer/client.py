@@ -46,6 +46,7 @@ class Client:
 
     def __init__(self, root: str | None = None, *, bridge: str = "", subnet: str = "", chain_prefix: str = ""):
         self.runtime = Runtime(root)
+        self.runtime.recover()
         self.isolation = None  # a sandbox's names (minicontainer.sandbox.Isolation), None otherwise
         if bridge or subnet or chain_prefix:
             self._networks().configure_default(bridge, subnet, chain_prefix)

@@ -103,14 +103,24 @@ class Journal:
             return []
 
     def apply(self, steps: list[Step]) -> None:
-        """do() each step, recording it as soon as it succeeded."""
+        """do() each step, written down before it is done (a write-ahead log): whenever this process
+        dies, every host object it may have made is in the file, and undo() of a step that never
+        happened finds nothing to remove. Entries are rewritten after do() with what it learnt."""
+        from minicontainer.faults import checkpoint
         from minicontainer.store.locks import write_atomic
         entries = self._load()
         for step in steps:
+            name = type(step).__name__
+            journaled = name in _JOURNALED  # steps inside the container's netns need no undo
+            if journaled:
+                entries.append({"type": name, "fields": asdict(step)})
+                write_atomic(self.path, json.dumps(entries))
+                checkpoint(f"journal: about to {name}")
             step.do()
+            checkpoint(f"journal: {name} applied")  # in the kernel, its entry not rewritten yet
             trace.applied(step)
-            if type(step).__name__ in _JOURNALED:  # steps inside the container's netns need no undo
-                entries.append({"type": type(step).__name__, "fields": asdict(step)})
+            if journaled:
+                entries[-1] = {"type": name, "fields": asdict(step)}
                 write_atomic(self.path, json.dumps(entries))
 
     def steps(self) -> list[Step]:
@@ -121,13 +131,21 @@ class Journal:
         return [_JOURNALED[e["type"]](**e["fields"]) for e in self._load()]
 
     def undo(self) -> list[str]:
-        """Undo every recorded step in reverse order; returns the errors (teardown goes on past them)."""
+        """Undo every recorded step in reverse order, dropping each from the file once undone (a
+        teardown killed half way resumes where it stopped); returns the errors (teardown goes on
+        past them)."""
+        from minicontainer.faults import checkpoint
+        from minicontainer.store.locks import write_atomic
         errors = []
-        for step in reversed(self.steps()):
+        entries, steps = self._load(), self.steps()
+        for step in reversed(steps):
             try:
                 step.undo()
             except Exception as exc:  # one failed undo must not leave the rest behind
                 errors.append(f"{step.explain_undo() or step.explain()}: {exc}")
+            entries.pop()
+            write_atomic(self.path, json.dumps(entries))
+            checkpoint(f"journal: {type(step).__name__} undone")
         try:
             os.unlink(self.path)
         except FileNotFoundError:

@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+from minicontainer import residue as host_residue
 from minicontainer.sandbox import allocate, pid_namespaces, settled_leftovers
 
 pytest_plugins = ["minicontainer.testing"]  # the fixtures users get: mc_sandbox, mc_outside
@@ -51,9 +52,42 @@ class MC:
         return subprocess.Popen([sys.executable, "-m", "minicontainer", *args], env=self.env, **kw)
 
 
+class Residue:
+    """What the residue check compares besides the kernel: the state roots a test uses, and the
+    differences it means to leave (regexes over the lines of residue.difference())."""
+
+    def __init__(self):
+        self.roots: list[str] = []
+        self.allowed: list[str] = []
+
+    def watch(self, root: str) -> None:
+        self.roots.append(root)
+
+    def allow(self, pattern: str) -> None:
+        self.allowed.append(pattern)
+
+
+@pytest.fixture(autouse=True)
+def residue():
+    """Every test: snapshot the host (links, addresses, routes, netns, iptables in both backends,
+    mounts, our processes, state records and leases) before and after, and fail on any difference
+    the test did not declare. Runs after every other fixture's teardown (it is set up first)."""
+    if os.geteuid() != 0:
+        yield Residue()
+        return
+    watched = Residue()
+    marker = "PYTEST_CURRENT_TEST"  # every process the test starts inherits it
+    before = host_residue.snapshot(marker=marker)
+    yield watched
+    diff = host_residue.settled_difference(
+        before, lambda: host_residue.snapshot(watched.roots, marker=marker), watched.allowed)
+    assert not diff, "the test left the host changed:\n" + "\n".join(diff)
+
+
 @pytest.fixture
-def mc(tmp_path):
+def mc(tmp_path, residue):
     root = str(tmp_path / "state")
+    residue.watch(root)
     known = pid_namespaces()
     runner = MC(root)
     # The default bridge network of this test only: its own bridge name, subnet and chain prefix.

@@ -93,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         from minicontainer.runtime.api import Runtime
         rt = Runtime(gopts.root or None)
+        rt.recover()  # first put right what a killed command or supervisor left
         return cmd.handler(rt, opts, args)
     except MCError as exc:
         prefix = f"{PROG}: " if cmd.name in ("run", "create") else ""

@@ -174,9 +174,9 @@ def cmd_ps(rt, opts, args) -> int:
     from minicontainer.cli.format import ps_table
     recs = rt.list(all_=opts.all)
     if opts.quiet:
-        _out("".join(r.short_id + "\n" for r in recs))
+        _out("".join((r.id if opts.no_trunc else r.short_id) + "\n" for r in recs))
     else:
-        _out(ps_table(recs))
+        _out(ps_table(recs, truncate=not opts.no_trunc))
     return 0
 
 
@@ -358,8 +358,10 @@ COMMANDS = {c.name: c for c in [
             cmd_wait, min_args=1, examples=["minicontainer wait job"]),
     Command("ps", "ps [OPTIONS]", "List containers", cmd_ps,
             [Flag("all", "a", help="Show all containers (default shows just running)"),
-             Flag("quiet", "q", help="Only display container IDs")], max_args=0,
-            examples=["minicontainer ps", "minicontainer ps -a", "minicontainer rm -f $(minicontainer ps -aq)"]),
+             Flag("quiet", "q", help="Only display container IDs"),
+             Flag("no-trunc", help="Don't truncate output")], max_args=0,
+            examples=["minicontainer ps", "minicontainer ps -a", "minicontainer rm -f $(minicontainer ps -aq)",
+                      "minicontainer ps -a --no-trunc"]),
     Command("inspect", "inspect [OPTIONS] NAME|ID [NAME|ID...]", "Return low-level information on containers or images",
             cmd_inspect, [Flag("format", "f", kind="str", metavar="string", help="Format output using a Go-like template"),
                           Flag("type", kind="str", metavar="string", help="Only inspect objects of the given type")],

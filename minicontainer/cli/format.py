@@ -103,12 +103,13 @@ def port_lines(rec, private: str | None = None) -> list[str]:
             if str(p["container_port"]) == port and p["proto"] == proto]
 
 
-def ps_table(recs, now: float | None = None) -> str:
+def ps_table(recs, now: float | None = None, truncate: bool = True) -> str:
     now = time.time() if now is None else now
     rows = [["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"]]
     for r in recs:
-        command = json.dumps(ellipsis(" ".join(r.command), 20), ensure_ascii=False)
-        rows.append([r.short_id, r.image_ref, command, human_duration(now - parse_time(r.created)) + " ago",
+        command = " ".join(r.command)
+        command = json.dumps(ellipsis(command, 20) if truncate else command, ensure_ascii=False)
+        rows.append([r.short_id if truncate else r.id, r.image_ref, command, human_duration(now - parse_time(r.created)) + " ago",
                      container_status(r, now), ports_column(r), r.name])
     return table(rows)
 

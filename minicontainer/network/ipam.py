@@ -59,6 +59,22 @@ class HostLocalIPAM:
                 return str(ip)
         raise DaemonError(f"no available IPv4 addresses on this network's address pools: {self.subnet}", 125)
 
+    def reclaim_dead(self) -> None:
+        """Free the leases whose holder is gone (a supervisor killed before it could release them)."""
+        try:
+            names = [n for n in os.listdir(self.dir) if n != "lock"]
+        except FileNotFoundError:
+            return
+        with locked(os.path.join(self.dir, "lock")):
+            for name in names:
+                path = os.path.join(self.dir, name)
+                try:
+                    with open(path) as f:
+                        if not _held(f.read()):
+                            os.unlink(path)
+                except FileNotFoundError:
+                    pass
+
     def release(self, ip: str, owner: str) -> None:
         path = os.path.join(self.dir, ip)
         self._ensure_dir()

@@ -120,6 +120,10 @@ class NetworkStore:
             return []
         return [n for n in map(self._load, sorted(os.listdir(self.dir))) if n is not None]
 
+    def reclaim_leases(self) -> None:
+        for net in self.list():
+            self.ipam(net).reclaim_dead()
+
     def create(self, name: str, subnet: str = "", gateway: str = "") -> Network:
         """`network create`: a user-defined bridge `br-<12 hex of its id>`, as Docker names them."""
         from minicontainer.specs.names import NAME_RE

@@ -12,6 +12,7 @@ import signal
 import time
 
 from minicontainer.errors import DaemonError, NoSuchContainer
+from minicontainer.faults import checkpoint
 from minicontainer.images.store import ImageStore, now_rfc3339
 from minicontainer.runtime import etcfiles, liveness
 from minicontainer.runtime.logs import rfc3339_now
@@ -34,18 +35,19 @@ class Runtime:
     def create(self, spec: RunSpec) -> ContainerRecord:
         rec = self.new_record(spec)
         if spec.mounts:
-            from minicontainer.runtime.volumes import check_sources
+            from minicontainer.runtime.volumes import check_sources, mount_records
             check_sources(spec.mounts)  # a missing --mount source fails before anything exists
+            rec.extra["mounts"] = mount_records(self.volumes, spec.mounts)
         self._claim_name(rec, spec.name)
         try:
             if spec.mounts:
-                from minicontainer.runtime.volumes import prepare
-                rec.extra["mounts"] = prepare(self.volumes, spec.mounts, self.images.lower_dirs(self.images.get(rec.image_id)))
-                self.containers.save(rec)
+                from minicontainer.runtime.volumes import make_volumes
+                make_volumes(self.volumes, spec.mounts, rec.extra["mounts"],
+                             self.images.lower_dirs(self.images.get(rec.image_id)))
             self._write_files(rec, spec.network == "host")
+            self.containers.commit(rec)
         except BaseException:
-            self.containers.remove(rec)
-            self.remove_anonymous_volumes(rec)
+            self.delete(rec, volumes=True)
             raise
         return rec
 
@@ -109,6 +111,40 @@ class Runtime:
             from minicontainer.runtime.volumes import remove_anonymous
             remove_anonymous(self.volumes, rec.extra["mounts"])
 
+    def delete(self, rec: ContainerRecord, volumes: bool) -> None:
+        """Remove the container's record and files and, with volumes, its anonymous volumes. The
+        choice is written down first: recover() finishes a removal a crash cut short the same way."""
+        if volumes and rec.extra.get("mounts"):
+            rec.extra["remove_volumes"] = True
+            self.containers.save(rec)
+        self.containers.remove(rec, then=self.remove_anonymous_volumes if volumes else None)
+
+    # ------------------------------------------------------------------ after a crash
+    def recover(self) -> None:
+        """Bring the root back to a clean state after commands or supervisors were killed: finish
+        removals, drop half-created containers and names whose container is gone, reap containers
+        whose supervisor died (undoing their host-side steps) and free leases of dead holders."""
+        store = self.containers
+        debris = store.debris()
+        for cid in debris["gone"]:
+            rec = _record_in(store.gone_dir(cid))
+            wants = rec is not None and rec.extra.get("remove_volumes")
+            store.finish_removal(cid, self.remove_anonymous_volumes if wants else None)
+        for entry in debris["staging"]:
+            import shutil
+            shutil.rmtree(os.path.join(self.root.containers, entry), ignore_errors=True)
+        for rec in store.all():
+            creator = rec.extra.get("creator")
+            if creator and not liveness.is_alive(creator["pid"], creator["start"]):
+                with store.lock(rec.id):
+                    self.delete(rec, volumes=True)  # never finished: its volumes were made for it alone
+            else:
+                self.reap_if_dead(rec)
+        for name in debris["names"]:
+            store.drop_dangling_name(name)
+        from minicontainer.network.networks import NetworkStore
+        NetworkStore(self.root).reclaim_leases()
+
     def _claim_name(self, rec: ContainerRecord, wanted: str | None) -> None:
         if wanted:
             rec.name = wanted
@@ -154,7 +190,8 @@ class Runtime:
         return reaped
 
     def list(self, all_: bool = False) -> list[ContainerRecord]:
-        recs = [r for r in (self.reap_if_dead(r) for r in self.containers.all()) if r is not None]
+        recs = [r for r in (self.reap_if_dead(r) for r in self.containers.all())
+                if r is not None and not r.extra.get("creator")]  # being created: not there yet
         if not all_:
             recs = [r for r in recs if r.running]
         return sorted(recs, key=lambda r: r.created, reverse=True)
@@ -176,16 +213,18 @@ class Runtime:
                 release_network(self, rec)
                 rec.extra.pop("endpoint", None)
                 rec.extra.pop("ports", None)
-                rec.status, rec.pid, rec.supervisor = "exited", 0, None
-                rec.exit_code = 137 if killed else 255
-                rec.error = "supervisor died; container reaped"
-                rec.finished_at = rfc3339_now()
+                if rec.running:
+                    rec.status, rec.exit_code = "exited", 137 if killed else 255
+                    rec.error = "supervisor died; container reaped"
+                    rec.finished_at = rfc3339_now()
+                else:  # it died while starting the container: Docker's state for a failed start
+                    rec.exit_code, rec.error = 128, "supervisor died while starting the container"
+                rec.pid, rec.supervisor = 0, None
                 store.save(rec)
         except NoSuchContainer:
             return None
         if rec.host_config.get("AutoRemove"):
-            store.remove(rec)
-            self.remove_anonymous_volumes(rec)  # --rm takes the anonymous volumes too
+            self.delete(rec, volumes=True)  # --rm takes the anonymous volumes too
             return None
         return rec
 
@@ -257,16 +296,16 @@ class Runtime:
                 raise DaemonError(f"You cannot remove a running container {rec.id}. "
                                   "Stop the container before attempting removal or force remove")
             self._kill_and_wait(rec, signal.SIGKILL, None)
+            checkpoint("container killed")
             rec = self._wait_not_running(rec.id)
+            checkpoint("teardown seen")
             if rec is None:
                 return  # it was a --rm container: its supervisor removed it
         try:
             with self.containers.lock(rec.id):
-                self.containers.remove(rec)
+                self.delete(self.containers.load(rec.id), volumes)
         except NoSuchContainer:
             return
-        if volumes:
-            self.remove_anonymous_volumes(rec)
 
     def wait(self, ref: str) -> int:
         rec = self.get(ref)
@@ -320,6 +359,15 @@ class Runtime:
         image = self.images.find(ref)
         users = self.images_in_use(image.id) if image else []
         return self.images.remove(ref, force, users)
+
+
+def _record_in(directory: str) -> ContainerRecord | None:
+    import json
+    try:
+        with open(os.path.join(directory, "container.json")) as f:
+            return ContainerRecord(**json.load(f))
+    except FileNotFoundError:
+        return None
 
 
 def _image_volumes(volumes: dict, mounts: list) -> list:

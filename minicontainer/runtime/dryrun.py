@@ -12,14 +12,12 @@ from minicontainer.runtime.supervisor import exec_line, file_lines, launch_for, 
 
 
 def _mount_records(rt, spec) -> list[dict]:
-    """What volumes.prepare() would record, creating nothing."""
-    records = []
-    for mount in spec.mounts:
-        rec = mount.as_record()
-        if mount.type == "volume":
-            name = mount.source or "ANONYMOUS-VOLUME-ID"
-            rec["source"], rec["name"] = rt.volumes.data(name), name
-        records.append(rec)
+    """What create would record, with a placeholder for an anonymous volume's random name."""
+    from minicontainer.runtime.volumes import mount_records
+    records = mount_records(rt.volumes, spec.mounts)
+    for rec, mount in zip(records, spec.mounts):
+        if mount.type == "volume" and not mount.source:
+            rec["source"], rec["name"] = rt.volumes.data("ANONYMOUS-VOLUME-ID"), "ANONYMOUS-VOLUME-ID"
     return records
 
 

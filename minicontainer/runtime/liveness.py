@@ -39,6 +39,8 @@ def is_alive(pid: int, start: int) -> bool:
 def open_pidfd(pid: int, start: int) -> int | None:
     """A pidfd for the recorded process, or None if it is gone. Checking identity *after* opening
     the pidfd closes the race: the fd keeps pointing at that process even if the pid is reused."""
+    if not pid:
+        return None
     try:
         fd = os.pidfd_open(pid)
     except (ProcessLookupError, ValueError):

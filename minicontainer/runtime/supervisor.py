@@ -11,7 +11,8 @@ import json
 import os
 import sys
 
-from minicontainer import trace
+from minicontainer import faults, trace
+from minicontainer.faults import checkpoint
 from minicontainer.errors import DaemonError, MCError, NoSuchContainer, StartError
 from minicontainer.runtime import liveness
 from minicontainer.runtime.container_plan import container_plan, namespace_kinds
@@ -44,11 +45,13 @@ class Supervisor:
         Every step it applies goes to the container's trace (`explain CONTAINER` shows it)."""
         rec, store = self.rec, self.rt.containers
         cid = rec.id
+        self._claim()
         launch = launch_for(rec, self.foreground)
         mounts = rec.extra.get("mounts", [])
         if mounts:
             from minicontainer.runtime.volumes import make_bind_sources
             make_bind_sources(mounts)
+            checkpoint("bind sources made")
         plan = plan_for(self.rt, rec)
         self.log = LogWriter(store.log_path(cid))
         trace.record_to(store.path(cid, TRACE_FILE))
@@ -66,6 +69,7 @@ class Supervisor:
                 for fd in join.values():
                     os.close(fd)
             trace.write({"phase": "started", "pid": self.started.pid})
+            checkpoint("container started")
         except BaseException as exc:
             trace.write({"phase": "failed", "error": str(exc)})
             trace.stop()
@@ -84,6 +88,16 @@ class Supervisor:
             rec.started_at, rec.init_start = rfc3339_now(), liveness.start_ticks(self.started.pid)
             rec.supervisor = {"pid": me, "start": liveness.start_ticks(me)}
             store.save(rec)
+        checkpoint("recorded as running")
+
+    def _claim(self) -> None:
+        """Write our identity into the record before touching the host: if we are killed from here
+        on, the next command sees a dead supervisor and undoes whatever the journal holds."""
+        store, me = self.rt.containers, os.getpid()
+        with store.lock(self.rec.id):
+            self.rec.supervisor = {"pid": me, "start": liveness.start_ticks(me)}
+            store.save(self.rec)
+        checkpoint("supervisor recorded")
 
     def _joined_namespaces(self) -> dict[str, int]:
         """--net container:ID: pin that container's network namespace for the child to setns into."""
@@ -117,9 +131,11 @@ class Supervisor:
                               f"({rec.id[:12]}): Bind for {clash['host_ip'] or '0.0.0.0'}:{clash['host_port']} "
                               "failed: port is already allocated", 125)
         ep = reserve(networks, net, rec.id)
+        checkpoint("address leased")
         with store.lock(rec.id):
             rec.extra["endpoint"] = ep
             store.save(rec)
+        checkpoint("endpoint recorded")
         with open(store.path(rec.id, "hosts"), "w") as f:
             f.write(hosts(ep["IPAddress"], rec.config["Hostname"]))
         journal = journal_for(store, rec.id)
@@ -132,6 +148,7 @@ class Supervisor:
                     with store.lock(rec.id):
                         rec.extra["ports"] = ports
                         store.save(rec)
+                    checkpoint("ports recorded")
         return ready
 
     def _record_start_failure(self, exc: MCError) -> None:
@@ -141,8 +158,7 @@ class Supervisor:
             rec.supervisor = None
             store.save(rec)
         if rec.host_config.get("AutoRemove"):
-            store.remove(rec)
-            self.rt.remove_anonymous_volumes(rec)  # --rm takes the anonymous volumes too
+            self.rt.delete(rec, volumes=True)  # --rm takes the anonymous volumes too
 
     def wait(self) -> int:
         """Relay output until the container exits; record the exit; tear down. Returns the exit code."""
@@ -160,7 +176,9 @@ class Supervisor:
 
     def finish(self, code: int) -> None:
         store, rec = self.rt.containers, self.rec
+        checkpoint("container exited")
         release_network(self.rt, rec)
+        checkpoint("network released")
         try:
             with store.lock(rec.id):
                 rec = store.load(rec.id)
@@ -173,8 +191,7 @@ class Supervisor:
             return  # removed (rm -f) while it ran
         self.rec = rec
         if rec.host_config.get("AutoRemove"):
-            store.remove(rec)
-            self.rt.remove_anonymous_volumes(rec)  # --rm takes the anonymous volumes too
+            self.rt.delete(rec, volumes=True)  # --rm takes the anonymous volumes too
 
 
 TRACE_FILE = "trace.jsonl"
@@ -275,6 +292,7 @@ def start_detached(runtime, rec: ContainerRecord) -> None:
             os.setsid()
             if os.fork():
                 os._exit(0)
+            faults.become("supervisor")
             _become_daemon(w)
             sup = Supervisor(runtime, rec, foreground=False)
             try:
@@ -299,6 +317,8 @@ def start_detached(runtime, rec: ContainerRecord) -> None:
     os.close(r)
     result = json.loads(report or b'{"error": "supervisor exited before starting the container", "code": 125}')
     if "error" in result:
+        if not report:  # killed: undo what it did now rather than at the next command
+            runtime.reap_if_dead(runtime.containers.load(rec.id))
         raise StartError(result["error"], result["code"])
 
 

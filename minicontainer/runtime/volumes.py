@@ -23,21 +23,29 @@ def check_sources(specs: list[MountSpec]) -> None:
                               f"{spec.source}", 125)
 
 
-def prepare(volumes: VolumeStore, specs: list[MountSpec], image_roots: list[str]) -> list[dict]:
-    """At create: create volumes and copy the image's content into new (empty) ones. Returns the
-    mount records kept with the container."""
+def mount_records(volumes: VolumeStore, specs: list[MountSpec]) -> list[dict]:
+    """The mount records kept with the container, anonymous volumes named, nothing created yet: the
+    record names them before they exist, so a crash in between leaves nothing nobody knows of."""
     records = []
     for spec in specs:
         rec = spec.as_record()
         if spec.type == "volume":
             name = spec.source or os.urandom(32).hex()
-            _, created = volumes.ensure(name, anonymous=not spec.source)
             rec["source"], rec["name"] = volumes.data(name), name
-            data = volumes.data(name)
-            if spec.copy_data and (created or not os.listdir(data)):
-                copy_up(image_roots, spec.target, data)
         records.append(rec)
     return records
+
+
+def make_volumes(volumes: VolumeStore, specs: list[MountSpec], records: list[dict], image_roots: list[str]) -> None:
+    """At create: create the volumes and copy the image's content into new (empty) ones."""
+    from minicontainer.faults import checkpoint
+    for spec, rec in zip(specs, records):
+        if spec.type == "volume":
+            _, created = volumes.ensure(rec["name"], anonymous=not spec.source)
+            data = volumes.data(rec["name"])
+            if spec.copy_data and (created or not os.listdir(data)):
+                copy_up(image_roots, spec.target, data)
+            checkpoint(f"volume {rec['name'][:12]} ready")
 
 
 def copy_up(image_roots: list[str], target: str, data: str) -> None:

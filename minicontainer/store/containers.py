@@ -7,6 +7,8 @@ Layout under <root>/containers/<id>/:
     <id>-json.log    stdout/stderr, Docker's json-file format
 Names are symlinks <root>/names/<name> -> <id>, created with symlink(2), which is atomic: two
 concurrent `run --name web` cannot both win.
+A directory appears whole (renamed from .new-*) and goes by a rename to .gone-<id>, so a command
+killed half way leaves debris that recover() can tell apart from a live container.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 
 from minicontainer.errors import DaemonError, NoSuchContainer
+from minicontainer.faults import checkpoint
 from minicontainer.store.locks import locked, write_atomic
 from minicontainer.store.root import StateRoot
 
@@ -72,17 +75,44 @@ class ContainerStore:
 
     # -- records
     def create(self, rec: ContainerRecord) -> None:
-        """Claim the name and write the record; fails like Docker on a name already in use."""
-        os.makedirs(self.dir(rec.id), mode=0o710)
+        """Write the record, then claim the name; fails like Docker on a name already in use.
+
+        The directory appears whole (built as .new-<id>-<pid>-<ticks>, then renamed), marked as
+        being created by this process until commit(): if we are killed before that, the next
+        command's recover() finds the mark of a dead creator and removes what we had made."""
+        from minicontainer.runtime import liveness
+        me = os.getpid()
+        rec.extra["creator"] = {"pid": me, "start": liveness.start_ticks(me)}
+        staging = os.path.join(self.root.containers, f".new-{rec.id}-{me}-{rec.extra['creator']['start']}")
+        os.mkdir(staging, mode=0o710)
+        write_atomic(os.path.join(staging, "container.json"), json.dumps(asdict(rec), indent=1))
+        os.rename(staging, self.dir(rec.id))
+        checkpoint("container record written")
+        with self.names_lock():
+            link = os.path.join(self.root.names, rec.name)
+            other = self._name_target(rec.name)
+            if other is not None and not os.path.isdir(self.dir(other)):
+                os.unlink(link)  # a name left behind by a crash: its container is gone
+            try:
+                os.symlink(rec.id, link)
+            except FileExistsError:
+                shutil.rmtree(self.dir(rec.id), ignore_errors=True)
+                raise DaemonError(
+                    f'Conflict. The container name "/{rec.name}" is already in use by container "{other or "?"}". '
+                    "You have to remove (or rename) that container to be able to reuse that name.", 125) from None
+        checkpoint("name claimed")
+
+    def commit(self, rec: ContainerRecord) -> None:
+        """The container is complete (files written, volumes made): it is no longer being created."""
+        rec.extra.pop("creator", None)
         self.save(rec)
-        try:
-            os.symlink(rec.id, os.path.join(self.root.names, rec.name))
-        except FileExistsError:
-            shutil.rmtree(self.dir(rec.id), ignore_errors=True)
-            other = self._name_target(rec.name) or "?"
-            raise DaemonError(
-                f'Conflict. The container name "/{rec.name}" is already in use by container "{other}". '
-                "You have to remove (or rename) that container to be able to reuse that name.", 125) from None
+        checkpoint("container created")
+
+    @contextmanager
+    def names_lock(self):
+        """Name claims, releases and the recovery of names left by a crash, one at a time."""
+        with locked(os.path.join(self.root.names, ".lock")):
+            yield
 
     def load(self, cid: str) -> ContainerRecord:
         try:
@@ -103,11 +133,71 @@ class ContainerStore:
         with locked(self.path(cid, "lock")):
             yield
 
-    def remove(self, rec: ContainerRecord) -> None:
-        link = os.path.join(self.root.names, rec.name)
-        if self._name_target(rec.name) == rec.id:
-            os.unlink(link)
-        shutil.rmtree(self.dir(rec.id), ignore_errors=True)
+    def remove(self, rec: ContainerRecord, then=None) -> None:
+        """Remove the container: its directory is renamed away first (from that moment it no longer
+        exists), then its name is released, then `then(rec)` runs (its anonymous volumes), then the
+        files go. Killed half way, recover() finishes the job from the renamed directory."""
+        gone = self.gone_dir(rec.id)
+        os.rename(self.dir(rec.id), gone)
+        checkpoint("container record removed")
+        self.finish_removal(rec.id, then)
+
+    def gone_dir(self, cid: str) -> str:
+        return os.path.join(self.root.containers, f".gone-{cid}")
+
+    def finish_removal(self, cid: str, then=None) -> None:
+        gone = self.gone_dir(cid)
+        with self.names_lock():
+            for name in self._names_of(cid):
+                os.unlink(os.path.join(self.root.names, name))
+        checkpoint("name released")
+        if then is not None:
+            try:
+                with open(os.path.join(gone, "container.json")) as f:
+                    then(ContainerRecord(**json.load(f)))
+            except FileNotFoundError:
+                pass
+            checkpoint("volumes removed")
+        shutil.rmtree(gone, ignore_errors=True)
+
+    def _names_of(self, cid: str) -> list[str]:
+        try:
+            names = os.listdir(self.root.names)
+        except FileNotFoundError:
+            return []
+        return [n for n in names if self._name_target(n) == cid]
+
+    def debris(self) -> dict[str, list[str]]:
+        """What crashed commands left: directories being created by a process that is gone
+        (.new-*), removals not finished (.gone-*), names whose container is gone."""
+        from minicontainer.runtime import liveness
+        out = {"staging": [], "gone": [], "names": []}
+        try:
+            entries = os.listdir(self.root.containers)
+        except FileNotFoundError:
+            entries = []
+        for entry in entries:
+            if entry.startswith(".new-"):
+                _, pid, start = entry.rsplit("-", 2)
+                if not liveness.is_alive(int(pid), int(start)):
+                    out["staging"].append(entry)
+            elif entry.startswith(".gone-"):
+                out["gone"].append(entry[len(".gone-"):])
+        try:
+            names = os.listdir(self.root.names)
+        except FileNotFoundError:
+            names = []
+        for name in names:
+            target = self._name_target(name)
+            if target is not None and not os.path.isdir(self.dir(target)):
+                out["names"].append(name)
+        return out
+
+    def drop_dangling_name(self, name: str) -> None:
+        with self.names_lock():
+            target = self._name_target(name)
+            if target is not None and not os.path.isdir(self.dir(target)):
+                os.unlink(os.path.join(self.root.names, name))
 
     def ids(self) -> list[str]:
         try:

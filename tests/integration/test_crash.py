@@ -1,0 +1,135 @@
+"""kill -9 at every step: of `run -d -p -v` (the command, then its supervisor) and of `rm -f -v`
+(the command, then the supervisor tearing down). After each crash the next command must leave the
+host as it was, apart from the containers that still exist, and those must all be in `ps -a`.
+
+The steps are not guessed: a clean run with MINICONTAINER_CHECKPOINTS lists them, then each one
+is crashed in turn (minicontainer/faults.py)."""
+
+import os
+import random
+
+import pytest
+
+from minicontainer import residue
+from tests.integration.nethelp import HTTPD, curl
+
+RUN_ARGS = ["-v", "crashvol:/data", "-v", "/cache", "busybox", "sh", "-c", HTTPD.format(name="crash")]
+
+
+def _steps(mc, role: str, *commands: tuple) -> list[str]:
+    """The checkpoints `role` passes while the commands run (a supervisor counts on from its start
+    through its teardown, in one list)."""
+    log = os.path.join(mc.root, "..", "checkpoints.log")
+    saved = dict(mc.env)
+    mc.env["MINICONTAINER_CHECKPOINTS"] = log
+    try:
+        for args in commands:
+            mc(*args, check=True)
+    finally:
+        mc.env.clear()
+        mc.env.update(saved)
+    lines = []
+    for _ in range(50):  # a detached supervisor writes its teardown steps a moment after rm returns
+        with open(log) as f:
+            lines = [line.split(" ", 2) for line in f.read().splitlines()]
+        if role != "supervisor" or any(label == "network released" for _, _, label in lines):
+            break
+        import time
+        time.sleep(0.1)
+    os.unlink(log)
+    return [label for who, _, label in lines if who == role]
+
+
+def _crashing(mc, where: str, *args: str):
+    saved = dict(mc.env)
+    mc.env["MINICONTAINER_CRASH_AT"] = where
+    try:
+        return mc(*args)
+    finally:
+        mc.env.clear()
+        mc.env.update(saved)
+
+
+def _snapshot(mc):
+    return residue.snapshot([mc.root], marker="PYTEST_CURRENT_TEST")
+
+
+def _kernel_only(snap):
+    return {k: v for k, v in snap.items() if k != "state"}
+
+
+def _check_recovered(mc, before, label: str) -> None:
+    """The next command recovers; what is left is only containers that exist, each in ps -a."""
+    listed = set(mc.ok("ps", "-aq", "--no-trunc").split())
+    containers = os.path.join(mc.root, "containers")
+    on_disk = {d for d in os.listdir(containers) if not d.endswith(".lock")}
+    assert on_disk == listed, f"after a crash at {label!r}: on disk {on_disk}, in ps -a {listed}"
+    names = os.path.join(mc.root, "names")
+    for name in os.listdir(names):
+        if not name.startswith("."):
+            assert os.readlink(os.path.join(names, name)) in listed, f"{label!r}: name {name} of a lost container"
+    running = mc.ok("ps", "-q")
+    if not running:  # nothing runs: the kernel must be exactly as before
+        diff = residue.settled_difference(_kernel_only(before), lambda: _kernel_only(_snapshot(mc)))
+        assert not diff, f"after a crash at {label!r}, the next command left:\n" + "\n".join(diff)
+    ids = mc.ok("ps", "-aq").split()
+    if ids:
+        mc("rm", "-f", "-v", *ids, check=True)
+    diff = residue.settled_difference(before, lambda: _snapshot(mc))
+    assert not diff, f"after a crash at {label!r} and rm -f -v:\n" + "\n".join(diff)
+
+
+def _serves(mc, port: int) -> None:
+    """The same name, port and volume work again: nothing of the crashed run holds them."""
+    mc("run", "-d", "--name", "crashweb", "-p", f"{port}:80", *RUN_ARGS, check=True)
+    assert curl(f"http://127.0.0.1:{port}/") == "hello-crash\n"
+    mc("rm", "-f", "-v", "crashweb", check=True)
+
+
+@pytest.fixture
+def crash_env(mc):
+    mc.ok("volume", "create", "crashvol")
+    mc.ok("run", "--rm", "busybox", "true")  # the bridge and its chains exist from here on
+    yield mc
+    mc("volume", "rm", "-f", "crashvol")
+
+
+@pytest.mark.parametrize("role", ["command", "supervisor"])
+def test_kill_9_at_every_step_of_run(crash_env, role):
+    mc = crash_env
+    port = random.randrange(20000, 60000)
+    run = ("run", "-d", "--name", "crashweb", "-p", f"{port}:80", *RUN_ARGS)
+    steps = _steps(mc, role, run)
+    mc("rm", "-f", "-v", "crashweb", check=True)
+    assert len(steps) >= (4 if role == "command" else 15), steps
+    before = _snapshot(mc)
+    for n, label in enumerate(steps, 1):
+        proc = _crashing(mc, f"{role}:{n}", *run)
+        assert proc.returncode != 0, (label, proc.stdout, proc.stderr)
+        _check_recovered(mc, before, label)
+    _serves(mc, port)
+
+
+@pytest.mark.parametrize("role", ["command", "supervisor"])
+def test_kill_9_at_every_step_of_rm(crash_env, role):
+    mc = crash_env
+    port = random.randrange(20000, 60000)
+    run = ("run", "-d", "--name", "crashweb", "-p", f"{port}:80", *RUN_ARGS)
+    rm = ("rm", "-f", "-v", "crashweb")
+    started = len(_steps(mc, "supervisor", run))
+    mc(*rm, check=True)
+    # the supervisor's checkpoints count on from its start: its teardown steps come after those
+    steps = _steps(mc, role, run, rm)[0 if role == "command" else started:]
+    assert len(steps) >= 4, steps
+    before = _snapshot(mc)
+    for n, label in enumerate(steps, 1):
+        if role == "command":
+            mc(*run, check=True)
+            assert curl(f"http://127.0.0.1:{port}/") == "hello-crash\n"
+            _crashing(mc, f"command:{n}", *rm)
+        else:
+            _crashing(mc, f"supervisor:{started + n}", *run)
+            assert curl(f"http://127.0.0.1:{port}/") == "hello-crash\n"
+            mc(*rm)
+        _check_recovered(mc, before, label)
+    _serves(mc, port)
