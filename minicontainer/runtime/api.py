@@ -123,7 +123,8 @@ class Runtime:
     def recover(self) -> None:
         """Bring the root back to a clean state after commands or supervisors were killed: finish
         removals, drop half-created containers and names whose container is gone, reap containers
-        whose supervisor died (undoing their host-side steps) and free leases of dead holders."""
+        whose supervisor died (undoing their host-side steps), free leases of dead holders, and add
+        back firewall rules of ours that someone deleted."""
         store = self.containers
         debris = store.debris()
         for cid in debris["gone"]:
@@ -144,6 +145,12 @@ class Runtime:
             store.drop_dangling_name(name)
         from minicontainer.network.networks import NetworkStore
         NetworkStore(self.root).reclaim_leases()
+        from minicontainer.network.repair import repair
+        restored = repair(self)
+        if restored:
+            import sys
+            print(f"minicontainer: restored {len(restored)} firewall rules or chains that were missing "
+                  f"from the kernel (first: {restored[0]})", file=sys.stderr)
 
     def _claim_name(self, rec: ContainerRecord, wanted: str | None) -> None:
         if wanted:

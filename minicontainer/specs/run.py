@@ -67,8 +67,10 @@ def validate(spec: RunSpec) -> RunSpec:
     if spec.network.startswith("container:"):
         if not spec.network.partition(":")[2]:
             raise DaemonError("invalid container format container:<name|id>", 125)
-        if spec.publish:
+        if spec.publish or spec.publish_all:
             raise DaemonError("conflicting options: port publishing and the container type network mode", 125)
+        if spec.hostname:  # Docker refuses it: the network identity belongs to the joined container
+            raise DaemonError("conflicting options: hostname and the network mode", 125)
     elif not spec.network or "/" in spec.network:
         raise DaemonError(f"network {spec.network} not found", 125)
     return spec
@@ -85,6 +87,6 @@ def from_options(image: str, command=(), *, name=None, detach=False, remove=Fals
     check_duplicates(mounts)
     spec = RunSpec(image=image, command=list(command), name=name or None, detach=detach, remove=remove,
                    env=parse_env(list(env)), workdir=workdir, hostname=hostname, interactive=interactive, tty=tty,
-                   network=network, publish=parse_all(list(publish)), mounts=mounts, binds=list(volume), user=user,
+                   network=network or "bridge", publish=parse_all(list(publish)), mounts=mounts, binds=list(volume), user=user,
                    entrypoint=entrypoint, publish_all=publish_all)
     return validate(spec)

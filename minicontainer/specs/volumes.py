@@ -114,6 +114,10 @@ def _size(value: str) -> int:
     return int(m.group(1)) * {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}[m.group(2).lower()]
 
 
+_GO_BOOLS = {**dict.fromkeys(("1", "t", "T", "TRUE", "true", "True"), True),
+             **dict.fromkeys(("0", "f", "F", "FALSE", "false", "False"), False)}
+
+
 def parse_mount(spec: str) -> MountSpec:
     """One --mount argument (CSV of key=value; a bare `readonly` means true)."""
     fields: dict[str, str] = {}
@@ -127,7 +131,12 @@ def parse_mount(spec: str) -> MountSpec:
     kind = fields.pop("type", "volume")
     source = fields.pop("source", fields.pop("src", ""))
     target = fields.pop("target", fields.pop("dst", fields.pop("destination", "")))
-    readonly = fields.pop("readonly", fields.pop("ro", "false")) in ("true", "1")
+    readonly_key = "readonly" if "readonly" in fields else "ro"
+    readonly_value = fields.pop("readonly", fields.pop("ro", "false"))
+    if readonly_value not in _GO_BOOLS:  # Go's strconv.ParseBool, as the docker CLI uses
+        raise MCError(f"invalid argument \"{spec}\" for \"--mount\" flag: invalid value for {readonly_key}: "
+                      f"{readonly_value}", 125)
+    readonly = _GO_BOOLS[readonly_value]
     if kind not in ("bind", "volume", "tmpfs"):
         raise MCError(f"invalid argument \"{spec}\" for \"--mount\" flag: invalid type: {kind}", 125)
     if not target:

@@ -144,6 +144,8 @@ def test_stopped_container_and_volumes(mc, tmp_path):
     # the helper's mounts died with it: nothing of this container is mounted on the host
     with open("/proc/self/mountinfo") as f:
         assert mc.root not in f.read()
+    mc.ok("rm", "gone")
+    mc.ok("volume", "rm", "vol")
 
 
 def test_running_container_copy_sees_its_mounts(mc, tmp_path):

@@ -1,0 +1,60 @@
+"""Put back firewall rules someone else took away.
+
+Another tool (a firewall reload, `iptables -t nat -F`, an experiment) may delete our chains or rules
+while containers run: with dockerd that ends in "No chain/target/match by that name" at the next
+`docker run -p`. Here every command first compares what the kernel holds (one `iptables-legacy-save`,
+a few milliseconds) with what our networks and running containers need, and adds back what is
+missing. Only our own rules are added; nothing of anyone else's is flushed, deleted or moved.
+"""
+
+from __future__ import annotations
+
+import subprocess
+
+
+def rules_in_kernel() -> set[tuple[str, str]]:
+    """(table, "-A CHAIN spec") of every rule in the legacy tables, as iptables-save prints it."""
+    try:
+        out = subprocess.run(["iptables-legacy-save"], capture_output=True, text=True, timeout=30).stdout
+    except FileNotFoundError:
+        return set()
+    have, table = set(), ""
+    for line in out.splitlines():
+        if line.startswith("*"):
+            table = line[1:]
+        elif line.startswith("-A "):
+            have.add((table, line))
+    return have
+
+
+def wanted_rules(runtime, networks, net) -> list:
+    """The network's own rules, then the port rules of the running containers attached to it (from
+    their journals: exactly what their supervisors added)."""
+    from minicontainer.network.ports import PublishRules
+    from minicontainer.runtime.supervisor import journal_for
+    rules = list(networks.rules(net))
+    for rec in runtime.containers.all():
+        ep = rec.extra.get("endpoint") or {}
+        if rec.running and ep.get("Network") == net.name:
+            for step in journal_for(runtime.containers, rec.id).steps():
+                if isinstance(step, PublishRules):
+                    rules += step.rules()
+    return rules
+
+
+def repair(runtime) -> list[str]:
+    """Add back the missing rules of every network whose bridge is up; returns the commands run."""
+    import os
+
+    from minicontainer.network.networks import NetworkStore
+    networks = NetworkStore(runtime.root)
+    nets = [n for n in networks.list() if os.path.exists(f"/sys/class/net/{n.bridge}")]
+    if not nets:
+        return []
+    have = rules_in_kernel()
+    done = []
+    for net in nets:
+        wanted = wanted_rules(runtime, networks, net)
+        if any((r.table, r.save_line()) not in have for r in wanted):
+            done += networks.firewall(net).add(wanted)
+    return done

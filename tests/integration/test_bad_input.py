@@ -1,0 +1,127 @@
+"""Bad input across the commands: each case gets Docker's one-line error and exit code, and the host
+(kernel objects and state records) is exactly as it was before the command."""
+
+import re
+
+import pytest
+
+from minicontainer import residue
+
+NOSUCH = "Error response from daemon: No such container: nosuch"
+
+# (argv, exit code, what stderr's first line says: a string to match exactly, or re.Pattern)
+CASES = [
+    # ports
+    (["run", "-p", "99999:80", "busybox", "true"], 125, "minicontainer: invalid hostPort: 99999"),
+    (["run", "-p", "abc", "busybox", "true"], 125, "minicontainer: invalid containerPort: abc"),
+    (["run", "-p", "65536", "busybox", "true"], 125, "minicontainer: invalid containerPort: 65536"),
+    (["run", "-p", "80:80/sctpx", "busybox", "true"], 125, "minicontainer: invalid proto: sctpx"),
+    (["run", "-p", "1.2.3.4.5:80:80", "busybox", "true"], 125, "minicontainer: invalid IP address: 1.2.3.4.5"),
+    (["run", "-p", "8080-8081:80-82", "busybox", "true"], 125,
+     "minicontainer: invalid ranges specified for container and host Ports: 80-82 and 8080-8081"),
+    # volumes and mounts
+    (["run", "-v", "/tmp:relative", "busybox", "true"], 125, re.compile(r"mount path: 'relative' mount path must be absolute$")),
+    (["run", "-v", ":/data", "busybox", "true"], 125, "minicontainer: invalid spec: :/data: empty section between colons"),
+    (["run", "-v", "", "busybox", "true"], 125, "minicontainer: invalid empty volume spec"),
+    (["run", "-v", "/a:/b:rx", "busybox", "true"], 125, "minicontainer: Error response from daemon: invalid mode: rx"),
+    (["run", "-v", "/a:/b:ro,rw", "busybox", "true"], 125, "minicontainer: Error response from daemon: invalid mode: ro,rw"),
+    (["run", "-v", "/a:/", "busybox", "true"], 125,
+     "minicontainer: Error response from daemon: invalid specification: destination can't be '/'"),
+    (["run", "--mount", "type=bind,target=/x", "busybox", "true"], 125,
+     'minicontainer: Error response from daemon: invalid mount config for type "bind": field Source must not be empty'),
+    (["run", "--mount", "type=bind,source=/nonexistent-mc,target=/x", "busybox", "true"], 125,
+     'minicontainer: Error response from daemon: invalid mount config for type "bind": bind source path does not exist: '
+     "/nonexistent-mc"),
+    (["run", "--mount", "type=weird,target=/x", "busybox", "true"], 125,
+     'minicontainer: invalid argument "type=weird,target=/x" for "--mount" flag: invalid type: weird'),
+    (["run", "--mount", "source=v", "busybox", "true"], 125,
+     'minicontainer: invalid argument "source=v" for "--mount" flag: target is required'),
+    (["run", "--mount", "type=tmpfs,source=/x,target=/y", "busybox", "true"], 125,
+     'minicontainer: Error response from daemon: invalid mount config for type "tmpfs": field Source must be empty'),
+    (["run", "--mount", "type=volume,source=/abs,target=/y", "busybox", "true"], 125,
+     re.compile(r'"/abs" includes invalid characters for a local volume name')),
+    (["run", "--mount", "type=bind,src=/tmp,dst=/x,readonly=maybe", "busybox", "true"], 125,
+     'minicontainer: invalid argument "type=bind,src=/tmp,dst=/x,readonly=maybe" for "--mount" flag: '
+     "invalid value for readonly: maybe"),
+    # names
+    (["run", "--name", "bad name!", "busybox", "true"], 125,
+     "minicontainer: Error response from daemon: Invalid container name (bad name!), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"),
+    (["run", "--name", "a", "busybox", "true"], 125, re.compile(r"Invalid container name \(a\)")),
+    (["run", "--name", "taken", "busybox", "true"], 125,
+     re.compile(r'^minicontainer: Error response from daemon: Conflict. The container name "/taken" is already in use '
+                r'by container "[0-9a-f]{64}". You have to remove \(or rename\) that container')),
+    # network modes and conflicting flags
+    (["run", "--network", "nosuchnet", "busybox", "true"], 125,
+     "minicontainer: Error response from daemon: network nosuchnet not found"),
+    (["run", "--network", "container:nosuch", "busybox", "true"], 125, "minicontainer: " + NOSUCH),
+    (["run", "--network", "container:taken", "-p", "80:80", "busybox", "true"], 125,
+     "minicontainer: Error response from daemon: conflicting options: port publishing and the container type network mode"),
+    (["run", "--network", "container:taken", "-h", "foo", "busybox", "true"], 125,
+     "minicontainer: Error response from daemon: conflicting options: hostname and the network mode"),
+    (["run", "-it", "busybox", "true"], 1, "minicontainer: the input device is not a TTY"),
+    (["run", "--pull", "sometimes", "busybox", "true"], 125,
+     "minicontainer: invalid pull option: 'sometimes': must be one of \"always\", \"missing\" or \"never\""),
+    (["run", "-w", "relative", "busybox", "true"], 125,
+     "minicontainer: Error response from daemon: the working directory 'relative' is invalid, it needs to be an absolute path"),
+    (["run", "--entrypoint", "", "busybox"], 125, "minicontainer: Error response from daemon: no command specified"),
+    (["run", "--bogus", "busybox", "true"], 125, "minicontainer: unknown flag: --bogus"),
+    (["stop", "-t", "x", "nosuch"], 125, re.compile(r'invalid argument "x" for "-t, --time" flag')),
+    # images
+    (["run", "--pull", "never", "nosuchimage"], 125, "minicontainer: Error response from daemon: No such image: nosuchimage:latest"),
+    (["run", "UPPER/Case", "true"], 125, "minicontainer: invalid reference format: repository name (UPPER/Case) must be lowercase"),
+    (["rmi", "nosuchimage"], 1, "Error response from daemon: No such image: nosuchimage"),
+    # cp paths
+    (["cp", "nosuch:/a", "/tmp/b"], 1, NOSUCH),
+    (["cp", "/tmp/a", "/tmp/b"], 1, "must specify at least one container source"),
+    (["cp", "taken:/nonexistent", "/tmp"], 1, "Error response from daemon: Could not find the file /nonexistent in container taken"),
+    (["cp", "/nonexistent-mc", "taken:/"], 1, "lstat /nonexistent-mc: no such file or directory"),
+    # missing containers and wrong states
+    (["stop", "nosuch"], 1, NOSUCH),
+    (["rm", "nosuch"], 1, NOSUCH),
+    (["exec", "nosuch", "true"], 1, NOSUCH),
+    (["logs", "nosuch"], 1, NOSUCH),
+    (["port", "nosuch"], 1, NOSUCH),
+    (["inspect", "nosuch"], 1, "Error: No such object: nosuch"),
+    (["rm", "taken"], 1, re.compile(r"^Error response from daemon: You cannot remove a running container [0-9a-f]{64}\. "
+                                    r"Stop the container before attempting removal or force remove$")),
+    (["kill", "-s", "NOPE", "taken"], 1, "Invalid signal: NOPE"),
+    # networks, volumes, commands
+    (["network", "create", "--subnet", "10.0.0.0/33", "n1"], 1, re.compile(r"^Error response from daemon: invalid subnet 10.0.0.0/33")),
+    (["network", "create", "bridge"], 1, "Error response from daemon: network with name bridge already exists"),
+    (["network", "rm", "nosuchnet"], 1, "Error response from daemon: network nosuchnet not found"),
+    (["volume", "rm", "nosuchvol"], 1, "Error response from daemon: get nosuchvol: no such volume"),
+    (["volume", "create", "bad/name"], 1, re.compile(r'^Error response from daemon: create bad/name: "bad/name" includes invalid')),
+    (["frobnicate"], 1, "minicontainer: 'frobnicate' is not a minicontainer command."),
+]
+
+USAGE_HINT = re.compile(r"^See 'minicontainer( \w+)* --help'\.?$")
+
+
+@pytest.fixture
+def host(mc):
+    """A running container named `taken` (none network: no bridge) for the cases that need one."""
+    mc.ok("run", "-d", "--name", "taken", "--network", "none", "busybox", "sleep", "300")
+    yield mc
+
+
+@pytest.mark.parametrize("argv,code,first", CASES, ids=[" ".join(c[0])[:60] for c in CASES])
+def test_bad_input(host, argv, code, first):
+    before = residue.snapshot([host.root], marker="PYTEST_CURRENT_TEST")
+    proc = host(*argv)
+    lines = proc.stderr.splitlines()
+    assert proc.returncode == code, proc.stderr
+    assert lines, "no error message"
+    if isinstance(first, re.Pattern):
+        assert first.search(lines[0]), lines[0]
+    else:
+        assert lines[0] == first
+    assert all(USAGE_HINT.match(line) for line in lines[1:]), f"more than one line of error: {lines}"
+    assert proc.stdout == ""
+    diff = residue.difference(before, residue.snapshot([host.root], marker="PYTEST_CURRENT_TEST"))
+    assert not diff, f"{argv} changed the host:\n" + "\n".join(diff)
+
+
+def test_the_table_is_large_enough():
+    assert len(CASES) >= 40
+    commands = {argv[0] for argv, _, _ in CASES}
+    assert {"run", "cp", "stop", "rm", "exec", "logs", "inspect", "network", "volume", "rmi", "kill"} <= commands
