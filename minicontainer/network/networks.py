@@ -131,7 +131,7 @@ class NetworkStore:
             raise DaemonError(f"invalid network name: {name}", 1)
         os.makedirs(self.dir, exist_ok=True)
         with locked(os.path.join(self.dir, "create.lock")):
-            if self._load(name) is not None or name in ("host", "none"):
+            if self._load(name) is not None or name in ("host", "none", DEFAULT_NETWORK):  # predefined in Docker
                 raise DaemonError(f"network with name {name} already exists", 1)
             try:
                 net = ipaddress.ip_network(subnet) if subnet else pick_subnet(host_networks() + self._subnets())

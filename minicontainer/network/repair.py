@@ -56,5 +56,8 @@ def repair(runtime) -> list[str]:
     for net in nets:
         wanted = wanted_rules(runtime, networks, net)
         if any((r.table, r.save_line()) not in have for r in wanted):
-            done += networks.firewall(net).add(wanted)
+            # libiptc's state must not reach a supervisor this process may fork next (it failed
+            # there with EDESTADDRREQ): the rules are added from a short-lived child.
+            from minicontainer.runtime.helper import in_helper
+            done += in_helper(lambda: networks.firewall(net).add(wanted))
     return done

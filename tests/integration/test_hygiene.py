@@ -78,8 +78,7 @@ def test_chains_deleted_behind_our_back_are_put_back(br, outside_client):
     br.ok("run", "-d", "--name", "hyg1", "-p", f"{first}:80", "busybox", "sh", "-c", HTTPD.format(name="hyg1"))
     assert curl(f"http://{host_ip}:{first}/", netns=netns) == "hello-hyg1\n"
     rules = sorted(line for line in _save().splitlines() if br.prefix in line or br.bridge in line)
-    _delete_our_chains(br.prefix)
-    assert curl(f"http://{host_ip}:{first}/", netns=netns, timeout=1) == ""  # DNAT is gone
+    _delete_our_chains(br.prefix)  # (the proxy on 0.0.0.0 would still answer: the rules are what is checked)
     # the next command (here a run with another published port) repairs first, then works
     proc = br("run", "-d", "--name", "hyg2", "-p", f"{second}:80", "busybox", "sh", "-c", HTTPD.format(name="hyg2"))
     assert proc.returncode == 0, proc.stderr
