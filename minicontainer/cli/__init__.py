@@ -93,7 +93,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         from minicontainer.runtime.api import Runtime
         rt = Runtime(gopts.root or None)
-        rt.recover()  # first put right what a killed command or supervisor left
+        # First put right what a killed command or supervisor left; the views of the kernel's
+        # network state show a missing rule as MISSING instead of putting it back.
+        rt.recover(repair_rules=cmd.name not in ("network rules", "network show"))
         return cmd.handler(rt, opts, args)
     except MCError as exc:
         prefix = f"{PROG}: " if cmd.name in ("run", "create") else ""

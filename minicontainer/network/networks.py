@@ -252,12 +252,16 @@ class NetworkStore:
         steps.append(Sysctl("net.ipv4.ip_forward", "1", why="route between the bridge and the host's other interfaces"))
         return steps
 
+    def up_lock(self, net: Network) -> str:
+        """Held while the network's bridge and rules are being created (or repaired)."""
+        return os.path.join(self._path(net.name), "up.lock")
+
     def ensure_up(self, net: Network) -> None:
         """Create the bridge and the network's rules if they are not there (first use, or after a reboot)."""
         from minicontainer.kernel.netlink import link_exists
         if link_exists(net.bridge):
             return
-        with locked(os.path.join(self._path(net.name), "up.lock")):
+        with locked(self.up_lock(net)):
             if link_exists(net.bridge):
                 return
             from minicontainer import trace

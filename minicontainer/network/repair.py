@@ -9,7 +9,10 @@ missing. Only our own rules are added; nothing of anyone else's is flushed, dele
 
 from __future__ import annotations
 
+import fcntl
+import os
 import subprocess
+from contextlib import contextmanager
 
 
 def rules_in_kernel() -> set[tuple[str, str]]:
@@ -44,8 +47,6 @@ def wanted_rules(runtime, networks, net) -> list:
 
 def repair(runtime) -> list[str]:
     """Add back the missing rules of every network whose bridge is up; returns the commands run."""
-    import os
-
     from minicontainer.network.networks import NetworkStore
     networks = NetworkStore(runtime.root)
     nets = [n for n in networks.list() if os.path.exists(f"/sys/class/net/{n.bridge}")]
@@ -55,9 +56,28 @@ def repair(runtime) -> list[str]:
     done = []
     for net in nets:
         wanted = wanted_rules(runtime, networks, net)
-        if any((r.table, r.save_line()) not in have for r in wanted):
-            # libiptc's state must not reach a supervisor this process may fork next (it failed
-            # there with EDESTADDRREQ): the rules are added from a short-lived child.
-            from minicontainer.runtime.helper import in_helper
-            done += in_helper(lambda: networks.firewall(net).add(wanted))
+        if all((r.table, r.save_line()) in have for r in wanted):
+            continue
+        with _unless_being_set_up(networks.up_lock(net)) as free:
+            if free:
+                # libiptc's state must not reach a supervisor this process may fork next (it failed
+                # there with EDESTADDRREQ): the rules are added from a short-lived child.
+                from minicontainer.runtime.helper import in_helper
+                done += in_helper(lambda: networks.firewall(net).add(wanted))
     return done
+
+
+@contextmanager
+def _unless_being_set_up(lock_path: str):
+    """Yield True holding the network's set-up lock, or False if another process holds it: that
+    one is creating the bridge and its rules right now, which is not a loss to repair."""
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)

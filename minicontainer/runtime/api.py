@@ -120,7 +120,7 @@ class Runtime:
         self.containers.remove(rec, then=self.remove_anonymous_volumes if volumes else None)
 
     # ------------------------------------------------------------------ after a crash
-    def recover(self) -> None:
+    def recover(self, repair_rules: bool = True) -> None:
         """Bring the root back to a clean state after commands or supervisors were killed: finish
         removals, drop half-created containers and names whose container is gone, reap containers
         whose supervisor died (undoing their host-side steps), free leases of dead holders, and add
@@ -145,6 +145,8 @@ class Runtime:
             store.drop_dangling_name(name)
         from minicontainer.network.networks import NetworkStore
         NetworkStore(self.root).reclaim_leases()
+        if not repair_rules:
+            return
         from minicontainer.network.repair import repair
         restored = repair(self)
         if restored:

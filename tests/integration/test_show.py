@@ -56,9 +56,12 @@ def test_rules_view_annotates_every_rule_of_ours(mc):
     ours = [line for line in save.splitlines() if line.startswith("-A") and (mc.prefix in line or mc.bridge in line)]
     assert ours and all(line in lines for line in ours)
     assert "MISSING" not in view
-    # a rule deleted behind our back is reported missing
+    # a rule deleted behind our back is reported missing, and put back by the next other command
     subprocess.run(["iptables-legacy", "-t", "nat", "-D", *lines[dnat].split()[1:]], check=True)
     assert "MISSING" in mc.ok("network", "rules")
+    proc = mc("ps")
+    assert "restored 1 firewall rules" in proc.stderr
+    assert "MISSING" not in mc.ok("network", "rules")
 
 
 def test_network_show_bad_input(mc):
