@@ -8,6 +8,7 @@ start time) and, if it died, reaps the container: kills what is left and records
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import time
 
@@ -132,7 +133,6 @@ class Runtime:
             wants = rec is not None and rec.extra.get("remove_volumes")
             store.finish_removal(cid, self.remove_anonymous_volumes if wants else None)
         for entry in debris["staging"]:
-            import shutil
             shutil.rmtree(os.path.join(self.root.containers, entry), ignore_errors=True)
         for rec in store.all():
             creator = rec.extra.get("creator")
