@@ -91,9 +91,10 @@ class Soak:
             time.sleep(0.1)
 
     # ------------------------------------------------------------------ operations
-    def op_run(self) -> None:
-        if len(self.boxes) >= 12:
-            return self.op_rm()
+    def op_run(self) -> str | None:
+        if len(self.boxes) >= 12:  # full: remove one instead (and count it as an rm)
+            self.op_rm()
+            return "rm"
         self.counter += 1
         name = f"soak{self.counter}"
         network = self.rng.choice(["bridge", "bridge", "none"] + self.networks)
@@ -183,9 +184,10 @@ class Soak:
             self.mc("rm", "-f", "-v", box.name)
             del self.boxes[box.name]
 
-    def op_network_create(self) -> None:
+    def op_network_create(self) -> str | None:
         if len(self.networks) >= 3:
-            return self.op_network_rm()
+            self.op_network_rm()
+            return "network_rm"
         self.counter += 1
         name = f"soaknet{self.counter}"
         self.mc("network", "create", name)
@@ -230,7 +232,7 @@ class Soak:
             kind = self.rng.choices(kinds, weights)[0]
             self.log.append(kind)
             started = time.monotonic()
-            getattr(self, f"op_{kind}")()
+            kind = getattr(self, f"op_{kind}")() or kind  # what was really done
             self.timings[kind].append(time.monotonic() - started)
             done[kind] += 1
             self.check_model()

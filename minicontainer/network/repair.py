@@ -9,10 +9,8 @@ missing. Only our own rules are added; nothing of anyone else's is flushed, dele
 
 from __future__ import annotations
 
-import fcntl
 import os
 import subprocess
-from contextlib import contextmanager
 
 
 def rules_in_kernel() -> set[tuple[str, str]]:
@@ -30,15 +28,14 @@ def rules_in_kernel() -> set[tuple[str, str]]:
     return have
 
 
-def wanted_rules(runtime, networks, net) -> list:
-    """The network's own rules, then the port rules of the running containers attached to it (from
-    their journals: exactly what their supervisors added)."""
+def wanted_rules(runtime, networks, net, running: list) -> list:
+    """The network's own rules, then the port rules of its running containers (from their journals:
+    exactly what their supervisors added)."""
     from minicontainer.network.ports import PublishRules
     from minicontainer.runtime.supervisor import journal_for
     rules = list(networks.rules(net))
-    for rec in runtime.containers.all():
-        ep = rec.extra.get("endpoint") or {}
-        if rec.running and ep.get("Network") == net.name:
+    for rec in running:
+        if (rec.extra.get("endpoint") or {}).get("Network") == net.name:
             for step in journal_for(runtime.containers, rec.id).steps():
                 if isinstance(step, PublishRules):
                     rules += step.rules()
@@ -52,13 +49,16 @@ def repair(runtime) -> list[str]:
     nets = [n for n in networks.list() if os.path.exists(f"/sys/class/net/{n.bridge}")]
     if not nets:
         return []
+    from minicontainer.store.locks import try_locked
     have = rules_in_kernel()
+    running = [r for r in runtime.containers.all() if r.running]
     done = []
     for net in nets:
-        wanted = wanted_rules(runtime, networks, net)
+        wanted = wanted_rules(runtime, networks, net, running)
         if all((r.table, r.save_line()) in have for r in wanted):
             continue
-        with _unless_being_set_up(networks.up_lock(net)) as free:
+        # a network whose set-up lock is held is having its bridge and rules made right now
+        with try_locked(networks.up_lock(net)) as free:
             if free:
                 # libiptc's state must not reach a supervisor this process may fork next (it failed
                 # there with EDESTADDRREQ): the rules are added from a short-lived child.
@@ -66,18 +66,3 @@ def repair(runtime) -> list[str]:
                 done += in_helper(lambda: networks.firewall(net).add(wanted))
     return done
 
-
-@contextmanager
-def _unless_being_set_up(lock_path: str):
-    """Yield True holding the network's set-up lock, or False if another process holds it: that
-    one is creating the bridge and its rules right now, which is not a loss to repair."""
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        yield True
-    finally:
-        os.close(fd)

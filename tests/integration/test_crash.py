@@ -5,8 +5,10 @@ host as it was, apart from the containers that still exist, and those must all b
 The steps are not guessed: a clean run with MINICONTAINER_CHECKPOINTS lists them, then each one
 is crashed in turn (minicontainer/faults.py)."""
 
+import contextlib
 import os
 import random
+import time
 
 import pytest
 
@@ -16,38 +18,39 @@ from tests.integration.nethelp import HTTPD, curl
 RUN_ARGS = ["-v", "crashvol:/data", "-v", "/cache", "busybox", "sh", "-c", HTTPD.format(name="crash")]
 
 
+@contextlib.contextmanager
+def _env(mc, **variables):
+    """The mc runner with extra environment variables, for the commands inside the block."""
+    saved = dict(mc.env)
+    mc.env.update(variables)
+    try:
+        yield mc
+    finally:
+        mc.env.clear()
+        mc.env.update(saved)
+
+
 def _steps(mc, role: str, *commands: tuple) -> list[str]:
     """The checkpoints `role` passes while the commands run (a supervisor counts on from its start
     through its teardown, in one list)."""
     log = os.path.join(mc.root, "..", "checkpoints.log")
-    saved = dict(mc.env)
-    mc.env["MINICONTAINER_CHECKPOINTS"] = log
-    try:
+    with _env(mc, MINICONTAINER_CHECKPOINTS=log):
         for args in commands:
             mc(*args, check=True)
-    finally:
-        mc.env.clear()
-        mc.env.update(saved)
     lines = []
     for _ in range(50):  # a detached supervisor writes its teardown steps a moment after rm returns
         with open(log) as f:
             lines = [line.split(" ", 2) for line in f.read().splitlines()]
         if role != "supervisor" or any(label == "network released" for _, _, label in lines):
             break
-        import time
         time.sleep(0.1)
     os.unlink(log)
     return [label for who, _, label in lines if who == role]
 
 
 def _crashing(mc, where: str, *args: str):
-    saved = dict(mc.env)
-    mc.env["MINICONTAINER_CRASH_AT"] = where
-    try:
+    with _env(mc, MINICONTAINER_CRASH_AT=where):
         return mc(*args)
-    finally:
-        mc.env.clear()
-        mc.env.update(saved)
 
 
 def _snapshot(mc):
