@@ -68,13 +68,12 @@ class Client:
                pull: str = "missing") -> Container:
         """`create`: the options are the CLI's, as strings (ports=["8080:80"], volumes=["/src:/dst:ro"],
         mounts=["type=volume,src=data,dst=/data"], env=["KEY=value"])."""
-        from minicontainer.cli.image_cmds import ensure_image
         from minicontainer.specs.run import from_options
         argv = shlex.split(command) if isinstance(command, str) else list(command)
         spec = from_options(image, argv, name=name, detach=True, remove=remove, env=env, workdir=workdir,
                             hostname=hostname, network=network, publish=ports, volume=volumes, mount=mounts,
                             user=user, entrypoint=entrypoint, publish_all=publish_all)
-        rec = self.runtime.create_with_image(spec, pull, ensure_image)
+        rec = self.runtime.create_with_image(spec, pull)  # a pull prints nothing here
         self._made_containers.append(rec.id)
         return Container(self, rec.id)
 
@@ -195,13 +194,14 @@ class Container:
     @property
     def ip(self) -> str:
         """Its address on its bridge network ("" with none/host or when stopped)."""
-        return (self.record.extra.get("endpoint") or {}).get("IPAddress", "")
+        rec = self.record
+        return rec.endpoints[0].ip if rec.endpoints else ""
 
     @property
     def netns(self) -> str:
         """The `ip netns` name of its network namespace ("" when it has none of its own)."""
-        key = (self.record.extra.get("endpoint") or {}).get("SandboxKey", "")
-        return os.path.basename(key)
+        rec = self.record
+        return os.path.basename(rec.endpoints[0].sandbox_key) if rec.endpoints else ""
 
     def wait_listening(self, port: int, timeout: float = 10) -> None:
         """Block until something in the container listens on TCP port (read from
@@ -215,13 +215,15 @@ class Container:
 
     def inspect(self) -> dict:
         """`inspect CONTAINER`, the same JSON object as the CLI prints."""
-        from minicontainer.cli.inspect import container_json
+        from minicontainer.view.inspect import container_json
         return container_json(self._rt, self.record)
 
     def ports(self) -> dict[str, list[tuple[str, int]]]:
         """`port CONTAINER`: {"80/tcp": [("0.0.0.0", 8080), ("::", 8080)]}."""
-        from minicontainer.cli.inspect import ports_map
-        return {key: [(b["HostIp"], int(b["HostPort"])) for b in bound] for key, bound in ports_map(self.record).items()}
+        out: dict[str, list[tuple[str, int]]] = {}
+        for p in self.record.ports:
+            out.setdefault(p.key, []).append((p.host_ip, p.host_port))
+        return out
 
     def host_port(self, port: int, proto: str = "tcp") -> int:
         """The host port published for the container's port (the IPv4 one), MCError if none."""
@@ -268,7 +270,7 @@ class Container:
 
     def explain(self) -> str:
         """`explain CONTAINER`: its last start as a replayable shell script."""
-        from minicontainer.cli.show_cmds import explain_script
+        from minicontainer.show.explain import explain_script
         return explain_script(self._rt, self.record)
 
     def start(self) -> None:
@@ -345,8 +347,8 @@ class Network:
 
     def inspect(self) -> dict:
         """`network inspect NAME`, the same JSON object as the CLI prints."""
-        from minicontainer.cli.inspect import network_json
         from minicontainer.network.networks import attached_to
+        from minicontainer.view.inspect import network_json
         net = self._net
         return network_json(net, attached_to(net, self.client.runtime.list()))
 

@@ -1,9 +1,14 @@
-"""A container's setup as an ordered list of Steps.
+"""Steps and Plans: a container's setup as an ordered list of kernel actions.
 
 Every kernel-level action is a Step: do() applies it, undo() reverses it, explain() returns the
 equivalent shell commands (one per line), explain_undo() those of undo(), and `why` says in one line
 why it exists. A Plan applies its steps in order and, if one fails, undoes the ones already applied
 in reverse order. Every applied step is written to the trace (trace.py) if one is being recorded.
+Host-side steps that another process may have to undo are registered with @journaled and written
+to a container's journal (store/journal.py) as they are applied.
+
+A Step's constructor fields are what it is (and what the journal keeps); what it learns while
+doing it is declared with state() (not a constructor argument, not journaled, not compared).
 
 In explain() a host-side step that needs the container's namespaces names its process `$pid`: the
 scripts that print them (show/script.py) set that variable, so the commands replay as printed.
@@ -11,9 +16,7 @@ scripts that print them (show/script.py) set that variable, so the commands repl
 
 from __future__ import annotations
 
-import json
-import os
-from dataclasses import asdict
+from dataclasses import field, fields
 
 from minicontainer import trace
 
@@ -25,7 +28,10 @@ class Step:
         raise NotImplementedError
 
     def undo(self) -> None:
-        """Reverse do(). The default does nothing: most container-side steps vanish with their namespace."""
+        """Reverse do(). The contract (CNI's DEL): idempotent, and a no-op for a step that never
+        happened, so a teardown can run again after a crash and the reaper can undo a step that was
+        journaled but not done. The default does nothing: most container-side steps vanish with
+        their namespace."""
 
     def explain(self) -> str:
         raise NotImplementedError
@@ -49,18 +55,20 @@ class Plan:
         self.steps.extend(steps)
 
     def apply(self) -> None:
+        """do() each step; if one fails, undo the applied ones in reverse and raise the first error
+        (the undo errors are attached to it as notes: none of them may hide the cause)."""
         done: list[Step] = []
         try:
             for step in self.steps:
                 step.do()
                 done.append(step)
                 trace.applied(step)
-        except BaseException:
+        except BaseException as exc:
             for step in reversed(done):
                 try:
                     step.undo()
-                except OSError:
-                    pass
+                except Exception as undo_exc:  # noqa: BLE001 - kept as a note on the real error
+                    exc.add_note(f"while undoing {type(step).__name__}: {undo_exc}")
             raise
 
     def explain(self) -> list[str]:
@@ -73,10 +81,18 @@ class Plan:
         return lines
 
 
-# ---------------------------------------------------------------- the journal of host-side steps
+def state(default=None):
+    """A Step's runtime state: what do() learnt (a pid, the commands it really ran). Declared on the
+    class so every attribute is visible there, but not a constructor argument and not journaled."""
+    return field(default=default, init=False, repr=False, compare=False)
+
+
+def journal_fields(step: Step) -> dict:
+    """What the journal keeps of a step (a dataclass): its constructor fields, not its runtime state."""
+    return {f.name: getattr(step, f.name) for f in fields(step) if f.init}  # type: ignore[arg-type]
+
 
 _JOURNALED: dict[str, type] = {}
-JOURNALED_MODULES = ("minicontainer.kernel.netlink", "minicontainer.network.ports")
 
 
 def journaled(cls):
@@ -85,69 +101,14 @@ def journaled(cls):
     return cls
 
 
-class Journal:
-    """Host-side steps already applied for a container, saved after each one, undone in reverse.
-
-    If the supervisor dies, the next command reads this file and undoes the same steps, so a veth,
-    a /run/netns mount or a firewall rule never outlives its container.
-    """
-
-    def __init__(self, path: str):
-        self.path = path
-
-    def _load(self) -> list[dict]:
-        try:
-            with open(self.path) as f:
-                return json.load(f)
-        except FileNotFoundError:
-            return []
-
-    def apply(self, steps: list[Step]) -> None:
-        """do() each step, written down before it is done (a write-ahead log): whenever this process
-        dies, every host object it may have made is in the file, and undo() of a step that never
-        happened finds nothing to remove. Entries are rewritten after do() with what it learnt."""
-        from minicontainer.faults import checkpoint
-        from minicontainer.store.locks import write_atomic
-        entries = self._load()
-        for step in steps:
-            name = type(step).__name__
-            journaled = name in _JOURNALED  # steps inside the container's netns need no undo
-            if journaled:
-                entries.append({"type": name, "fields": asdict(step)})
-                write_atomic(self.path, json.dumps(entries))
-                checkpoint(f"journal: about to {name}")
-            step.do()
-            checkpoint(f"journal: {name} applied")  # in the kernel, its entry not rewritten yet
-            trace.applied(step)
-            if journaled:
-                entries[-1] = {"type": name, "fields": asdict(step)}
-                write_atomic(self.path, json.dumps(entries))
-
-    def steps(self) -> list[Step]:
-        """The applied steps, in the order they were applied."""
+def journaled_type(name: str, module: str = "") -> type:
+    """The registered Step class `name`, importing `module` (written down with the entry) first if
+    this process has not loaded it yet."""
+    if name not in _JOURNALED and module:
         import importlib
-        for module in JOURNALED_MODULES:  # a reaper or `rm --explain` may not have loaded them yet
-            importlib.import_module(module)
-        return [_JOURNALED[e["type"]](**e["fields"]) for e in self._load()]
+        importlib.import_module(module)
+    return _JOURNALED[name]
 
-    def undo(self) -> list[str]:
-        """Undo every recorded step in reverse order, dropping each from the file once undone (a
-        teardown killed half way resumes where it stopped); returns the errors (teardown goes on
-        past them)."""
-        from minicontainer.faults import checkpoint
-        from minicontainer.store.locks import write_atomic
-        errors = []
-        entries, steps = self._load(), self.steps()
-        for step in reversed(steps):
-            try:
-                step.undo()
-            except Exception as exc:  # one failed undo must not leave the rest behind
-                errors.append(f"{step.explain_undo() or step.explain()}: {exc}")
-            entries.pop()
-            write_atomic(self.path, json.dumps(entries))
-            checkpoint(f"journal: {type(step).__name__} undone")
-        try:
-            os.unlink(self.path)
-        except FileNotFoundError:
-            pass
-        return errors
+
+def is_journaled(step: Step) -> bool:
+    return type(step).__name__ in _JOURNALED

@@ -22,6 +22,10 @@ from collections import Counter
 # Changes we make on purpose and leave, as dockerd does (docs/differences-from-docker.md): the first
 # bridge network turns on forwarding and, for the legacy backend, sets FORWARD's policy to DROP.
 PERSISTENT = [re.compile(r"^iptables-legacy: filter :FORWARD (ACCEPT|DROP)$")]
+# Made once per boot and never taken away, by whatever first makes a named network namespace
+# (`ip netns add`, pyroute2's netns.create): /run/netns bind-mounted on itself and made shared, so
+# the namespaces bound below it show in every mount namespace. It may appear, never disappear.
+APPEARS_ONCE = [re.compile(r"^mounts: /run/netns \S+ \S+$")]
 
 _COUNTERS = re.compile(r" \[\d+:\d+\]$")
 _NFT_COUNTERS = re.compile(r"counter packets \d+ bytes \d+")
@@ -177,7 +181,8 @@ def difference(before: dict[str, Counter], after: dict[str, Counter], allow=()) 
         for sign, lines in (("+", a - b), ("-", b - a)):
             for line in sorted(lines):
                 entry = f"{category}: {line}"
-                if not any(k.search(entry) for k in keep):
+                kept = keep + (APPEARS_ONCE if sign == "+" else [])
+                if not any(k.search(entry) for k in kept):
                     out.append(f"{sign} {entry}")
     return out
 

@@ -3,10 +3,11 @@
 A start runs in up to three processes (the command that brings a network up, the supervisor that
 wires the host side, the child that builds the container's view), so the trace is a file of JSON
 lines opened with O_APPEND before they fork: each applied step adds one line, whoever applied it.
-`explain CONTAINER` and `run --explain` render it as a shell script (explain/script.py).
+`explain CONTAINER` and `run --explain` render it as a shell script (show/script.py).
 
 Each line says where the command belongs (the phase):
   network    host side, before the container exists: the bridge and its firewall rules (first use)
+  files      host side: the container's directories and /etc files, volume and bind sources
   unshare    the new namespaces the container's process gets (and any it joins)
   container  inside those namespaces, before the command: mounts, pivot_root, hostname
   host       host side, once the namespaces exist: veth, /run/netns name, published ports
@@ -57,6 +58,19 @@ def set_phase(name: str) -> None:
 def entry(step, where: str | None = None) -> dict:
     """A step as a trace line: its phase, why it exists, its commands (one per line)."""
     return {"phase": where or _phase, "step": type(step).__name__, "why": step.why, "sh": step.explain()}
+
+
+def unshare_line(kinds: list[str], joins: dict[str, int]) -> dict:
+    """The namespaces a container's process unshares, and those it joins (kind -> that process's pid)."""
+    line: dict = {"phase": "unshare", "kinds": kinds}
+    if joins:
+        line["join"] = {kind: f"/proc/{pid}/ns/{kind}" for kind, pid in joins.items()}
+    return line
+
+
+def exec_line(launch) -> dict:
+    """What the container's pid 1 runs (a spawn.Launch)."""
+    return {"phase": "exec", "argv": launch.argv, "env": launch.env, "cwd": launch.cwd, "user": launch.user}
 
 
 def write(line: dict) -> None:

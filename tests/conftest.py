@@ -37,6 +37,9 @@ class MC:
         text = not isinstance(input, bytes)
         proc = subprocess.run([sys.executable, "-m", "minicontainer", *args], input=input, capture_output=True,
                               text=text, env=self.env, timeout=timeout)
+        stderr = proc.stderr if text else proc.stderr.decode(errors="replace")
+        # A teardown that could not undo a step is a bug even when the command succeeds.
+        assert "teardown could not undo" not in stderr, f"minicontainer {' '.join(args)}: {stderr}"
         if check and proc.returncode != 0:
             raise AssertionError(f"minicontainer {' '.join(args)} failed ({proc.returncode}): {proc.stderr}")
         return proc

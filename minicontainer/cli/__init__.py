@@ -95,7 +95,10 @@ def main(argv: list[str] | None = None) -> int:
         rt = Runtime(gopts.root or None)
         # First put right what a killed command or supervisor left; the views of the kernel's
         # network state show a missing rule as MISSING instead of putting it back.
-        rt.recover(repair_rules=cmd.name not in ("network rules", "network show"))
+        restored = rt.recover(repair_rules=cmd.repairs_rules)
+        if restored:
+            print(f"{PROG}: restored {len(restored)} firewall rules or chains that were missing "
+                  f"from the kernel (first: {restored[0]})", file=sys.stderr)
         return cmd.handler(rt, opts, args)
     except MCError as exc:
         prefix = f"{PROG}: " if cmd.name in ("run", "create") else ""

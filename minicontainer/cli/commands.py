@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from minicontainer.cli import image_cmds, show_cmds
 from minicontainer.cli.flags import Flag
-from minicontainer.errors import DaemonError, MCError, NoSuchContainer
+from minicontainer.errors import MCError, NoSuchContainer
 
 
 @dataclass
@@ -27,6 +27,7 @@ class Command:
     examples: list[str] = field(default_factory=list)   # shown by --help
     aliases: list[str] = field(default_factory=list)    # other names of a subcommand (ls: list)
     subcommands: object = None  # a group (volume, network, image): a function returning its Commands
+    repairs_rules: bool = True  # put back missing firewall rules first (views of the kernel show them MISSING)
 
     def subcommand(self, name: str):
         return next((c for c in self.subcommands() if name == c.name or name in c.aliases), None)
@@ -73,21 +74,22 @@ def _run_spec(opts, args):
 
 
 def _create(rt, spec, pull_policy: str = "missing"):
-    from minicontainer.cli.image_cmds import ensure_image
-    return rt.create_with_image(spec, pull_policy, ensure_image)
+    from minicontainer.cli.image_cmds import pull_progress
+    return rt.create_with_image(spec, pull_policy, pull_progress(sys.stderr))
 
 
 def cmd_run(rt, opts, args) -> int:
     from minicontainer.runtime.supervisor import Supervisor, start_detached
     spec = _run_spec(opts, args)
     if opts.dry_run:
-        from minicontainer.cli.show_cmds import dry_run
+        from minicontainer.show.explain import dry_run
         _out(dry_run(rt, spec))
         return 0
     if spec.tty and spec.interactive and not os.isatty(0):
         raise MCError("the input device is not a TTY", 1)
-    if spec.publish and spec.network == "host":
-        print("WARNING: Published ports are discarded when using host network mode", file=sys.stderr)
+    warning = rt.network_mode(spec.network).publish_warning
+    if spec.publish and warning:
+        print(warning, file=sys.stderr)
     rec = _create(rt, spec, opts.pull)
     if spec.detach:
         try:
@@ -128,12 +130,18 @@ def each(args, fn) -> int:
     return failed
 
 
+def warn_teardown(ref: str, errors: list[str]) -> None:
+    """What a container's teardown could not undo: on stderr, as warnings (the host may need a hand)."""
+    for error in errors:
+        print(f"WARNING: {ref}: teardown could not undo: {error}", file=sys.stderr)
+
+
 def cmd_start(rt, opts, args) -> int:
     return each(args, rt.start)
 
 
 def cmd_stop(rt, opts, args) -> int:
-    return each(args, lambda ref: rt.stop(ref, opts.time))
+    return each(args, lambda ref: warn_teardown(ref, rt.stop(ref, opts.time)))
 
 
 def cmd_restart(rt, opts, args) -> int:
@@ -160,7 +168,7 @@ def cmd_rm(rt, opts, args) -> int:
     def remove(ref):
         if opts.explain:
             show_cmds.print_teardown(rt, ref)
-        return rt.remove(ref, opts.force, opts.volumes)
+        warn_teardown(ref, rt.remove(ref, opts.force, opts.volumes))
     return each(args, remove)
 
 
@@ -182,7 +190,7 @@ def cmd_ps(rt, opts, args) -> int:
 
 def cmd_inspect(rt, opts, args) -> int:
     from minicontainer.cli.format import render_template
-    from minicontainer.cli.inspect import container_json, image_json
+    from minicontainer.view.inspect import container_json, image_json
     results, failed = [], 0
     kind = opts.get("type") or ""
     if kind not in ("", "container", "image"):
@@ -242,11 +250,10 @@ def cmd_logs(rt, opts, args) -> int:
 
 
 def cmd_exec(rt, opts, args) -> int:
-    from minicontainer.specs.run import parse_env
+    from minicontainer.specs.run import check_workdir, parse_env
     if opts.tty and opts.interactive and not os.isatty(0):
         raise MCError("the input device is not a TTY", 1)
-    if opts.workdir and not opts.workdir.startswith("/"):
-        raise DaemonError(f"the working directory '{opts.workdir}' is invalid, it needs to be an absolute path")
+    check_workdir(opts.workdir, exit_code=1)  # exec reports daemon errors with 1, run with 125
     try:
         return rt.exec(args[0], args[1:], interactive=opts.interactive, tty=opts.tty,
                        workdir=opts.workdir, env=parse_env(opts.env), user=opts.user)

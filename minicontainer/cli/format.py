@@ -78,29 +78,23 @@ def container_status(rec, now: float | None = None) -> str:
     return "Created"
 
 
-def join_host_port(ip: str, port) -> str:
-    return f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
-
-
-def _port_sort_key(p: dict):
-    return (p["container_port"], p["host_ip"], p["host_port"], p["proto"])
+def _port_sort_key(p):
+    return (p.container_port, p.host_ip, p.host_port, p.proto)
 
 
 def ports_column(rec) -> str:
     """The PORTS column: 0.0.0.0:8080->80/tcp, [::]:8080->80/tcp (sorted like Docker's DisplayablePorts)."""
-    ports = sorted(rec.extra.get("ports", []), key=_port_sort_key)
-    return ", ".join(f"{join_host_port(p['host_ip'], p['host_port'])}->{p['container_port']}/{p['proto']}" for p in ports)
+    return ", ".join(f"{p.host_address}->{p.key}" for p in sorted(rec.ports, key=_port_sort_key))
 
 
 def port_lines(rec, private: str | None = None) -> list[str]:
     """`port CONTAINER [PRIVATE[/PROTO]]` output."""
-    ports = sorted(rec.extra.get("ports", []), key=_port_sort_key)
+    ports = sorted(rec.ports, key=_port_sort_key)
     if private is None:
-        return [f"{p['container_port']}/{p['proto']} -> {join_host_port(p['host_ip'], p['host_port'])}" for p in ports]
+        return [f"{p.key} -> {p.host_address}" for p in ports]
     port, _, proto = private.partition("/")
     proto = proto or "tcp"
-    return [join_host_port(p["host_ip"], p["host_port"]) for p in ports
-            if str(p["container_port"]) == port and p["proto"] == proto]
+    return [p.host_address for p in ports if str(p.container_port) == port and p.proto == proto]
 
 
 def ps_table(recs, now: float | None = None, truncate: bool = True) -> str:

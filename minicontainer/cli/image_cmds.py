@@ -6,7 +6,7 @@ import os
 import sys
 
 from minicontainer.cli.flags import Flag
-from minicontainer.errors import DaemonError, MCError, NoSuchImage, UsageError
+from minicontainer.errors import MCError
 
 
 def _out(text: str) -> None:
@@ -30,21 +30,9 @@ def cmd_pull(rt, opts, args) -> int:
     return 0
 
 
-def ensure_image(rt, ref: str, policy: str = "missing") -> None:
-    """`run`/`create`: pull the image unless it is here (Docker's --pull=missing), printing on stderr."""
-    from minicontainer.specs.refs import normalize
-    if policy not in ("missing", "always", "never"):
-        raise UsageError(f'invalid pull option: \'{policy}\': must be one of "always", "missing" or "never"')
-    if policy != "always":
-        try:
-            rt.images.get(ref)
-            return
-        except NoSuchImage:
-            if policy == "never":
-                raise DaemonError(f"No such image: {normalize(ref)}", 125) from None
-    if policy == "missing":
-        print(f"Unable to find image '{normalize(ref)}' locally", file=sys.stderr)
-    _pull(rt, ref, _progress(sys.stderr, False))
+def pull_progress(stream):
+    """run/create's pull of a missing image: its lines on stderr (stdout is the container id's)."""
+    return _progress(stream, False)
 
 
 def _pull(rt, ref: str, progress, platform: str = "") -> None:

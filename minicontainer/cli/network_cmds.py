@@ -42,7 +42,7 @@ def network_ls(rt, opts, args) -> int:
 
 
 def network_inspect(rt, opts, args) -> int:
-    from minicontainer.cli.inspect import network_json
+    from minicontainer.view.inspect import network_json
     store, out = _store(rt), []
     for name in args:
         net = store.get(name)
@@ -103,7 +103,8 @@ def subcommands():
                 network_show,
                 [Flag("format", kind="str", default="text", metavar="string", help="Output format: text or svg"),
                  Flag("output", "o", kind="str", metavar="string", help="Write to a file instead of stdout")],
-                max_args=1, examples=["minicontainer network show", "minicontainer network show --format svg -o net.svg"]),
+                max_args=1, examples=["minicontainer network show", "minicontainer network show --format svg -o net.svg"],
+                repairs_rules=False),
         Command("rules", "network rules", "Print our iptables rules as the kernel has them, each annotated",
-                network_rules, max_args=0, examples=["minicontainer network rules"]),
+                network_rules, max_args=0, examples=["minicontainer network rules"], repairs_rules=False),
     ]

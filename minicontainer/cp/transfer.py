@@ -14,8 +14,7 @@ import stat
 import sys
 
 from minicontainer.cp.dirsink import DirSink, Handle
-from minicontainer.cp.paths import (DestInfo, SourceInfo, clean, in_container, placement, specifies_current_dir,
-                                   split_dir_entry)
+from minicontainer.cp.paths import DestInfo, SourceInfo, clean, in_container, placement, specifies_current_dir, split_dir_entry
 from minicontainer.cp.rooted import Root
 from minicontainer.cp.walk import walk, walk_contents
 from minicontainer.errors import DaemonError, MCError

@@ -74,7 +74,7 @@ def _add_image(store: ImageStore, archive: _Archive, config_bytes: bytes, layer_
     diff_ids = (config.get("rootfs") or {}).get("diff_ids") or []
     if len(diff_ids) != len(layer_names):
         raise MCError(f"invalid archive: {len(layer_names)} layers, but the image config names {len(diff_ids)}", 1)
-    for name, diff_id in zip(layer_names, diff_ids):
+    for name, diff_id in zip(layer_names, diff_ids, strict=True):
         if not store.layers.exists(diff_id):
             with archive.open(name) as f:
                 store.layers.add_tar(f, "auto", diff_id)

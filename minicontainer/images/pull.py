@@ -66,7 +66,7 @@ def _pull(store, client, ref, progress, want, added) -> Image:
                             f"the config {len(diff_ids)}")
     image_exists = store.find(config_desc["digest"]) is not None
     jobs = []
-    for desc, diff_id in zip(layer_descs, diff_ids):
+    for desc, diff_id in zip(layer_descs, diff_ids, strict=True):
         short = desc["digest"].split(":", 1)[1][:12]
         if store.layers.exists(diff_id):
             progress.layer(short, "Already exists")

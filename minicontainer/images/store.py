@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import time
 from dataclasses import asdict, dataclass, field
 
+from minicontainer.clock import now_rfc3339
 from minicontainer.errors import DaemonError, MCError, NoSuchImage
 from minicontainer.images.layers import LayerStore
 from minicontainer.specs.refs import normalize
@@ -20,11 +20,6 @@ from minicontainer.store.locks import locked, write_atomic
 from minicontainer.store.root import StateRoot
 
 BUILTIN_REF = "busybox:latest"
-
-
-def now_rfc3339(t: float | None = None) -> str:
-    t = time.time() if t is None else t
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t % 1 * 1e9):09d}Z"
 
 
 @dataclass

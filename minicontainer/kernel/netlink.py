@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 
 from minicontainer.kernel import syscalls as sc
-from minicontainer.plan import CONTAINER_PID, Step, journaled
+from minicontainer.plan import CONTAINER_PID, Step, journaled, state
 
 NETNS_DIR = "/run/netns"
 
@@ -184,8 +184,8 @@ class Sysctl(Step):
     key: str            # dotted, e.g. net.ipv4.ip_forward
     value: str
     why: str = ""
-
-    previous = None  # the value before do(), None if the key does not exist
+    previous: str | None = state()  # the value before do(), None if the key does not exist (not restored:
+    #                                  forwarding stays on after the last network, as dockerd leaves it)
 
     def do(self) -> None:
         self.previous = _write_sysctl(self.key.replace(".", "/"), self.value)

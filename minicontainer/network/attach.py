@@ -1,7 +1,8 @@
 """Connecting a container to a bridge network and disconnecting it (CNI's ADD and DEL).
 
-attach() runs in the supervisor between fork and "go": the child already has its network namespace
-but has not started the command yet. Everything it does on the host is journaled, so detach() (or the
+reserve() leases the address and names the endpoint before the container exists; attach_steps() are
+applied in the supervisor between fork and "go": the child already has its network namespace but
+has not started the command yet. Everything they do on the host is journaled, so detach() (or the
 reaper, if the supervisor died) can undo exactly that, in reverse.
 """
 
@@ -12,43 +13,38 @@ import os
 from minicontainer.kernel.netlink import BindNetns, ConfigureInterface, CreateVeth, Hairpin
 from minicontainer.network.ipam import mac_for
 from minicontainer.network.networks import Network, NetworkStore
-from minicontainer.plan import Journal
+from minicontainer.plan import Step
+from minicontainer.store.journal import Journal
+from minicontainer.store.records import Endpoint
 
 
-def endpoint(net: Network, ip: str, cid: str) -> dict:
-    """What inspect shows under NetworkSettings, kept in the container record."""
-    return {"Network": net.name, "NetworkID": net.id, "IPAddress": ip, "IPPrefixLen": net.prefixlen,
-            "Gateway": net.gateway, "MacAddress": mac_for(ip), "Bridge": net.bridge,
-            "SandboxKey": f"/run/netns/{cid[:12]}", "EndpointID": cid[:32] + net.id[:32],
-            "Hairpin": not net.userland_proxy}
+def endpoint(net: Network, ip: str, cid: str, host_if: str = "") -> Endpoint:
+    """The container's endpoint on net: what inspect shows under NetworkSettings, kept in the record."""
+    return Endpoint(network=net.name, network_id=net.id, bridge=net.bridge, ip=ip, prefixlen=net.prefixlen,
+                    gateway=net.gateway, mac=mac_for(ip), sandbox_key=f"/run/netns/{cid[:12]}",
+                    endpoint_id=cid[:32] + net.id[:32], hairpin=not net.userland_proxy,
+                    host_if=host_if or "veth" + os.urandom(4).hex()[:7])
 
 
-def reserve(networks: NetworkStore, net: Network, cid: str) -> dict:
-    """Lease an address for the container; the calling process (its supervisor) holds the lease."""
-    networks.ensure_up(net)
-    ip = networks.ipam(net).allocate(cid)
-    return endpoint(net, ip, cid)
-
-
-def attach_steps(ep: dict, pid: int, cid: str):
-    host_if = "veth" + os.urandom(4).hex()[:7]
+def attach_steps(ep: Endpoint, pid: int, cid: str) -> list[Step]:
     # the container's end gets its MAC at creation: 02:42 + its IPv4, like Docker <= 27
-    steps = [CreateVeth(host_if, ep["Bridge"], pid, peer_mac=ep["MacAddress"])]
-    if ep.get("Hairpin"):
-        steps.append(Hairpin(host_if))
+    steps: list[Step] = [CreateVeth(ep.host_if, ep.bridge, pid, peer_if=ep.ifname, peer_mac=ep.mac)]
+    if ep.hairpin:
+        steps.append(Hairpin(ep.host_if))
     steps += [
-        ConfigureInterface(pid, "eth0", f"{ep['IPAddress']}/{ep['IPPrefixLen']}", ep["Gateway"]),
+        ConfigureInterface(pid, ep.ifname, f"{ep.ip}/{ep.prefixlen}", ep.gateway),
         BindNetns(pid, cid[:12]),
     ]
     return steps
 
 
-def attach(journal: Journal, ep: dict, pid: int, cid: str) -> None:
-    journal.apply(attach_steps(ep, pid, cid))
-
-
-def detach(networks: NetworkStore, journal: Journal, ep: dict | None, cid: str) -> list[str]:
+def detach(networks: NetworkStore, journal: Journal, endpoints: list[Endpoint], cid: str) -> list[str]:
+    """Undo the journal, then free the leases. Reads the networks' records as they are: teardown
+    enforces no creation-time policy (a --userland-proxy flag on this command must not stop it)."""
+    import minicontainer.network.ports  # noqa: F401 - registers the journaled port steps for steps()
     errors = journal.undo()
-    if ep:
-        networks.ipam(networks.get(ep["Network"])).release(ep["IPAddress"], cid)
+    for ep in endpoints:
+        net = networks.load(ep.network)
+        if net is not None:
+            networks.ipam(net).release(ep.ip, cid)
     return errors

@@ -8,27 +8,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from minicontainer.plan import Step
+from minicontainer.network.firewall import firewall_for
+from minicontainer.plan import Step, state
 
 
 @dataclass
 class InstallRules(Step):
     chain_prefix: str
     rules: list = field(default_factory=list)
+    done: list[str] | None = state()  # the commands do() really ran
     why = "the network's firewall rules: our copy of Docker's chains, hooked into the built-in ones"
 
-    def _firewall(self):
-        from minicontainer.network.firewall import IptablesFirewall
-        from minicontainer.network.rules import Chains
-        return IptablesFirewall(Chains(self.chain_prefix))
-
     def do(self) -> None:
-        self._done = self._firewall().add(self.rules)
+        self.done = firewall_for(self.chain_prefix).add(self.rules)
 
     def explain(self) -> str:
-        done = getattr(self, "_done", None)
+        done = self.done
         if done is None:  # not applied: what it would do on the kernel's current tables
-            done = self._firewall().add(self.rules, commit=False)
+            done = firewall_for(self.chain_prefix).add(self.rules, commit=False)
         return "\n".join(done) or "# every rule is there already"
 
 
@@ -38,9 +35,7 @@ class ForwardPolicy(Step):
     why = "forwarding was off and we turned it on: only what our rules accept may be forwarded (Docker does the same)"
 
     def do(self) -> None:
-        from minicontainer.network.firewall import IptablesFirewall
-        from minicontainer.network.rules import Chains
-        IptablesFirewall(Chains()).set_forward_policy(self.policy)
+        firewall_for().set_forward_policy(self.policy)
 
     def explain(self) -> str:
         return f"iptables-legacy --wait -t filter -P FORWARD {self.policy}"

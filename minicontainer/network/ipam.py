@@ -9,14 +9,14 @@ import ipaddress
 import os
 
 from minicontainer.errors import DaemonError
-from minicontainer.runtime import liveness
+from minicontainer.kernel import proc
 from minicontainer.store.locks import locked
 
 
 def _held(lease: str) -> bool:
     """Is the process named in a lease ("CID PID START") still the one that took it?"""
     parts = lease.split()
-    return len(parts) == 3 and liveness.is_alive(int(parts[1]), int(parts[2]))
+    return len(parts) == 3 and proc.is_alive(int(parts[1]), int(parts[2]))
 
 
 class HostLocalIPAM:
@@ -31,7 +31,7 @@ class HostLocalIPAM:
     def allocate(self, owner: str) -> str:
         """First free address from .2 on (Docker reuses freed addresses), held by this process."""
         me = os.getpid()
-        lease = f"{owner} {me} {liveness.start_ticks(me)}\n"
+        lease = f"{owner} {me} {proc.start_ticks(me)}\n"
         self._ensure_dir()
         with locked(os.path.join(self.dir, "lock")):
             for ip in self.subnet.hosts():

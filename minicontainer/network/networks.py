@@ -67,8 +67,8 @@ def requested_userland_proxy() -> bool | None:
 
 
 def attached_to(net: Network, running: list) -> list:
-    """The running containers (records) whose endpoint is on net."""
-    return [r for r in running if r.extra.get("endpoint", {}).get("Network") == net.name]
+    """The running containers (records) with an endpoint on net."""
+    return [r for r in running if r.endpoint_on(net.name) is not None]
 
 
 def host_networks() -> list[ipaddress.IPv4Network]:
@@ -96,7 +96,8 @@ class NetworkStore:
     def ipam(self, net: Network) -> HostLocalIPAM:
         return HostLocalIPAM(os.path.join(self._path(net.name), "leases"), net.subnet, net.gateway)
 
-    def _load(self, name: str) -> Network | None:
+    def load(self, name: str) -> Network | None:
+        """The network's record as saved, None if there is none (no default made, no policy checked)."""
         try:
             with open(os.path.join(self._path(name), "network.json")) as f:
                 return Network(**json.load(f))
@@ -104,7 +105,9 @@ class NetworkStore:
             return None
 
     def get(self, name: str) -> Network:
-        net = self._load(name)
+        """The network a container is about to use: the default one is made on first use, and a
+        --userland-proxy flag that disagrees with the network's mode is refused."""
+        net = self.load(name)
         if net is not None:
             wanted = requested_userland_proxy()
             if wanted is not None and wanted != net.userland_proxy:
@@ -118,7 +121,7 @@ class NetworkStore:
     def list(self) -> list[Network]:
         if not os.path.isdir(self.dir):
             return []
-        return [n for n in map(self._load, sorted(os.listdir(self.dir))) if n is not None]
+        return [n for n in map(self.load, sorted(os.listdir(self.dir))) if n is not None]
 
     def reclaim_leases(self) -> None:
         for net in self.list():
@@ -131,7 +134,7 @@ class NetworkStore:
             raise DaemonError(f"invalid network name: {name}", 1)
         os.makedirs(self.dir, exist_ok=True)
         with locked(os.path.join(self.dir, "create.lock")):
-            if self._load(name) is not None or name in ("host", "none", DEFAULT_NETWORK):  # predefined in Docker
+            if self.load(name) is not None or name in ("host", "none", DEFAULT_NETWORK):  # predefined in Docker
                 raise DaemonError(f"network with name {name} already exists", 1)
             try:
                 net = ipaddress.ip_network(subnet) if subnet else pick_subnet(host_networks() + self._subnets())
@@ -167,7 +170,7 @@ class NetworkStore:
     def _create_default(self) -> Network:
         os.makedirs(self.dir, exist_ok=True)
         with locked(os.path.join(self.dir, "create.lock")):
-            existing = self._load(DEFAULT_NETWORK)
+            existing = self.load(DEFAULT_NETWORK)
             if existing is not None:
                 return existing
             network = self._default()
@@ -177,7 +180,7 @@ class NetworkStore:
     def _chain_prefix(self) -> str:
         """Our chains' prefix: as the environment says, else the default network's (a state root
         configured through the Python API), else MC."""
-        saved = self._load(DEFAULT_NETWORK)
+        saved = self.load(DEFAULT_NETWORK)
         return os.environ.get("MINICONTAINER_CHAIN_PREFIX") or (saved.chain_prefix if saved else "MC")
 
     def _default(self, bridge: str = "", subnet: str = "", chain_prefix: str = "") -> Network:
@@ -197,7 +200,7 @@ class NetworkStore:
         whose default network exists keeps it: asking for other settings is an error."""
         os.makedirs(self.dir, exist_ok=True)
         with locked(os.path.join(self.dir, "create.lock")):
-            existing = self._load(DEFAULT_NETWORK)
+            existing = self.load(DEFAULT_NETWORK)
             if existing is None:
                 existing = self._default(bridge, subnet, chain_prefix)
                 self._save(existing)
@@ -212,12 +215,12 @@ class NetworkStore:
 
     def peek(self, name: str) -> Network:
         """get() without creating the default network's record (for --dry-run)."""
-        if name == DEFAULT_NETWORK and self._load(name) is None:
+        if name == DEFAULT_NETWORK and self.load(name) is None:
             return self._default()
         return self.get(name)
 
     def first_use_steps(self, net: Network) -> list:
-        """What ensure_up does for a network whose bridge does not exist yet."""
+        """The steps of a network's first use (its bridge does not exist yet), which bring_up applies."""
         from minicontainer.network.fwsteps import ForwardPolicy, InstallRules
         steps = self.setup_steps(net) + [InstallRules(net.chain_prefix, self.rules(net))]
         with open("/proc/sys/net/ipv4/ip_forward") as f:
@@ -230,11 +233,6 @@ class NetworkStore:
         write_atomic(os.path.join(self._path(net.name), "network.json"), json.dumps(asdict(net), indent=1))
 
     # ---------------------------------------------------------------- kernel state of a network
-    def firewall(self, net: Network):
-        from minicontainer.network.firewall import IptablesFirewall
-        from minicontainer.network.rules import Chains
-        return IptablesFirewall(Chains(net.chain_prefix))
-
     def rules(self, net: Network):
         from minicontainer.network.rules import Chains, base_rules, hook_rules, network_rules
         c = Chains(net.chain_prefix)
@@ -256,18 +254,17 @@ class NetworkStore:
         """Held while the network's bridge and rules are being created (or repaired)."""
         return os.path.join(self._path(net.name), "up.lock")
 
-    def ensure_up(self, net: Network) -> None:
-        """Create the bridge and the network's rules if they are not there (first use, or after a reboot)."""
+    def bring_up(self, net: Network, steps: list) -> None:
+        """Apply a network's first-use steps unless its bridge exists by now (another start may have
+        brought it up since they were planned); under the network's lock, so only one start does."""
         from minicontainer.kernel.netlink import link_exists
-        if link_exists(net.bridge):
+        if not steps or link_exists(net.bridge):
             return
         with locked(self.up_lock(net)):
             if link_exists(net.bridge):
                 return
-            from minicontainer import trace
             from minicontainer.plan import Plan
-            with trace.phase("network"):
-                Plan(self.first_use_steps(net)).apply()
+            Plan(steps).apply()
 
     def remove(self, net: Network, users: list[str]) -> list[dict]:
         """Take the network's rules, nf_tables accepts and bridge away; returns what was done, as
@@ -275,14 +272,16 @@ class NetworkStore:
         if users:
             raise DaemonError(f"error while removing network: network {net.name} id {net.id} has active endpoints", 1)
         from minicontainer.kernel.netlink import CreateBridge
+        from minicontainer.network.firewall import firewall_for
         from minicontainer.network.nftables import AcceptOnNftablesForward
         from minicontainer.network.rules import Chains, hook_rules, network_rules
         c = Chains(net.chain_prefix)
-        fw = self.firewall(net)
+        fw = firewall_for(net.chain_prefix)
         done = [{"why": f"the rules of network {net.name}",
                  "sh": fw.remove(list(reversed(network_rules(c, net.bridge, net.subnet, net.userland_proxy))))}]
         accepts = AcceptOnNftablesForward(net.bridge)
-        done.append({"why": accepts.why, "sh": accepts.undo() or []})
+        accepts.undo()
+        done.append({"why": accepts.why, "sh": list(accepts.undone)})
         if not fw.in_use():  # the last network using our chains: take the hooks and chains away too
             done.append({"why": "the last network using our chains: their hooks, then the chains",
                          "sh": fw.remove(hook_rules(c, hairpin_nat=not net.userland_proxy)) + fw.remove_chains()})

@@ -12,7 +12,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 
-from minicontainer.plan import Step
+from minicontainer.plan import Step, state
 
 FAMILIES = ("ip", "inet")  # the families whose forward hook sees IPv4 packets
 
@@ -51,16 +51,17 @@ def _is_our_accept(rule: dict, bridge: str) -> bool:
 @dataclass
 class AcceptOnNftablesForward(Step):
     bridge: str
+    chains: list[tuple[str, str, str]] | None = state()  # the dropping forward chains do() found
+    undone: list[str] = state(())  # the nft commands undo() ran
     why = "an nf_tables forward chain with policy drop would drop our containers' traffic: accept our bridge there"
 
     def do(self) -> None:
-        self._chains = forward_chains()
-        for family, table, chain in self._chains:
+        self.chains = forward_chains()
+        for family, table, chain in self.chains:
             for direction in ("oifname", "iifname"):
                 _nft("insert", "rule", family, table, chain, direction, self.bridge, "accept")
 
-    def undo(self) -> list[str]:
-        """Returns the nft commands it ran."""
+    def undo(self) -> None:
         done = []
         for family, table, chain in forward_chains(dropping_only=False):  # the policy may have changed since
             listing = json.loads(_nft("-j", "-a", "list", "chain", family, table, chain))["nftables"]
@@ -70,13 +71,16 @@ class AcceptOnNftablesForward(Step):
                     args = ["delete", "rule", family, table, chain, "handle", str(rule["handle"])]
                     _nft(*args, check=False)
                     done.append("nft " + " ".join(args))
-        return done
+        self.undone = done
 
     def explain(self) -> str:
-        chains = getattr(self, "_chains", None)
+        chains = self.chains
         if chains is None:
             chains = forward_chains()
         if not chains:
             return "# (no command: no nf_tables forward chain has policy drop)"
         return "\n".join(f"nft insert rule {f} {t} {c} {d} {self.bridge} accept"
                          for f, t, c in chains for d in ("oifname", "iifname"))
+
+    def explain_undo(self) -> str:
+        return "\n".join(self.undone)

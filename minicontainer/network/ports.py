@@ -1,5 +1,8 @@
 """Published ports (CNI's portmap, Docker's port mapper): a userland proxy per port and address
-family, and the DNAT / hairpin / ACCEPT rules. Both are journaled steps, undone at teardown."""
+family, and the DNAT / hairpin / ACCEPT rules. Both are journaled steps, undone at teardown.
+
+The request is a specs.ports.PortBinding (what -p said), the result a store.records.PublishedPort
+(what was bound, by which proxy)."""
 
 from __future__ import annotations
 
@@ -7,16 +10,28 @@ import os
 import signal
 import subprocess
 import sys
+from contextlib import ExitStack
 from dataclasses import dataclass
+from typing import IO
 
 from minicontainer.errors import DaemonError
+from minicontainer.kernel import proc
 from minicontainer.kernel import syscalls as sc
-from minicontainer.plan import Step, journaled
-from minicontainer.runtime import liveness
+from minicontainer.network.firewall import firewall_for
+from minicontainer.plan import Step, journaled, state
+from minicontainer.specs.ports import PortBinding
+from minicontainer.store.records import Endpoint, PublishedPort
 
 
 def _pdeathsig() -> None:
     sc.prctl(sc.PR_SET_PDEATHSIG, signal.SIGTERM)  # docker-proxy gets Pdeathsig: SIGTERM too
+
+
+def allocated_error(name: str, cid: str, clash: PortBinding) -> DaemonError:
+    """Docker's allocator refusal: another container publishes the same host port."""
+    return DaemonError(f"driver failed programming external connectivity on endpoint {name} "
+                       f"({cid[:12]}): Bind for {clash.host_ip or '0.0.0.0'}:{clash.host_port} "
+                       "failed: port is already allocated", 125)
 
 
 def bind_error(proto: str, host_ip: str, host_port: int, detail: str) -> DaemonError:
@@ -37,6 +52,8 @@ class StartProxy(Step):
     container_port: int
     pid: int = 0
     start: int = 0
+    child: subprocess.Popen | None = state()  # launched by this process, its status not read yet
+    status: IO[str] | None = state()  # where the proxy reports its bind (or why it failed)
 
     @property
     def why(self) -> str:
@@ -52,34 +69,41 @@ class StartProxy(Step):
         r, w = os.pipe()
         os.set_inheritable(w, True)
         env = {**os.environ, "MINICONTAINER_PROXY_STATUS_FD": str(w)}
-        proc = subprocess.Popen([sys.executable, "-m", "minicontainer.network.proxy", *self.argv()], env=env,
+        child = subprocess.Popen([sys.executable, "-m", "minicontainer.network.proxy", *self.argv()], env=env,
                                 pass_fds=(w,), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL, preexec_fn=_pdeathsig)
         os.close(w)
-        self._proc, self._status = proc, os.fdopen(r)
-        self.pid, self.start = proc.pid, liveness.start_ticks(proc.pid)
+        self.child, self.status = child, os.fdopen(r)
+        self.pid, self.start = child.pid, proc.start_ticks(child.pid)
 
     def do(self) -> None:
-        if not hasattr(self, "_proc"):
+        if self.child is None:
             self.launch()
-        with self._status as status:
+        with self.status as status:
             report = status.read()  # the proxy reports once it has bound the port (or failed to)
+        self.status = None
         code, _, detail = report.partition("\n")
         if code != "0":
-            self._proc.wait()
+            self.child.wait()
             raise bind_error(self.proto, self.host_ip, self.host_port, detail)
         self.host_port = int(detail.split()[0])
-        self._proc.returncode = 0  # it lives on after us: keep subprocess from warning about a running child
+        self.child.returncode = 0  # it lives on after us: keep subprocess from warning about a running child
+
+    def published(self) -> PublishedPort:
+        return PublishedPort(self.proto, self.host_ip, self.host_port, self.container_port, self.container_ip, self.pid)
 
     def undo(self) -> None:
-        fd = liveness.open_pidfd(self.pid, self.start)
+        if self.status is not None:
+            self.status.close()
+            self.status = None
+        fd = proc.open_pidfd(self.pid, self.start)
         if fd is None:
             return
         try:
             signal.pidfd_send_signal(fd, signal.SIGTERM)
-            if not liveness.wait_pidfd(fd, 2):
+            if not proc.wait_pidfd(fd, 2):
                 signal.pidfd_send_signal(fd, signal.SIGKILL)
-                liveness.wait_pidfd(fd, None)
+                proc.wait_pidfd(fd, None)
         finally:
             os.close(fd)
         try:
@@ -108,6 +132,8 @@ class HoldPort(Step):
     proto: str
     host_ip: str
     host_port: int
+    container_port: int = 0
+    container_ip: str = ""
 
     @property
     def why(self) -> str:
@@ -132,6 +158,9 @@ class HoldPort(Step):
         if sock is not None:  # in any other process the socket died with the supervisor that held it
             sock.close()
 
+    def published(self) -> PublishedPort:
+        return PublishedPort(self.proto, self.host_ip, self.host_port, self.container_port, self.container_ip)
+
     def explain(self) -> str:
         return f"# (no command: the supervisor holds a bound socket on {self.host_ip}:{self.host_port}/{self.proto})"
 
@@ -150,6 +179,7 @@ class PublishRules(Step):
     container_ip: str
     container_port: int
     userland_proxy: bool = True
+    done: list[str] | None = state()  # the commands do() really ran
 
     def rules(self):
         from minicontainer.network.rules import Chains, port_rules
@@ -160,19 +190,14 @@ class PublishRules(Step):
     def why(self) -> str:
         return self.rules()[0].why
 
-    def _firewall(self):
-        from minicontainer.network.firewall import IptablesFirewall
-        from minicontainer.network.rules import Chains
-        return IptablesFirewall(Chains(self.chain_prefix))
-
     def do(self) -> None:
-        self._done = self._firewall().add(self.rules())
+        self.done = firewall_for(self.chain_prefix).add(self.rules())
 
     def undo(self) -> None:
-        self._firewall().remove(list(reversed(self.rules())))
+        firewall_for(self.chain_prefix).remove(list(reversed(self.rules())))
 
     def explain(self) -> str:
-        done = getattr(self, "_done", None)
+        done = self.done
         if done is None:
             done = [r.planned_command() for r in self.rules()]
         return "\n".join(done) or "# (no command: these rules are in the kernel already)"
@@ -195,59 +220,52 @@ def free_port(proto: str, host_ip: str) -> int:
         return s.getsockname()[1]
 
 
-def publish(journal, net, ep: dict, bindings: list[dict]) -> list[dict]:
-    """Start proxies and add rules for each binding; returns what was really bound (Docker's Ports).
-
-    The proxy processes are launched first and confirmed last: they start on another core while
-    this process loads python-iptables and commits the rules."""
-    actual, holders, rules = publish_steps(net, ep, bindings)
-    _apply(journal, holders, rules)
-    return actual
-
-
-def publish_steps(net, ep: dict, bindings: list[dict]) -> tuple[list[dict], list[Step], list[Step]]:
-    """The proxy (or port holder) and rule steps for each binding, a random host port chosen now."""
-    actual, holders, rules = [], [], []
+def publish_steps(net, ep: Endpoint, bindings: list[PortBinding]) -> tuple[list[Step], list[Step]]:
+    """The rule steps and the proxy (or port holder) steps for each binding, a random host port
+    chosen now. Applied rules first, holders last (apply_host launches the proxies before both)."""
+    holders: list[Step] = []
+    rules: list[Step] = []
     for b in bindings:
-        proto, cport, host_ip, host_port = b["proto"], b["container_port"], b["host_ip"], b["host_port"]
         # [::] is served by a proxy only: without one (and without IPv6 rules) Docker has no :: entry
         wildcard_v6 = ["::"] if net.userland_proxy and ipv6_enabled() else []
-        addrs = [host_ip] if host_ip else ["0.0.0.0"] + wildcard_v6
-        host_port = host_port or free_port(proto, host_ip)
+        addrs = [b.host_ip] if b.host_ip else ["0.0.0.0"] + wildcard_v6
+        host_port = b.host_port or free_port(b.proto, b.host_ip)
         for addr in addrs:
             if net.userland_proxy:
-                holders.append(StartProxy(proto, addr, host_port, ep["IPAddress"], cport))
+                holders.append(StartProxy(b.proto, addr, host_port, ep.ip, b.container_port))
             else:
-                holders.append(HoldPort(proto, addr, host_port))
-            actual.append({"proto": proto, "container_port": cport, "host_ip": addr, "host_port": host_port})
-        if ":" not in (host_ip or "0.0.0.0"):  # IPv4 rules only: [::] is served by the proxy alone, as in Docker
-            rules.append(PublishRules(net.chain_prefix, net.bridge, proto, host_ip, host_port, ep["IPAddress"], cport,
-                                      net.userland_proxy))
-    return actual, holders, rules
+                holders.append(HoldPort(b.proto, addr, host_port, b.container_port, ep.ip))
+        if ":" not in (b.host_ip or "0.0.0.0"):  # IPv4 rules only: [::] is served by the proxy alone, as in Docker
+            rules.append(PublishRules(net.chain_prefix, net.bridge, b.proto, b.host_ip, host_port, ep.ip,
+                                      b.container_port, net.userland_proxy))
+    return rules, holders
 
 
-def _apply(journal, holders, rules) -> None:
-    try:
-        for h in holders:
-            if isinstance(h, StartProxy):
-                h.launch()
-        journal.apply(rules)
-        for h in holders:
-            journal.apply([h])
-    except BaseException:
-        for h in holders:  # launched but not yet in the journal: nobody else would stop them
-            if hasattr(h, "_status") and not h._status.closed:
-                h.undo()
-        raise
+def published(steps: list[Step]) -> list[PublishedPort]:
+    """What the applied holder steps really bound (Docker's NetworkSettings.Ports)."""
+    return [s.published() for s in steps if isinstance(s, (StartProxy, HoldPort))]
 
 
-def conflicts(wanted: list[dict], taken: list[dict]) -> dict | None:
+def apply_host(journal, steps: list[Step]) -> None:
+    """Apply host-side steps through the journal, proxies launched first and confirmed last: their
+    interpreters start on another core while this process loads python-iptables and commits the
+    rules. A proxy launched but not yet journaled is stopped if anything fails (nobody else knows it)."""
+    with ExitStack() as cleanup_on_fail:
+        for step in steps:
+            if isinstance(step, StartProxy):
+                step.launch()
+                cleanup_on_fail.callback(step.undo)
+        journal.apply(steps)
+        cleanup_on_fail.pop_all()
+
+
+def conflicts(wanted: list[PortBinding], taken: list[PublishedPort]) -> PortBinding | None:
     """Docker's allocator check: the same proto and host port on the same (or a wildcard) address."""
     for w in wanted:
-        if not w["host_port"]:
+        if not w.host_port:
             continue
         for t in taken:
-            same_ip = not w["host_ip"] or w["host_ip"] == t["host_ip"] or t["host_ip"] in ("0.0.0.0", "::")
-            if t["proto"] == w["proto"] and t["host_port"] == w["host_port"] and same_ip:
+            same_ip = not w.host_ip or w.host_ip == t.host_ip or t.host_ip in ("0.0.0.0", "::")
+            if t.proto == w.proto and t.host_port == w.host_port and same_ip:
                 return w
     return None

@@ -114,7 +114,7 @@ def serve_udp(listener: socket.socket, target: tuple[str, int]) -> None:
 
 
 def main(argv: list[str]) -> int:
-    opts = dict(zip(argv[0::2], argv[1::2]))
+    opts = dict(zip(argv[0::2], argv[1::2], strict=False))  # a trailing flag without a value is ignored
     proto, host_ip = opts["-proto"], opts["-host-ip"]
     target = (opts["-container-ip"], int(opts["-container-port"]))
     status_fd = os.environ.get("MINICONTAINER_PROXY_STATUS_FD")

@@ -28,33 +28,33 @@ def rules_in_kernel() -> set[tuple[str, str]]:
     return have
 
 
-def wanted_rules(runtime, networks, net, running: list) -> list:
+def wanted_rules(containers, networks, net, running: list) -> list:
     """The network's own rules, then the port rules of its running containers (from their journals:
     exactly what their supervisors added)."""
     from minicontainer.network.ports import PublishRules
-    from minicontainer.runtime.supervisor import journal_for
     rules = list(networks.rules(net))
     for rec in running:
-        if (rec.extra.get("endpoint") or {}).get("Network") == net.name:
-            for step in journal_for(runtime.containers, rec.id).steps():
+        if rec.endpoint_on(net.name) is not None:
+            for step in containers.journal(rec.id).steps():
                 if isinstance(step, PublishRules):
                     rules += step.rules()
     return rules
 
 
-def repair(runtime) -> list[str]:
+def repair(root, containers) -> list[str]:
     """Add back the missing rules of every network whose bridge is up; returns the commands run."""
     from minicontainer.network.networks import NetworkStore
-    networks = NetworkStore(runtime.root)
+    networks = NetworkStore(root)
     nets = [n for n in networks.list() if os.path.exists(f"/sys/class/net/{n.bridge}")]
     if not nets:
         return []
+    from minicontainer.network.firewall import firewall_for
     from minicontainer.store.locks import try_locked
     have = rules_in_kernel()
-    running = [r for r in runtime.containers.all() if r.running]
+    running = [r for r in containers.all() if r.running]
     done = []
     for net in nets:
-        wanted = wanted_rules(runtime, networks, net, running)
+        wanted = wanted_rules(containers, networks, net, running)
         if all((r.table, r.save_line()) in have for r in wanted):
             continue
         # a network whose set-up lock is held is having its bridge and rules made right now
@@ -62,7 +62,7 @@ def repair(runtime) -> list[str]:
             if free:
                 # libiptc's state must not reach a supervisor this process may fork next (it failed
                 # there with EDESTADDRREQ): the rules are added from a short-lived child.
-                from minicontainer.runtime.helper import in_helper
-                done += in_helper(lambda: networks.firewall(net).add(wanted))
+                from minicontainer.kernel.helper import in_helper
+                done += in_helper(lambda net=net, wanted=wanted: firewall_for(net.chain_prefix).add(wanted))
     return done
 

@@ -12,14 +12,15 @@ import shutil
 import signal
 import time
 
-from minicontainer.errors import DaemonError, NoSuchContainer
+from minicontainer.clock import now_rfc3339
+from minicontainer.errors import DaemonError, MCError, NoSuchContainer
 from minicontainer.faults import checkpoint
-from minicontainer.images.store import ImageStore, now_rfc3339
-from minicontainer.runtime import etcfiles, liveness
-from minicontainer.runtime.logs import rfc3339_now
+from minicontainer.images.store import ImageStore
+from minicontainer.kernel import proc
+from minicontainer.runtime import etcfiles
 from minicontainer.specs.names import random_name
 from minicontainer.specs.run import RunSpec, merge_env
-from minicontainer.store.containers import ContainerRecord, ContainerStore
+from minicontainer.store.containers import ContainerRecord, ContainerStore, record_in
 from minicontainer.store.root import StateRoot
 
 EXEC_NAMESPACES = ["ipc", "uts", "net", "pid", "mnt"]  # mnt last: it changes what paths mean
@@ -33,59 +34,89 @@ class Runtime:
         self.images = ImageStore(self.root)
 
     # ------------------------------------------------------------------ create
+    def network_mode(self, value: str, look_only: bool = False):
+        """The driver of a --network value (network/modes.py); look_only: make no record (--dry-run)."""
+        from minicontainer.network.modes import mode_for
+        from minicontainer.network.networks import NetworkStore
+        return mode_for(value, NetworkStore(self.root), self.containers, look_only)
+
     def create(self, spec: RunSpec) -> ContainerRecord:
+        spec = self.complete(spec)
         rec = self.new_record(spec)
         if spec.mounts:
             from minicontainer.runtime.volumes import check_sources, mount_records
             check_sources(spec.mounts)  # a missing --mount source fails before anything exists
-            rec.extra["mounts"] = mount_records(self.volumes, spec.mounts)
+            rec.mounts = mount_records(self.volumes, spec.mounts)
         self._claim_name(rec, spec.name)
         try:
             if spec.mounts:
                 from minicontainer.runtime.volumes import make_volumes
-                make_volumes(self.volumes, spec.mounts, rec.extra["mounts"],
+                make_volumes(self.volumes, spec.mounts, rec.mounts,
                              self.images.lower_dirs(self.images.get(rec.image_id)))
-            self._write_files(rec, spec.network == "host")
+            self._write_files(rec)
             self.containers.commit(rec)
         except BaseException:
             self.delete(rec, volumes=True)
             raise
         return rec
 
-    def create_with_image(self, spec: RunSpec, pull_policy: str, ensure_image) -> ContainerRecord:
-        """create() after ensure_image(self, ref, policy) made the image present (the CLI's pulls
-        print progress, the Python API's the same), with "invalid reference format" checked first."""
+    def create_with_image(self, spec: RunSpec, pull_policy: str = "missing", progress=None) -> ContainerRecord:
+        """create() once the image is here (ensure_image), the network mode's refusals and
+        "invalid reference format" first, as Docker's daemon checks them before it looks for the image."""
         from minicontainer.specs.refs import normalize
+        self.network_mode(spec.network).validate(spec)
         normalize(spec.image)
-        ensure_image(self, spec.image, pull_policy)
+        self.ensure_image(spec.image, pull_policy, progress)
         return self.create(spec)
 
+    def ensure_image(self, ref: str, policy: str = "missing", progress=None) -> None:
+        """Docker's --pull policy: pull the image unless it is here ("missing"), always, or never.
+        progress (cli/progress.PullProgress or None) is told what happens."""
+        from minicontainer.errors import NoSuchImage, UsageError
+        from minicontainer.specs.refs import normalize
+        if policy not in ("missing", "always", "never"):
+            raise UsageError(f'invalid pull option: \'{policy}\': must be one of "always", "missing" or "never"')
+        if policy != "always":
+            try:
+                self.images.get(ref)
+                return
+            except NoSuchImage:
+                if policy == "never":
+                    raise DaemonError(f"No such image: {normalize(ref)}", 125) from None
+        if policy == "missing" and progress is not None:
+            progress.line(f"Unable to find image '{normalize(ref)}' locally")
+        try:
+            self.pull(ref, progress)
+        except MCError as exc:  # any failure of run's pull is a daemon error: exit 125
+            exc.exit_code = 125
+            raise
+
+    def complete(self, spec: RunSpec) -> RunSpec:
+        """The spec with what the image and the network mode add: the image's VOLUMEs as anonymous
+        volumes, -P's exposed ports, container:NAME resolved to container:ID. A new value."""
+        import dataclasses
+        image = self.images.get(spec.image)
+        mode = self.network_mode(spec.network)
+        mode.validate(spec)
+        publish = spec.publish
+        if spec.publish_all:
+            publish = publish + _exposed_bindings(image.config.get("ExposedPorts") or {}, publish)
+        return dataclasses.replace(spec, mounts=spec.mounts + _image_volumes(image.config.get("Volumes") or {}, spec.mounts),
+                                   publish=publish, network=mode.recorded())
+
     def new_record(self, spec: RunSpec) -> ContainerRecord:
-        """The container's record from its spec and image, not saved yet (create saves it; --dry-run
-        only looks). Completes spec with the image's volumes and, for -P, its exposed ports."""
+        """The container's record from its completed spec and its image, not saved yet (create saves
+        it; --dry-run only looks)."""
         image = self.images.get(spec.image)
         if spec.entrypoint is not None:  # --entrypoint replaces the image's and drops its Cmd (Docker)
             entrypoint, cmd = ([spec.entrypoint] if spec.entrypoint else None), (spec.command or None)
         else:
             entrypoint, cmd = image.config.get("Entrypoint"), spec.command or image.config.get("Cmd")
-        spec.mounts = spec.mounts + _image_volumes(image.config.get("Volumes") or {}, spec.mounts)
-        if spec.publish_all:
-            spec.publish = spec.publish + _exposed_bindings(image.config.get("ExposedPorts") or {}, spec.publish)
         if not entrypoint and not cmd:
             raise DaemonError("no command specified", 125)
         cid = os.urandom(32).hex()
-        host_net = spec.network == "host"
-        if spec.network not in ("none", "host", "bridge") and not spec.network.startswith("container:"):
-            from minicontainer.network.networks import NetworkStore
-            NetworkStore(self.root).get(spec.network)  # "network NAME not found" before anything is created
-        if spec.network.startswith("container:"):
-            ref = spec.network.partition(":")[2]
-            try:
-                spec.network = "container:" + self.containers.resolve(ref)
-            except NoSuchContainer:
-                raise DaemonError(f"No such container: {ref}", 125) from None
-        import socket
-        hostname = spec.hostname or (socket.gethostname() if host_net else cid[:12])
+        mode = self.network_mode(spec.network)
+        hostname = spec.hostname or mode.default_hostname(cid)
         interactive, attached = spec.interactive, not spec.detach
         config = {
             "Hostname": hostname, "Domainname": "", "User": spec.user or image.config.get("User") or "",
@@ -96,11 +127,11 @@ class Runtime:
             "ExposedPorts": _exposed(image.config.get("ExposedPorts") or {}, spec.publish),
             "Volumes": image.config.get("Volumes") or None,
         }
-        rec = ContainerRecord(id=cid, name=spec.name or "", created=now_rfc3339(), image_id=image.id,
-                              image_ref=spec.image, config=config,
-                              host_config={"NetworkMode": spec.network, "AutoRemove": spec.remove,
-                                           "PortBindings": _port_bindings(spec), "Binds": spec.binds or None})
-        return rec
+        return ContainerRecord(id=cid, name=spec.name or "", created=now_rfc3339(), image_id=image.id,
+                               image_ref=spec.image, config=config,
+                               host_config={"NetworkMode": spec.network, "AutoRemove": spec.remove,
+                                            "Binds": spec.binds or None},
+                               port_bindings=list(spec.publish) if mode.publishes else [])
 
     @property
     def volumes(self):
@@ -108,35 +139,35 @@ class Runtime:
         return VolumeStore(self.root.lib)
 
     def remove_anonymous_volumes(self, rec: ContainerRecord) -> None:
-        if rec.extra.get("mounts"):
+        if rec.mounts:
             from minicontainer.runtime.volumes import remove_anonymous
-            remove_anonymous(self.volumes, rec.extra["mounts"])
+            remove_anonymous(self.volumes, rec.mounts)
 
     def delete(self, rec: ContainerRecord, volumes: bool) -> None:
         """Remove the container's record and files and, with volumes, its anonymous volumes. The
         choice is written down first: recover() finishes a removal a crash cut short the same way."""
-        if volumes and rec.extra.get("mounts"):
-            rec.extra["remove_volumes"] = True
+        if volumes and rec.mounts:
+            rec.remove_volumes = True
             self.containers.save(rec)
         self.containers.remove(rec, then=self.remove_anonymous_volumes if volumes else None)
 
     # ------------------------------------------------------------------ after a crash
-    def recover(self, repair_rules: bool = True) -> None:
+    def recover(self, repair_rules: bool = True) -> list[str]:
         """Bring the root back to a clean state after commands or supervisors were killed: finish
         removals, drop half-created containers and names whose container is gone, reap containers
         whose supervisor died (undoing their host-side steps), free leases of dead holders, and add
-        back firewall rules of ours that someone deleted."""
+        back firewall rules of ours that someone deleted. Returns the commands of that last part."""
         store = self.containers
         debris = store.debris()
         for cid in debris["gone"]:
-            rec = _record_in(store.gone_dir(cid))
-            wants = rec is not None and rec.extra.get("remove_volumes")
+            rec = record_in(store.gone_dir(cid))
+            wants = rec is not None and rec.remove_volumes
             store.finish_removal(cid, self.remove_anonymous_volumes if wants else None)
         for entry in debris["staging"]:
             shutil.rmtree(os.path.join(self.root.containers, entry), ignore_errors=True)
         for rec in store.all():
-            creator = rec.extra.get("creator")
-            if creator and not liveness.is_alive(creator["pid"], creator["start"]):
+            creator = rec.creator
+            if creator and not proc.is_alive(creator["pid"], creator["start"]):
                 with store.lock(rec.id):
                     self.delete(rec, volumes=True)  # never finished: its volumes were made for it alone
             else:
@@ -146,13 +177,9 @@ class Runtime:
         from minicontainer.network.networks import NetworkStore
         NetworkStore(self.root).reclaim_leases()
         if not repair_rules:
-            return
+            return []
         from minicontainer.network.repair import repair
-        restored = repair(self)
-        if restored:
-            import sys
-            print(f"minicontainer: restored {len(restored)} firewall rules or chains that were missing "
-                  f"from the kernel (first: {restored[0]})", file=sys.stderr)
+        return repair(self.root, store)
 
     def _claim_name(self, rec: ContainerRecord, wanted: str | None) -> None:
         if wanted:
@@ -182,11 +209,12 @@ class Runtime:
         except NoSuchContainer:
             return None
 
-    def _write_files(self, rec: ContainerRecord, host_net: bool) -> None:
+    def _write_files(self, rec: ContainerRecord) -> None:
         store = self.containers
         for d in ("upper", "work", "merged"):
             os.mkdir(store.path(rec.id, d), 0o755)
-        for name, text in etc_files(rec, host_net).items():
+        host_files = self.network_mode(rec.network_mode).host_files
+        for name, text in etcfiles.container_files(rec.config["Hostname"], host_files).items():
             with open(store.path(rec.id, name), "w") as f:
                 f.write(text)
 
@@ -200,7 +228,7 @@ class Runtime:
 
     def list(self, all_: bool = False) -> list[ContainerRecord]:
         recs = [r for r in (self.reap_if_dead(r) for r in self.containers.all())
-                if r is not None and not r.extra.get("creator")]  # being created: not there yet
+                if r is not None and not r.creator]  # being created: not there yet
         if not all_:
             recs = [r for r in recs if r.running]
         return sorted(recs, key=lambda r: r.created, reverse=True)
@@ -208,24 +236,23 @@ class Runtime:
     def reap_if_dead(self, rec: ContainerRecord) -> ContainerRecord | None:
         """If rec's supervisor died, clean up after it. Returns the fresh record, None if removed."""
         sup = rec.supervisor
-        if not sup or liveness.is_alive(sup["pid"], sup["start"]):
+        if not sup or proc.is_alive(sup["pid"], sup["start"]):
             return rec
         store = self.containers
         try:
             with store.lock(rec.id):
                 rec = store.load(rec.id)
                 sup = rec.supervisor
-                if not sup or liveness.is_alive(sup["pid"], sup["start"]):
+                if not sup or proc.is_alive(sup["pid"], sup["start"]):
                     return rec
                 killed = self._kill_and_wait(rec, signal.SIGKILL, None)
                 from minicontainer.runtime.supervisor import release_network
-                release_network(self, rec)
-                rec.extra.pop("endpoint", None)
-                rec.extra.pop("ports", None)
+                rec.teardown_errors = release_network(self, rec)
+                rec.endpoints, rec.ports = [], []
                 if rec.running:
                     rec.status, rec.exit_code = "exited", 137 if killed else 255
                     rec.error = "supervisor died; container reaped"
-                    rec.finished_at = rfc3339_now()
+                    rec.finished_at = now_rfc3339()
                 else:  # it died while starting the container: Docker's state for a failed start
                     rec.exit_code, rec.error = 128, "supervisor died while starting the container"
                 rec.pid, rec.supervisor = 0, None
@@ -239,12 +266,12 @@ class Runtime:
 
     def _kill_and_wait(self, rec: ContainerRecord, sig: int, timeout: float | None) -> bool:
         """Signal the container's pid 1 and wait for it to exit; False if it was already gone."""
-        fd = liveness.open_pidfd(rec.pid, rec.init_start)
+        fd = proc.open_pidfd(rec.pid, rec.init_start)
         if fd is None:
             return False
         try:
             signal.pidfd_send_signal(fd, sig)
-            return liveness.wait_pidfd(fd, timeout)
+            return proc.wait_pidfd(fd, timeout)
         finally:
             os.close(fd)
 
@@ -269,20 +296,22 @@ class Runtime:
         if not rec.running:
             start_detached(self, rec)
 
-    def stop(self, ref: str, timeout: float = 10) -> None:
+    def stop(self, ref: str, timeout: float = 10) -> list[str]:
+        """SIGTERM, then SIGKILL after timeout; returns what its teardown could not undo."""
         rec = self.get(ref)
         if not rec.running:
-            return
-        fd = liveness.open_pidfd(rec.pid, rec.init_start)
+            return []
+        fd = proc.open_pidfd(rec.pid, rec.init_start)
         if fd is not None:
             try:
                 signal.pidfd_send_signal(fd, signal.SIGTERM)
-                if not liveness.wait_pidfd(fd, timeout):
+                if not proc.wait_pidfd(fd, timeout):
                     signal.pidfd_send_signal(fd, signal.SIGKILL)
-                    liveness.wait_pidfd(fd, None)
+                    proc.wait_pidfd(fd, None)
             finally:
                 os.close(fd)
-        self._wait_not_running(rec.id)
+        last = self._wait_not_running(rec.id)
+        return last.teardown_errors if last is not None else []
 
     def restart(self, ref: str, timeout: float = 10) -> None:
         self.stop(ref, timeout)
@@ -290,7 +319,7 @@ class Runtime:
 
     def kill(self, ref: str, sig: int = signal.SIGKILL) -> None:
         rec = self.get(ref)
-        fd = liveness.open_pidfd(rec.pid, rec.init_start) if rec.running else None
+        fd = proc.open_pidfd(rec.pid, rec.init_start) if rec.running else None
         if fd is None:
             raise DaemonError(f"Cannot kill container: {ref}: Container {rec.id} is not running")
         try:
@@ -298,8 +327,10 @@ class Runtime:
         finally:
             os.close(fd)
 
-    def remove(self, ref: str, force: bool = False, volumes: bool = False) -> None:
+    def remove(self, ref: str, force: bool = False, volumes: bool = False) -> list[str]:
+        """Remove the container (-f: kill it first); returns what its teardown could not undo."""
         rec = self.get(ref)
+        errors: list[str] = []
         if rec.running:
             if not force:
                 raise DaemonError(f"You cannot remove a running container {rec.id}. "
@@ -309,12 +340,14 @@ class Runtime:
             rec = self._wait_not_running(rec.id)
             checkpoint("teardown seen")
             if rec is None:
-                return  # it was a --rm container: its supervisor removed it
+                return errors  # it was a --rm container: its supervisor removed it
+            errors = rec.teardown_errors
         try:
             with self.containers.lock(rec.id):
                 self.delete(self.containers.load(rec.id), volumes)
         except NoSuchContainer:
-            return
+            pass
+        return errors
 
     def wait(self, ref: str) -> int:
         rec = self.get(ref)
@@ -328,9 +361,9 @@ class Runtime:
         sink(stream, data) when given (the Python API captures it that way)."""
         from minicontainer.runtime.relay import Relay, terminal_winsize
         from minicontainer.runtime.spawn import Launch, spawn_exec
-        from minicontainer.runtime.supervisor import container_env
+        from minicontainer.runtime.startplan import container_env
         rec = self.get(ref)
-        if not rec.running or not liveness.is_alive(rec.pid, rec.init_start):
+        if not rec.running or not proc.is_alive(rec.pid, rec.init_start):
             raise DaemonError(f"container {rec.id} is not running")
         launch = Launch(argv=argv, env=merge_env(container_env(rec), list(env)),
                         cwd=workdir or rec.config.get("WorkingDir") or "/", user=user or rec.config.get("User") or "",
@@ -370,15 +403,6 @@ class Runtime:
         return self.images.remove(ref, force, users)
 
 
-def _record_in(directory: str) -> ContainerRecord | None:
-    import json
-    try:
-        with open(os.path.join(directory, "container.json")) as f:
-            return ContainerRecord(**json.load(f))
-    except FileNotFoundError:
-        return None
-
-
 def _image_volumes(volumes: dict, mounts: list) -> list:
     """The image's VOLUME paths that nothing is mounted on become anonymous volumes (Docker does this
     for `redis`'s /data), filled from the image like any empty volume."""
@@ -405,30 +429,3 @@ def _exposed_bindings(image_ports: dict, publish: list) -> list:
         if key not in taken and port.isdigit():
             out.append(PortBinding(proto or "tcp", int(port), "", 0))
     return out
-
-
-def _port_bindings(spec: RunSpec) -> dict:
-    """HostConfig.PortBindings, as Docker stores them: {"80/tcp": [{"HostIp": "", "HostPort": "8080"}]}."""
-    if spec.network in ("none", "host") or spec.network.startswith("container:"):
-        return {}
-    out: dict = {}
-    for b in spec.publish:
-        out.setdefault(b.key, []).append({"HostIp": b.host_ip, "HostPort": str(b.host_port) if b.host_port else ""})
-    return out
-
-
-def etc_files(rec: ContainerRecord, host_net: bool, ip: str | None = None) -> dict[str, str]:
-    """The /etc files a container gets (hosts names its address once it has one)."""
-    hostname = rec.config["Hostname"]
-    hosts = _read("/etc/hosts") if host_net else etcfiles.hosts(ip, hostname)
-    return {"hostname": hostname + "\n", "hosts": hosts,
-            "resolv.conf": etcfiles.resolv_conf(_read("/etc/resolv.conf"), host_net)}
-
-
-def _read(path: str) -> str:
-    try:
-        with open(path) as f:
-            return f.read()
-    except FileNotFoundError:
-        return ""
-

@@ -15,13 +15,6 @@ from minicontainer.plan import Plan
 NSD = sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC
 
 
-def namespace_kinds(network_mode: str) -> list[str]:
-    """Namespaces the child unshares itself (pid is set up by the supervisor before fork). With
-    --net=host it keeps the host's network namespace; with container:ID it joins that one instead."""
-    shares_net = network_mode == "host" or network_mode.startswith("container:")
-    return ["mnt", "uts", "ipc"] + ([] if shares_net else ["net"])
-
-
 def container_plan(*, lower: list[str], upper: str, work: str, merged: str, etc_files: dict[str, str],
                    hostname: str, private_net: bool, volume_steps: list | None = None) -> Plan:
     """etc_files maps an in-container path (/etc/hosts) to the host file bind-mounted there;

@@ -16,9 +16,9 @@ import signal
 
 from minicontainer.cp.rooted import Root
 from minicontainer.errors import MCError
-from minicontainer.runtime import liveness
-from minicontainer.runtime.helper import describe as _describe
-from minicontainer.runtime.helper import in_helper as _in_helper
+from minicontainer.kernel import proc
+from minicontainer.kernel.helper import describe as _describe
+from minicontainer.kernel.helper import in_helper as _in_helper
 
 
 def copy(rt, req) -> tuple[int, str]:
@@ -52,7 +52,7 @@ def _running_root(rec) -> Root | None:
     pid still names that process after the open (pids are reused)."""
     if not rec.running:
         return None
-    pidfd = liveness.open_pidfd(rec.pid, rec.init_start)
+    pidfd = proc.open_pidfd(rec.pid, rec.init_start)
     if pidfd is None:
         return None
     try:
@@ -82,8 +82,7 @@ def stopped_view_plan(rt, rec):
                        store.path(rec.id, "work"), merged),
     ])
     # The container's own volume steps; tmpfs ones would be empty, and Docker's copy does not see them.
-    plan.extend(mount_steps([x for x in rec.extra.get("mounts", [])
-                             if x["type"] != "tmpfs" and os.path.exists(x["source"])], merged))
+    plan.extend(mount_steps([x for x in rec.mounts if x.type != "tmpfs" and os.path.exists(x.source)], merged))
     return plan
 
 

@@ -13,6 +13,7 @@ ff00::0\tip6-mcastprefix
 ff02::1\tip6-allnodes
 ff02::2\tip6-allrouters
 """
+ETC_FILES = ("hostname", "hosts", "resolv.conf")  # in the container's state directory, bound over /etc/<name>
 DEFAULT_NAMESERVERS = ["8.8.8.8", "8.8.4.4"]  # what Docker falls back to; written, never contacted here
 
 
@@ -43,3 +44,19 @@ def resolv_conf(host_text: str, host_network: bool) -> str:
     if not servers:
         lines += [f"nameserver {ns}" for ns in DEFAULT_NAMESERVERS]
     return "\n".join(lines) + "\n"
+
+
+def container_files(hostname: str, host_files: bool, ip: str | None = None) -> dict[str, str]:
+    """The text of a container's /etc files: host mode gets the host's hosts and resolv.conf;
+    otherwise hosts names its address once it has one."""
+    hosts_text = _read("/etc/hosts") if host_files else hosts(ip, hostname)
+    return {"hostname": hostname + "\n", "hosts": hosts_text,
+            "resolv.conf": resolv_conf(_read("/etc/resolv.conf"), host_files)}
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path) as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""

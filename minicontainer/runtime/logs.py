@@ -5,12 +5,8 @@ from __future__ import annotations
 
 import json
 import os
-import time
 
-
-def rfc3339_now() -> str:
-    t = time.time_ns()
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t // 1_000_000_000)) + f".{t % 1_000_000_000:09d}Z"
+from minicontainer.clock import now_rfc3339
 
 
 class LogWriter:
@@ -21,7 +17,7 @@ class LogWriter:
         self.partial: dict[str, bytes] = {}
 
     def _emit(self, stream: str, chunk: bytes) -> str:
-        return json.dumps({"log": chunk.decode("utf-8", "replace"), "stream": stream, "time": rfc3339_now()}) + "\n"
+        return json.dumps({"log": chunk.decode("utf-8", "replace"), "stream": stream, "time": now_rfc3339()}) + "\n"
 
     def write(self, stream: str, data: bytes) -> None:
         buf = self.partial.pop(stream, b"") + data

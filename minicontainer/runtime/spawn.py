@@ -12,7 +12,6 @@ The child reports a failure before execve through a close-on-exec pipe: EOF mean
 from __future__ import annotations
 
 import fcntl
-import json
 import os
 import signal
 import socket
@@ -22,9 +21,10 @@ import termios
 from dataclasses import dataclass, field
 
 from minicontainer import trace
-from minicontainer.errors import StartError
+from minicontainer.errors import MCError, StartError
 from minicontainer.kernel import namespaces as ns
 from minicontainer.kernel import syscalls as sc
+from minicontainer.kernel.helper import collect, report
 from minicontainer.plan import Plan
 from minicontainer.runtime.users import UnknownUser, resolve  # imported here: the child runs it after pivot_root
 
@@ -151,7 +151,7 @@ def _switch_user(spec: str, env: dict[str, str]) -> None:
 
 def _child_fail(errw: int, code: int, message: str) -> None:
     try:
-        os.write(errw, json.dumps({"code": code, "message": message}).encode())
+        report(errw, MCError(message, code))
     finally:
         os._exit(code)
 
@@ -214,18 +214,14 @@ class _Channels:
             _msg, fds, _flags, _addr = socket.recv_fds(self.parent_sock, 1, 1)
             self.parent_sock.close()
             master = fds[0] if fds else None
-        report = b""
-        while chunk := os.read(self.errr, 4096):
-            report += chunk
-        os.close(self.errr)
-        if report:
+        err = collect(self.errr)
+        if err is not None:
             os.waitpid(pid, 0)
             for fd in (*self.outputs, self.stdin_w, master):
                 if fd is not None:
                     os.close(fd)
-            err = json.loads(report)
             raise StartError(f"failed to create task for container: unable to start container process: "
-                             f"{err['message']}: unknown", err["code"])
+                             f"{err.args[0]}: unknown", err.exit_code)
         return Started(pid=pid, master=master, outputs=self.outputs, stdin=self.stdin_w)
 
 

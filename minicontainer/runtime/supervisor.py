@@ -7,29 +7,53 @@ In the foreground (`run` without -d) the CLI process itself is the supervisor. W
 
 from __future__ import annotations
 
-import json
 import os
 import sys
+from contextlib import ExitStack
 
 from minicontainer import faults, trace
+from minicontainer.clock import now_rfc3339
+from minicontainer.errors import MCError, NoSuchContainer, StartError
 from minicontainer.faults import checkpoint
-from minicontainer.errors import DaemonError, MCError, NoSuchContainer, StartError
-from minicontainer.runtime import liveness
-from minicontainer.runtime.container_plan import container_plan, namespace_kinds
-from minicontainer.runtime.logs import LogWriter, rfc3339_now
+from minicontainer.kernel import proc
+from minicontainer.kernel.helper import collect, report
+from minicontainer.plan import Plan
+from minicontainer.runtime.logs import LogWriter
 from minicontainer.runtime.relay import Relay, terminal_winsize
-from minicontainer.runtime.spawn import Launch, Started, spawn_container
+from minicontainer.runtime.spawn import Started, spawn_container
+from minicontainer.runtime.startplan import StartPlan, start_plan
 from minicontainer.store.containers import ContainerRecord
 
 
-def container_env(rec: ContainerRecord) -> list[str]:
-    """What the process sees: Config.Env plus HOSTNAME (and TERM with a tty), as Docker adds them."""
-    env = list(rec.config.get("Env") or [])
-    keys = {e.partition("=")[0] for e in env}
-    extra = [f"HOSTNAME={rec.config['Hostname']}"]
-    if rec.config.get("Tty"):
-        extra.append("TERM=xterm")
-    return [e for e in extra if e.partition("=")[0] not in keys] + env
+class RealWorld:
+    """What a real start takes: a lease held by this process, the other containers' ports as the
+    records say (dead supervisors reaped first), the /etc files as create wrote them."""
+
+    def __init__(self, runtime):
+        self.rt = runtime
+        self.containers, self.images = runtime.containers, runtime.images
+
+    def mode(self, value: str):
+        return self.rt.network_mode(value)
+
+    def lease(self, net, cid: str) -> str:
+        from minicontainer.network.networks import NetworkStore
+        ip = NetworkStore(self.rt.root).ipam(net).allocate(cid)
+        checkpoint("address leased")
+        return ip
+
+    def taken_ports(self, cid: str):
+        return [p for r in self.rt.list() if r.id != cid for p in r.ports]
+
+    def etc_texts(self, rec: ContainerRecord, ip: str | None) -> dict[str, str]:
+        from minicontainer.runtime.etcfiles import ETC_FILES, hosts
+        texts = {}
+        for name in ETC_FILES:
+            with open(self.containers.path(rec.id, name)) as f:
+                texts[name] = f.read()
+        if ip:  # its address is known now: /etc/hosts names it
+            texts["hosts"] = hosts(ip, rec.config["Hostname"])
+        return texts
 
 
 class Supervisor:
@@ -41,40 +65,25 @@ class Supervisor:
         self.log: LogWriter | None = None
 
     def start(self) -> None:
-        """Start the container; on failure record the error (and remove it with --rm) and raise.
-        Every step it applies goes to the container's trace (`explain CONTAINER` shows it)."""
+        """Start the container: build its StartPlan, then execute it phase by phase (every applied
+        step goes to the container's trace, which `explain CONTAINER` shows). On failure record the
+        error (and remove it with --rm) and raise."""
         rec, store = self.rec, self.rt.containers
-        cid = rec.id
         self._claim()
-        launch = launch_for(rec, self.foreground)
-        mounts = rec.extra.get("mounts", [])
-        if mounts:
-            from minicontainer.runtime.volumes import make_bind_sources
-            make_bind_sources(mounts)
-            checkpoint("bind sources made")
-        plan = plan_for(self.rt, rec)
-        self.log = LogWriter(store.log_path(cid))
-        trace.record_to(store.path(cid, TRACE_FILE))
+        self.log = LogWriter(store.log_path(rec.id))
+        trace.record_to(store.trace_path(rec.id))
         try:
-            ready = self._connect_network()
-            for line in file_lines(store, rec, _read_files(store, rec.id)):
-                trace.write(line)
-            join = self._joined_namespaces()
-            kinds = namespace_kinds(rec.host_config["NetworkMode"])
-            trace.write(unshare_line(kinds, self._joined_pid))
-            trace.write(exec_line(launch))
-            try:
-                self.started = spawn_container(kinds, plan, launch, ready, join)
-            finally:
-                for fd in join.values():
-                    os.close(fd)
+            plan = start_plan(RealWorld(self.rt), rec, self.foreground,
+                              terminal_winsize() if self.foreground else None)
+            self._record_endpoints(plan)
+            self.started = self._execute(plan)
             trace.write({"phase": "started", "pid": self.started.pid})
             checkpoint("container started")
         except BaseException as exc:
             trace.write({"phase": "failed", "error": str(exc)})
             trace.stop()
             self.log.close()
-            release_network(self.rt, rec)
+            self._record_teardown(release_network(self.rt, rec))
             if isinstance(exc, Exception) and not isinstance(exc, MCError):
                 exc = StartError(f"failed to set up the container: {exc}", 125)
             if isinstance(exc, MCError):
@@ -83,79 +92,75 @@ class Supervisor:
             raise
         trace.stop()
         me = os.getpid()
-        with store.lock(cid):
+        with store.lock(rec.id):
             rec.status, rec.pid, rec.error, rec.exit_code = "running", self.started.pid, "", 0
-            rec.started_at, rec.init_start = rfc3339_now(), liveness.start_ticks(self.started.pid)
-            rec.supervisor = {"pid": me, "start": liveness.start_ticks(me)}
+            rec.started_at, rec.init_start = now_rfc3339(), proc.start_ticks(self.started.pid)
+            rec.supervisor = {"pid": me, "start": proc.start_ticks(me)}
+            rec.teardown_errors = []
             store.save(rec)
         checkpoint("recorded as running")
+
+    def _execute(self, plan: StartPlan) -> Started:
+        """The start, in the plan's order: network, files, then the child in new namespaces; the host
+        side is wired (journaled) once the child has them, before it builds its view and execs."""
+        from minicontainer.kernel.namespaces import open_namespaces
+        from minicontainer.network.ports import apply_host, published
+        store, rec = self.rt.containers, self.rec
+        with trace.phase("network"):
+            plan.mode.bring_up(plan.network)
+        with trace.phase("files"):
+            Plan(plan.files).apply()
+        checkpoint("files written")
+        trace.write(trace.unshare_line(plan.namespaces, plan.joins))
+        trace.write(trace.exec_line(plan.launch))
+        journal = store.journal(rec.id)
+
+        def ready(pid: int) -> None:
+            with trace.phase("host"):
+                steps = plan.host(pid)
+                apply_host(journal, steps)
+            ports = published(steps)
+            if ports:
+                with store.lock(rec.id):
+                    rec.ports = ports
+                    store.save(rec)
+                checkpoint("ports recorded")
+
+        with ExitStack() as close_joined:
+            join = {}
+            for kind, pid in plan.joins.items():
+                join.update(open_namespaces(pid, [kind]))
+                close_joined.callback(os.close, join[kind])
+            return spawn_container(plan.namespaces, Plan(plan.container), plan.launch, ready, join)
+
+    def _record_endpoints(self, plan: StartPlan) -> None:
+        if not plan.endpoints:
+            return
+        store, rec = self.rt.containers, self.rec
+        with store.lock(rec.id):
+            rec.endpoints = plan.endpoints
+            store.save(rec)
+        checkpoint("endpoint recorded")
+
+    def _record_teardown(self, errors: list[str]) -> None:
+        """What a teardown could not undo goes into the record (rm and stop print it)."""
+        self.rec.teardown_errors = errors
 
     def _claim(self) -> None:
         """Write our identity into the record before touching the host: if we are killed from here
         on, the next command sees a dead supervisor and undoes whatever the journal holds."""
         store, me = self.rt.containers, os.getpid()
         with store.lock(self.rec.id):
-            self.rec.supervisor = {"pid": me, "start": liveness.start_ticks(me)}
+            self.rec.supervisor = {"pid": me, "start": proc.start_ticks(me)}
             store.save(self.rec)
         checkpoint("supervisor recorded")
-
-    def _joined_namespaces(self) -> dict[str, int]:
-        """--net container:ID: pin that container's network namespace for the child to setns into."""
-        mode = self.rec.host_config["NetworkMode"]
-        self._joined_pid = 0
-        if not mode.startswith("container:"):
-            return {}
-        from minicontainer.kernel.namespaces import open_namespaces
-        target = self.rt.get(mode.partition(":")[2])
-        if not target.running or not liveness.is_alive(target.pid, target.init_start):
-            raise StartError(f"cannot join network of a non running container: {target.id}", 125)
-        self._joined_pid = target.pid
-        return open_namespaces(target.pid, ["net"])
-
-    def _connect_network(self):
-        """Bridge mode: lease an address now; return the callback that wires the veth once the child exists."""
-        rec, store = self.rec, self.rt.containers
-        mode = rec.host_config["NetworkMode"]
-        if mode in ("none", "host") or mode.startswith("container:"):
-            return None
-        from minicontainer.network.attach import attach, reserve
-        from minicontainer.network.networks import NetworkStore
-        from minicontainer.runtime.etcfiles import hosts
-        from minicontainer.network.ports import conflicts, publish
-        networks = NetworkStore(self.rt.root)
-        net = networks.get(mode)
-        wanted = wanted_bindings(rec)
-        clash = wanted and conflicts(wanted, [p for r in self.rt.list() if r.id != rec.id for p in r.extra.get("ports", [])])
-        if clash:
-            raise DaemonError(f"driver failed programming external connectivity on endpoint {rec.name} "
-                              f"({rec.id[:12]}): Bind for {clash['host_ip'] or '0.0.0.0'}:{clash['host_port']} "
-                              "failed: port is already allocated", 125)
-        ep = reserve(networks, net, rec.id)
-        checkpoint("address leased")
-        with store.lock(rec.id):
-            rec.extra["endpoint"] = ep
-            store.save(rec)
-        checkpoint("endpoint recorded")
-        with open(store.path(rec.id, "hosts"), "w") as f:
-            f.write(hosts(ep["IPAddress"], rec.config["Hostname"]))
-        journal = journal_for(store, rec.id)
-
-        def ready(pid: int) -> None:
-            with trace.phase("host"):
-                attach(journal, ep, pid, rec.id)
-                if wanted:
-                    ports = publish(journal, net, ep, wanted)
-                    with store.lock(rec.id):
-                        rec.extra["ports"] = ports
-                        store.save(rec)
-                    checkpoint("ports recorded")
-        return ready
 
     def _record_start_failure(self, exc: MCError) -> None:
         store, rec = self.rt.containers, self.rec
         with store.lock(rec.id):
             rec.status, rec.error, rec.exit_code = "created", str(exc.args[0]), exc.exit_code
             rec.supervisor = None
+            rec.endpoints, rec.ports = [], []
             store.save(rec)
         if rec.host_config.get("AutoRemove"):
             self.rt.delete(rec, volumes=True)  # --rm takes the anonymous volumes too
@@ -177,15 +182,14 @@ class Supervisor:
     def finish(self, code: int) -> None:
         store, rec = self.rt.containers, self.rec
         checkpoint("container exited")
-        release_network(self.rt, rec)
+        errors = release_network(self.rt, rec)
         checkpoint("network released")
         try:
             with store.lock(rec.id):
                 rec = store.load(rec.id)
-                rec.status, rec.exit_code, rec.pid, rec.finished_at = "exited", code, 0, rfc3339_now()
+                rec.status, rec.exit_code, rec.pid, rec.finished_at = "exited", code, 0, now_rfc3339()
                 rec.supervisor = None
-                rec.extra.pop("endpoint", None)
-                rec.extra.pop("ports", None)
+                rec.endpoints, rec.ports, rec.teardown_errors = [], [], errors
                 store.save(rec)
         except NoSuchContainer:
             return  # removed (rm -f) while it ran
@@ -194,92 +198,13 @@ class Supervisor:
             self.rt.delete(rec, volumes=True)  # --rm takes the anonymous volumes too
 
 
-TRACE_FILE = "trace.jsonl"
-
-
-def journal_for(store, cid: str):
-    """The journal of a container's host-side steps (teardown, the reaper, rm --explain, network show)."""
-    from minicontainer.plan import Journal
-    return Journal(store.path(cid, "journal.json"))
-
-
-def launch_for(rec: ContainerRecord, foreground: bool) -> Launch:
-    """What the container's pid 1 runs, and how its stdio is wired (stdin only in the foreground)."""
-    return Launch(argv=rec.command, env=container_env(rec), cwd=rec.config.get("WorkingDir") or "/",
-                  user=rec.config.get("User") or "", tty=rec.config.get("Tty", False),
-                  stdin=foreground and rec.config.get("OpenStdin", False),
-                  winsize=terminal_winsize() if foreground else None)
-
-
-def wanted_bindings(rec: ContainerRecord) -> list[dict]:
-    """HostConfig.PortBindings as the port publisher takes them."""
-    return [{"proto": key.split("/")[1], "container_port": int(key.split("/")[0]), "host_ip": b["HostIp"],
-             "host_port": int(b["HostPort"] or 0)}
-            for key, binds in rec.host_config.get("PortBindings", {}).items() for b in binds]
-
-
-def plan_for(runtime, rec: ContainerRecord):
-    """The steps inside the container's new namespaces, from its record (run, start and --dry-run)."""
-    store = runtime.containers
-    mounts = rec.extra.get("mounts", [])
-    volume_steps = []
-    if mounts:
-        from minicontainer.runtime.volumes import mount_steps
-        volume_steps = mount_steps(mounts, store.path(rec.id, "merged"))
-    return container_plan(
-        lower=runtime.images.lower_dirs(runtime.images.get(rec.image_id)), upper=store.path(rec.id, "upper"),
-        work=store.path(rec.id, "work"), merged=store.path(rec.id, "merged"), hostname=rec.config["Hostname"],
-        private_net="net" in namespace_kinds(rec.host_config["NetworkMode"]),
-        etc_files={f"/etc/{n}": store.path(rec.id, n) for n in ("hostname", "hosts", "resolv.conf")},
-        volume_steps=volume_steps)
-
-
-def _read_files(store, cid: str) -> dict[str, str]:
-    texts = {}
-    for name in ("hostname", "hosts", "resolv.conf"):
-        with open(store.path(cid, name)) as f:
-            texts[name] = f.read()
-    return texts
-
-
-def file_lines(store, rec: ContainerRecord, etc_texts: dict[str, str]) -> list[dict]:
-    """The files the container's view is built from, as trace lines: its overlay directories, the
-    /etc files it gets (written at create, /etc/hosts again once its address is known), bind sources."""
-    import shlex
-    dirs = " ".join(store.path(rec.id, d) for d in ("upper", "work", "merged"))
-    lines = [{"phase": "files", "step": "MakeDirs", "why": "the container's writable layer, overlay work dir and mount point",
-              "sh": f"mkdir -p {dirs}"}]
-    for name, text in etc_texts.items():
-        lines.append({"phase": "files", "step": "WriteFile", "why": f"its /etc/{name}",
-                      "sh": f"cat > {store.path(rec.id, name)} <<'END'\n{text.rstrip(chr(10))}\nEND"})
-    sources = [m["source"] for m in rec.extra.get("mounts", []) if m["type"] != "tmpfs" and os.path.isdir(m["source"])]
-    if sources:
-        lines.append({"phase": "files", "step": "MakeDirs", "why": "volume and bind mount sources (Docker creates a missing -v host dir)",
-                      "sh": "mkdir -p " + " ".join(shlex.quote(src) for src in sources)})
-    return lines
-
-
-def unshare_line(kinds: list[str], join_pid: int = 0) -> dict:
-    """The trace line of the namespaces: those unshared, and for container:ID the network one joined."""
-    line = {"phase": "unshare", "kinds": kinds}
-    if join_pid:
-        line["join"] = {"net": f"/proc/{join_pid}/ns/net"}
-    return line
-
-
-def exec_line(launch: Launch) -> dict:
-    return {"phase": "exec", "argv": launch.argv, "env": launch.env, "cwd": launch.cwd, "user": launch.user}
-
-
 def release_network(runtime, rec: ContainerRecord) -> list[str]:
-    """Undo the container's host-side network steps (journal) and free its address lease."""
-    journal = journal_for(runtime.containers, rec.id)
-    ep = rec.extra.get("endpoint")
-    if not ep and not os.path.exists(journal.path):
+    """Undo the container's host-side steps (its journal) and free what its network mode took;
+    returns what could not be undone (teardown goes on past it)."""
+    journal = runtime.containers.journal(rec.id)
+    if not rec.endpoints and not journal.exists():
         return []
-    from minicontainer.network.attach import detach
-    from minicontainer.network.networks import NetworkStore
-    return detach(NetworkStore(runtime.root), journal, ep, rec.id)
+    return runtime.network_mode(rec.network_mode).release(journal, rec.endpoints, rec.id)
 
 
 def start_detached(runtime, rec: ContainerRecord) -> None:
@@ -298,28 +223,25 @@ def start_detached(runtime, rec: ContainerRecord) -> None:
             try:
                 sup.start()
             except MCError as exc:
-                os.write(w, json.dumps({"error": exc.args[0], "code": exc.exit_code}).encode())
+                report(w, exc)
                 os._exit(0)
-            os.write(w, b"{}")
+            os.write(w, b"{}")  # the container runs: an explicit success
             os.close(w)
             sup.wait()
         except BaseException as exc:  # never let a supervisor fall back into the CLI's code
             try:
-                os.write(w, json.dumps({"error": f"supervisor: {exc}", "code": 125}).encode())
+                report(w, StartError(f"supervisor: {exc}", 125))
             except OSError:
                 pass
         os._exit(0)
     os.close(w)
     os.waitpid(pid, 0)
-    report = b""
-    while chunk := os.read(r, 4096):
-        report += chunk
-    os.close(r)
-    result = json.loads(report or b'{"error": "supervisor exited before starting the container", "code": 125}')
-    if "error" in result:
-        if not report:  # killed: undo what it did now rather than at the next command
+    died = "supervisor exited before starting the container"
+    err = collect(r, if_silent=died)
+    if err is not None:
+        if err.args[0] == died:  # killed: undo what it did now rather than at the next command
             runtime.reap_if_dead(runtime.containers.load(rec.id))
-        raise StartError(result["error"], result["code"])
+        raise StartError(err.args[0], err.exit_code)
 
 
 def _become_daemon(keep: int) -> None:

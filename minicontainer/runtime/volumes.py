@@ -1,6 +1,6 @@
-"""From MountSpecs to mounts: volumes created (and filled from the image) at `create`, bind sources made
-at `start`, the mount steps for the container's plan, Docker's `Mounts` for inspect, and the
-anonymous volumes that go with their container."""
+"""From MountSpecs (the request) to MountRecords (what the container keeps): volumes created (and
+filled from the image) at `create`, the mount steps for the container's plan, and the anonymous
+volumes that go with their container. (Bind sources are made at start, by the start plan's files.)"""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from minicontainer.kernel import mounts as m
 from minicontainer.kernel import safepath
 from minicontainer.kernel import syscalls as sc
 from minicontainer.specs.volumes import MountSpec
+from minicontainer.store.records import MountRecord
 from minicontainer.store.volumes import VolumeStore
 
 
@@ -23,29 +24,37 @@ def check_sources(specs: list[MountSpec]) -> None:
                               f"{spec.source}", 125)
 
 
-def mount_records(volumes: VolumeStore, specs: list[MountSpec]) -> list[dict]:
+def mount_record(spec: MountSpec, volume_name: str = "", volume_source: str = "") -> MountRecord:
+    return MountRecord(type=spec.type, source=volume_source or spec.source, target=spec.target,
+                       readonly=spec.readonly, mode=spec.mode, copy_data=spec.copy_data,
+                       create_source=spec.create_source, tmpfs_size=spec.tmpfs_size,
+                       propagation=spec.propagation, name=volume_name)
+
+
+def mount_records(volumes: VolumeStore, specs: list[MountSpec], anonymous_name: str = "") -> list[MountRecord]:
     """The mount records kept with the container, anonymous volumes named, nothing created yet: the
-    record names them before they exist, so a crash in between leaves nothing nobody knows of."""
+    record names them before they exist, so a crash in between leaves nothing nobody knows of.
+    anonymous_name: the name to show for an anonymous volume instead of drawing one (--dry-run)."""
     records = []
     for spec in specs:
-        rec = spec.as_record()
         if spec.type == "volume":
-            name = spec.source or os.urandom(32).hex()
-            rec["source"], rec["name"] = volumes.data(name), name
-        records.append(rec)
+            name = spec.source or anonymous_name or os.urandom(32).hex()
+            records.append(mount_record(spec, name, volumes.data(name)))
+        else:
+            records.append(mount_record(spec))
     return records
 
 
-def make_volumes(volumes: VolumeStore, specs: list[MountSpec], records: list[dict], image_roots: list[str]) -> None:
+def make_volumes(volumes: VolumeStore, specs: list[MountSpec], records: list[MountRecord], image_roots: list[str]) -> None:
     """At create: create the volumes and copy the image's content into new (empty) ones."""
     from minicontainer.faults import checkpoint
-    for spec, rec in zip(specs, records):
+    for spec, rec in zip(specs, records, strict=True):
         if spec.type == "volume":
-            _, created = volumes.ensure(rec["name"], anonymous=not spec.source)
-            data = volumes.data(rec["name"])
+            _, created = volumes.ensure(rec.name, anonymous=not spec.source)
+            data = volumes.data(rec.name)
             if spec.copy_data and (created or not os.listdir(data)):
                 copy_up(image_roots, spec.target, data)
-            checkpoint(f"volume {rec['name'][:12]} ready")
+            checkpoint(f"volume {rec.name[:12]} ready")
 
 
 def copy_up(image_roots: list[str], target: str, data: str) -> None:
@@ -57,7 +66,7 @@ def copy_up(image_roots: list[str], target: str, data: str) -> None:
         return
     import tempfile
 
-    from minicontainer.runtime.helper import in_helper
+    from minicontainer.kernel.helper import in_helper
     view = tempfile.mkdtemp(prefix="mc-image-view-")
     try:
         in_helper(lambda: _copy_through_overlay(image_roots, view, target, data))
@@ -99,52 +108,29 @@ def _copy_owners(src: str, dst: str) -> None:
             same_owner(os.path.join(rel, name))
 
 
-def make_bind_sources(mounts: list[dict]) -> None:
-    """At start, as Docker's -v does: a missing host directory is created (0755)."""
-    for mnt in mounts:
-        if mnt["type"] == "bind" and mnt["create_source"] and not os.path.exists(mnt["source"]):
-            os.makedirs(mnt["source"], 0o755, exist_ok=True)
-
-
-def mount_steps(mounts: list[dict], merged: str) -> list:
+def mount_steps(mounts: list[MountRecord], merged: str) -> list:
     """Mount steps in the container's plan; parents before children (sorted by depth, as Docker does)."""
     steps = []
-    for mnt in sorted(mounts, key=lambda x: x["target"].count("/")):
-        if mnt["type"] == "tmpfs":
-            flags = sc.MS_NOSUID | sc.MS_NODEV | (sc.MS_RDONLY if mnt["readonly"] else 0)
-            data = f"size={mnt['tmpfs_size']}" if mnt["tmpfs_size"] else ""
-            steps.append(m.MountFs("tmpfs", merged, mnt["target"], flags, data, why="a tmpfs mount (--mount type=tmpfs)"))
+    for mnt in sorted(mounts, key=lambda x: x.target.count("/")):
+        if mnt.type == "tmpfs":
+            flags = sc.MS_NOSUID | sc.MS_NODEV | (sc.MS_RDONLY if mnt.readonly else 0)
+            data = f"size={mnt.tmpfs_size}" if mnt.tmpfs_size else ""
+            steps.append(m.MountFs("tmpfs", merged, mnt.target, flags, data, why="a tmpfs mount (--mount type=tmpfs)"))
         else:
-            what = "volume " + mnt.get("name", "") if mnt["type"] == "volume" else "host path"
-            steps.append(m.BindMount(mnt["source"], merged, mnt["target"], readonly=mnt["readonly"],
-                                     why=f"{what} {mnt['source']} at {mnt['target']}" + (" (read-only)" if mnt["readonly"] else "")))
+            what = "volume " + mnt.name if mnt.type == "volume" else "host path"
+            steps.append(m.BindMount(mnt.source, merged, mnt.target, readonly=mnt.readonly,
+                                     why=f"{what} {mnt.source} at {mnt.target}" + (" (read-only)" if mnt.readonly else "")))
     return steps
-
-
-def mounts_json(mounts: list[dict]) -> list[dict]:
-    """inspect's `Mounts`, fields in Docker's order."""
-    out = []
-    for mnt in mounts:
-        if mnt["type"] == "volume":
-            out.append({"Type": "volume", "Name": mnt["name"], "Source": mnt["source"], "Destination": mnt["target"],
-                        "Driver": "local", "Mode": mnt["mode"], "RW": not mnt["readonly"], "Propagation": ""})
-        elif mnt["type"] == "bind":
-            out.append({"Type": "bind", "Source": mnt["source"], "Destination": mnt["target"], "Mode": mnt["mode"],
-                        "RW": not mnt["readonly"], "Propagation": mnt["propagation"] or "rprivate"})
-        else:
-            out.append({"Type": "tmpfs", "Source": "", "Destination": mnt["target"], "Mode": "",
-                        "RW": not mnt["readonly"], "Propagation": ""})
-    return out
 
 
 def users_of(containers, name: str) -> list[str]:
     """Ids of the containers (running or not) that mount volume `name`."""
-    return [r.id for r in containers if any(x.get("name") == name for x in r.extra.get("mounts", []))]
+    return [r.id for r in containers if any(x.name == name for x in r.mounts)]
 
 
-def remove_anonymous(volumes: VolumeStore, mounts: list[dict]) -> None:
+def remove_anonymous(volumes: VolumeStore, mounts: list[MountRecord]) -> None:
     """`rm -v` and `--rm`: the container's anonymous volumes go with it; named ones stay."""
     for mnt in mounts:
-        vol = volumes.find(mnt["name"]) if mnt["type"] == "volume" else None
+        vol = volumes.find(mnt.name) if mnt.type == "volume" else None
         if vol is not None and vol.anonymous:
             volumes.remove(vol.name, [], force=True)

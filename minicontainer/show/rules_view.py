@@ -21,18 +21,18 @@ def expected(rt, networks) -> dict[tuple[str, str], str]:
             notes[(r.table, r.save_line())] = f"network {net.name}: {r.why}"
     by_name = {n.name: n for n in networks.list()}
     for rec in rt.list():
-        ep = rec.extra.get("endpoint")
-        if not ep or ep["Network"] not in by_name:
+        ep = rec.endpoints[0] if rec.endpoints else None
+        if ep is None or ep.network not in by_name:
             continue
-        net = by_name[ep["Network"]]
-        for p in rec.extra.get("ports", []):
-            if ":" in p["host_ip"]:
+        net = by_name[ep.network]
+        for p in rec.ports:
+            if ":" in p.host_ip:
                 continue  # IPv6 bindings are served by the proxy alone
-            host_ip = "" if p["host_ip"] == "0.0.0.0" else p["host_ip"]
-            for r in port_rules(Chains(net.chain_prefix), net.bridge, p["proto"], host_ip, p["host_port"],
-                                ep["IPAddress"], p["container_port"], net.userland_proxy):
-                notes[(r.table, r.save_line())] = (f"container {rec.name}: {p['host_ip']}:{p['host_port']} -> "
-                                                   f"{p['container_port']}/{p['proto']}: {r.why}")
+            host_ip = "" if p.host_ip == "0.0.0.0" else p.host_ip
+            for r in port_rules(Chains(net.chain_prefix), net.bridge, p.proto, host_ip, p.host_port,
+                                ep.ip, p.container_port, net.userland_proxy):
+                notes[(r.table, r.save_line())] = (f"container {rec.name}: {p.host_ip}:{p.host_port} -> "
+                                                   f"{p.key}: {r.why}")
     return notes
 
 

@@ -7,20 +7,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-
-@dataclass
-class Port:
-    proto: str
-    host_ip: str
-    host_port: int
-    container_ip: str
-    container_port: int
-    proxy_pid: int = 0          # 0: no userland proxy (--userland-proxy=false, or IPv6 wildcard without rules)
-
-    @property
-    def label(self) -> str:
-        return f"{self.host_ip}:{self.host_port}/{self.proto}" if ":" not in self.host_ip else \
-            f"[{self.host_ip}]:{self.host_port}/{self.proto}"
+from minicontainer.store.records import PublishedPort
 
 
 @dataclass
@@ -33,7 +20,7 @@ class Endpoint:
     host_veth: str
     veth_in_kernel: bool
     netns: str
-    ports: list[Port] = field(default_factory=list)
+    ports: list[PublishedPort] = field(default_factory=list)
 
 
 @dataclass
@@ -79,15 +66,6 @@ def _host_interfaces(skip: set[str]) -> list[HostIface]:
     return out
 
 
-def _host_side(rt, cid: str) -> tuple[str, dict[tuple, int]]:
-    """From the container's journal (read once): its host veth name, and its proxies' pids by binding."""
-    from minicontainer.runtime.supervisor import journal_for
-    steps = journal_for(rt.containers, cid).steps()
-    veth = next((s.host_if for s in steps if type(s).__name__ == "CreateVeth"), "")
-    proxies = {(s.proto, s.host_ip, s.host_port): s.pid for s in steps if type(s).__name__ == "StartProxy"}
-    return veth, proxies
-
-
 def gather(rt, only: str | None = None) -> Topology:
     from minicontainer.network.networks import NetworkStore
     networks = NetworkStore(rt.root)
@@ -98,26 +76,24 @@ def gather(rt, only: str | None = None) -> Topology:
         bn = BridgeNet(net.name, net.bridge, net.subnet, net.gateway, os.path.exists(f"/sys/class/net/{net.bridge}"),
                        net.userland_proxy)
         for rec in running:
-            ep = rec.extra.get("endpoint")
-            if not ep or ep["Network"] != net.name:
+            ep = rec.endpoint_on(net.name)
+            if ep is None:
                 continue
-            veth, proxies = _host_side(rt, rec.id)
+            veth = ep.host_if
             on_bridge = os.path.realpath(f"/sys/class/net/{veth}/master").endswith("/" + net.bridge) if veth else False
-            ports = [Port(p["proto"], p["host_ip"], p["host_port"], ep["IPAddress"], p["container_port"],
-                          proxies.get((p["proto"], p["host_ip"], p["host_port"]), 0))
-                     for p in rec.extra.get("ports", [])]
-            bn.endpoints.append(Endpoint(rec.name, rec.short_id, ep["IPAddress"], ep["IPPrefixLen"], ep["MacAddress"],
-                                         veth, on_bridge, ep["SandboxKey"], ports))
+            bn.endpoints.append(Endpoint(rec.name, rec.short_id, ep.ip, ep.prefixlen, ep.mac,
+                                         veth, on_bridge, ep.sandbox_key, list(rec.ports)))
         topo.networks.append(bn)
     if only is None:
+        from minicontainer.network.modes import ContainerMode, HostMode, NoneMode, kind_of
         for rec in running:
-            mode = rec.host_config["NetworkMode"]
-            if mode == "host":
+            kind = kind_of(rec.network_mode)
+            if kind is HostMode:
                 topo.host_mode.append(rec.name)
-            elif mode == "none":
+            elif kind is NoneMode:
                 topo.isolated.append(rec.name)
-            elif mode.startswith("container:"):
-                target = mode.partition(":")[2]
+            elif kind is ContainerMode:
+                target = rec.network_mode.partition(":")[2]
                 topo.joined.append((rec.name, next((r.name for r in running if r.id == target), target[:12])))
     skip = {n.bridge for n in nets}
     topo.host = _host_interfaces(skip)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from minicontainer.errors import DaemonError, MCError
@@ -33,9 +34,9 @@ class RunSpec:
     publish_all: bool = False                     # -P: every ExposedPorts entry on a random host port
 
 
-def parse_env(items: list[str], environ: dict[str, str] | None = None) -> list[str]:
+def parse_env(items: list[str], environ: Mapping[str, str] | None = None) -> list[str]:
     """-e KEY=VALUE as given; -e KEY takes the caller's value, or is dropped if unset (as Docker does)."""
-    environ = os.environ if environ is None else environ
+    env: Mapping[str, str] = os.environ if environ is None else environ
     out = []
     for item in items:
         key, eq, _value = item.partition("=")
@@ -43,8 +44,8 @@ def parse_env(items: list[str], environ: dict[str, str] | None = None) -> list[s
             raise MCError(f"invalid environment variable: {item}", 125)
         if eq:
             out.append(item)
-        elif key in environ:
-            out.append(f"{key}={environ[key]}")
+        elif key in env:
+            out.append(f"{key}={env[key]}")
     return out
 
 
@@ -57,20 +58,22 @@ def merge_env(base: list[str], overrides: list[str]) -> list[str]:
     return list(merged.values())
 
 
+def check_workdir(workdir: str, exit_code: int = 125) -> None:
+    if workdir and not workdir.startswith("/"):
+        raise DaemonError(f"the working directory '{workdir}' is invalid, it needs to be an absolute path", exit_code)
+
+
 def validate(spec: RunSpec) -> RunSpec:
+    """The checks that need nothing but the spec; the network mode's own (conflicting flags, an
+    unknown network) are its driver's (network/modes.py), made before anything is created."""
     if spec.name is not None:
         spec.name = validate_name(spec.name)
-    if spec.workdir and not spec.workdir.startswith("/"):
-        raise DaemonError(f"the working directory '{spec.workdir}' is invalid, it needs to be an absolute path", 125)
+    check_workdir(spec.workdir)
     if spec.hostname and not _HOSTNAME_RE.match(spec.hostname):
         raise DaemonError(f"invalid hostname format: {spec.hostname}", 125)
     if spec.network.startswith("container:"):
         if not spec.network.partition(":")[2]:
             raise DaemonError("invalid container format container:<name|id>", 125)
-        if spec.publish or spec.publish_all:
-            raise DaemonError("conflicting options: port publishing and the container type network mode", 125)
-        if spec.hostname:  # Docker refuses it: the network identity belongs to the joined container
-            raise DaemonError("conflicting options: hostname and the network mode", 125)
     elif not spec.network or "/" in spec.network:
         raise DaemonError(f"network {spec.network} not found", 125)
     return spec

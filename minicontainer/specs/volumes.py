@@ -46,9 +46,6 @@ class MountSpec:
     tmpfs_size: int = 0
     propagation: str = ""
 
-    def as_record(self) -> dict:
-        return dict(vars(self))
-
 
 def _valid_mode(mode: str) -> bool:
     seen = set()

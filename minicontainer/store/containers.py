@@ -5,6 +5,8 @@ Layout under <root>/containers/<id>/:
     upper/ work/     the overlayfs writable layer          merged/  where the rootfs is mounted
     hostname hosts resolv.conf                             bind-mounted into the container
     <id>-json.log    stdout/stderr, Docker's json-file format
+    journal.json     host-side steps applied for the running container (store/journal.py)
+    trace.jsonl      every step its last start applied (trace.py)
 Names are symlinks <root>/names/<name> -> <id>, created with symlink(2), which is atomic: two
 concurrent `run --name web` cannot both win.
 A directory appears whole (renamed from .new-*) and goes by a rename to .gone-<id>, so a command
@@ -18,10 +20,15 @@ import os
 import shutil
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from minicontainer.errors import DaemonError, NoSuchContainer
 from minicontainer.faults import checkpoint
+from minicontainer.kernel import proc
+from minicontainer.specs.ports import PortBinding
+from minicontainer.store.journal import Journal
 from minicontainer.store.locks import locked, write_atomic
+from minicontainer.store.records import Endpoint, MountRecord, PublishedPort
 from minicontainer.store.root import StateRoot
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
@@ -35,7 +42,7 @@ class ContainerRecord:
     image_id: str
     image_ref: str
     config: dict            # Docker's Config: Hostname, Env, Cmd, Entrypoint, Image, WorkingDir, Tty, OpenStdin
-    host_config: dict       # Docker's HostConfig subset: NetworkMode, AutoRemove
+    host_config: dict       # Docker's HostConfig subset: NetworkMode, AutoRemove, Binds
     status: str = "created"  # created | running | exited
     pid: int = 0
     exit_code: int = 0
@@ -44,7 +51,40 @@ class ContainerRecord:
     finished_at: str = ZERO_TIME
     supervisor: dict | None = None   # {"pid": int, "start": ticks}: identity of the supervisor process
     init_start: int = 0              # start ticks of the container's pid 1 (guards against pid reuse)
-    extra: dict = field(default_factory=dict)
+    port_bindings: list[PortBinding] = field(default_factory=list)  # what -p / -P asked for
+    mounts: list[MountRecord] = field(default_factory=list)
+    endpoints: list[Endpoint] = field(default_factory=list)   # while running: one per network
+    ports: list[PublishedPort] = field(default_factory=list)  # while running: what is published
+    creator: dict | None = None      # {"pid", "start"} of the command creating it, until commit()
+    remove_volumes: bool = False     # removal under way takes the anonymous volumes too
+    teardown_errors: list[str] = field(default_factory=list)  # what the last teardown could not undo
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ContainerRecord:
+        """A record as saved; one written before the typed fields (an `extra` dict with inspect's
+        keys, PortBindings in host_config) loads too."""
+        data = dict(data)
+        extra = data.pop("extra", None) or {}
+        host_config = dict(data.get("host_config") or {})
+        if "PortBindings" in host_config:
+            data.setdefault("port_bindings", [
+                {"proto": key.split("/")[1], "container_port": int(key.split("/")[0]), "host_ip": b["HostIp"],
+                 "host_port": int(b["HostPort"] or 0)}
+                for key, binds in host_config.pop("PortBindings").items() for b in binds])
+            data["host_config"] = host_config
+        if extra.get("endpoint"):
+            data.setdefault("endpoints", [extra["endpoint"]])
+        for key in ("ports", "mounts", "creator", "remove_volumes"):
+            if key in extra:
+                data.setdefault(key, extra[key])
+        data["port_bindings"] = [PortBinding(**b) for b in data.get("port_bindings", [])]
+        data["mounts"] = [MountRecord.from_json(m) for m in data.get("mounts", [])]
+        data["endpoints"] = [Endpoint.from_json(e) for e in data.get("endpoints", [])]
+        data["ports"] = [PublishedPort.from_json(p) for p in data.get("ports", [])]
+        return cls(**data)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=1)
 
     @property
     def short_id(self) -> str:
@@ -57,6 +97,22 @@ class ContainerRecord:
     @property
     def running(self) -> bool:
         return self.status == "running"
+
+    @property
+    def network_mode(self) -> str:
+        return self.host_config["NetworkMode"]
+
+    def endpoint_on(self, network: str) -> Endpoint | None:
+        return next((e for e in self.endpoints if e.network == network), None)
+
+
+def record_in(directory: str) -> ContainerRecord | None:
+    """The record saved in a container directory (live, or renamed away by a removal)."""
+    try:
+        with open(os.path.join(directory, "container.json")) as f:
+            return ContainerRecord.from_json(json.load(f))
+    except (FileNotFoundError, NotADirectoryError):
+        return None
 
 
 class ContainerStore:
@@ -73,6 +129,13 @@ class ContainerStore:
     def log_path(self, cid: str) -> str:
         return self.path(cid, f"{cid}-json.log")
 
+    def journal(self, cid: str) -> Journal:
+        """The journal of a container's host-side steps (teardown, the reaper, rm --explain, views)."""
+        return Journal(self.path(cid, "journal.json"))
+
+    def trace_path(self, cid: str) -> str:
+        return self.path(cid, "trace.jsonl")
+
     # -- records
     def create(self, rec: ContainerRecord) -> None:
         """Write the record, then claim the name; fails like Docker on a name already in use.
@@ -80,12 +143,11 @@ class ContainerStore:
         The directory appears whole (built as .new-<id>-<pid>-<ticks>, then renamed), marked as
         being created by this process until commit(): if we are killed before that, the next
         command's recover() finds the mark of a dead creator and removes what we had made."""
-        from minicontainer.runtime import liveness
         me = os.getpid()
-        rec.extra["creator"] = {"pid": me, "start": liveness.start_ticks(me)}
-        staging = os.path.join(self.root.containers, f".new-{rec.id}-{me}-{rec.extra['creator']['start']}")
+        rec.creator = {"pid": me, "start": proc.start_ticks(me)}
+        staging = os.path.join(self.root.containers, f".new-{rec.id}-{me}-{rec.creator['start']}")
         os.mkdir(staging, mode=0o710)
-        write_atomic(os.path.join(staging, "container.json"), json.dumps(asdict(rec), indent=1))
+        write_atomic(os.path.join(staging, "container.json"), rec.to_json())
         os.rename(staging, self.dir(rec.id))
         checkpoint("container record written")
         with self.names_lock():
@@ -104,7 +166,7 @@ class ContainerStore:
 
     def commit(self, rec: ContainerRecord) -> None:
         """The container is complete (files written, volumes made): it is no longer being created."""
-        rec.extra.pop("creator", None)
+        rec.creator = None
         self.save(rec)
         checkpoint("container created")
 
@@ -115,15 +177,13 @@ class ContainerStore:
             yield
 
     def load(self, cid: str) -> ContainerRecord:
-        try:
-            with open(self.path(cid, "container.json")) as f:
-                data = json.load(f)
-        except FileNotFoundError:
-            raise NoSuchContainer(cid) from None
-        return ContainerRecord(**data)
+        rec = record_in(self.dir(cid))
+        if rec is None:
+            raise NoSuchContainer(cid)
+        return rec
 
     def save(self, rec: ContainerRecord) -> None:
-        write_atomic(self.path(rec.id, "container.json"), json.dumps(asdict(rec), indent=1))
+        write_atomic(self.path(rec.id, "container.json"), rec.to_json())
 
     @contextmanager
     def lock(self, cid: str):
@@ -152,11 +212,9 @@ class ContainerStore:
                 os.unlink(os.path.join(self.root.names, name))
         checkpoint("name released")
         if then is not None:
-            try:
-                with open(os.path.join(gone, "container.json")) as f:
-                    then(ContainerRecord(**json.load(f)))
-            except FileNotFoundError:
-                pass
+            rec = record_in(gone)
+            if rec is not None:
+                then(rec)
             checkpoint("volumes removed")
         shutil.rmtree(gone, ignore_errors=True)
 
@@ -170,7 +228,6 @@ class ContainerStore:
     def debris(self) -> dict[str, list[str]]:
         """What crashed commands left: directories being created by a process that is gone
         (.new-*), removals not finished (.gone-*), names whose container is gone."""
-        from minicontainer.runtime import liveness
         out = {"staging": [], "gone": [], "names": []}
         try:
             entries = os.listdir(self.root.containers)
@@ -179,7 +236,7 @@ class ContainerStore:
         for entry in entries:
             if entry.startswith(".new-"):
                 _, pid, start = entry.rsplit("-", 2)
-                if not liveness.is_alive(int(pid), int(start)):
+                if not proc.is_alive(int(pid), int(start)):
                     out["staging"].append(entry)
             elif entry.startswith(".gone-"):
                 out["gone"].append(entry[len(".gone-"):])

@@ -53,7 +53,7 @@ class VolumeStore:
 
     def ensure(self, name: str, anonymous: bool = False) -> tuple[Volume, bool]:
         """The volume, created if missing; the bool says whether it was created now."""
-        from minicontainer.images.store import now_rfc3339
+        from minicontainer.clock import now_rfc3339
         os.makedirs(self.dir, exist_ok=True)
         with locked(os.path.join(self.dir, ".lock")):
             vol = self.find(name)

@@ -49,9 +49,9 @@ class Registry:
                 with urllib.request.urlopen(f"http://{self.host}/v2/", timeout=1) as r:
                     if r.status == 200:
                         break
-            except OSError:
+            except OSError as exc:
                 if self.proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"docker-registry did not start: {self.proc.stderr.read()!r}")
+                    raise RuntimeError(f"docker-registry did not start: {self.proc.stderr.read()!r}") from exc
                 time.sleep(0.05)
 
     def stop(self) -> None:

@@ -8,7 +8,6 @@ import signal
 import subprocess
 import time
 
-
 from tests.integration.nethelp import HTTPD, curl, host_address, proxies
 from tests.unit.test_rules_golden import _reference, _split
 
@@ -97,7 +96,7 @@ def test_kernel_rules_match_docker_reference(br):
 def test_killed_supervisor_leaves_no_network_state(br):
     br.ok("run", "-d", "--name", "vv", "--net", "bridge", "busybox", "sleep", "100")
     state = json.load(open(os.path.join(br.root, "containers", _inspect(br, "vv", "{{.Id}}"), "container.json")))
-    sandbox = state["extra"]["endpoint"]["SandboxKey"]
+    sandbox = _inspect(br, "vv", "{{.NetworkSettings.SandboxKey}}")
     assert os.path.exists(sandbox) and len(_veths_on(br.bridge)) == 1
     os.kill(state["supervisor"]["pid"], signal.SIGKILL)
     time.sleep(0.3)
@@ -261,3 +260,18 @@ def test_user_networks_are_isolated_from_each_other(br):
     assert bridge_a not in subprocess.run(["iptables-legacy-save"], capture_output=True, text=True).stdout
     proc = br("run", "--rm", "--net", "neta", "busybox", "true")
     assert proc.returncode == 125 and "network neta not found" in proc.stderr
+
+
+def test_teardown_of_a_reaped_container_ignores_the_userland_proxy_flag(br):
+    """The flag is a creation-time choice: a command run with the other value must still reap a
+    dead container of a proxy-mode network and free its lease (teardown enforces no policy)."""
+    br.ok("run", "-d", "--name", "px", "busybox", "sleep", "100")
+    state = json.load(open(os.path.join(br.root, "containers", _inspect(br, "px", "{{.Id}}"), "container.json")))
+    os.kill(state["supervisor"]["pid"], signal.SIGKILL)
+    time.sleep(0.3)
+    proc = br("--userland-proxy=false", "ps", "-a")
+    assert proc.returncode == 0, proc.stderr
+    assert "Exited (" in proc.stdout
+    leases = os.listdir(os.path.join(br.root, "networks", "bridge", "leases"))
+    assert [x for x in leases if x[0].isdigit()] == []
+    br.ok("rm", "px")

@@ -3,8 +3,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from minicontainer.cli.format import (ellipsis, human_duration, human_size, images_table, ps_table,
-                                      render_template, table)
+from minicontainer.cli.format import ellipsis, human_duration, human_size, images_table, ps_table, render_template, table
 from minicontainer.store.containers import ContainerRecord
 
 NOW = 1_800_000_000.0

@@ -1,6 +1,7 @@
 from minicontainer.kernel.netdev import LinkUp
+from minicontainer.network.modes import namespace_kinds
 from minicontainer.plan import Plan, Step
-from minicontainer.runtime.container_plan import container_plan, namespace_kinds
+from minicontainer.runtime.container_plan import container_plan
 from minicontainer.runtime.etcfiles import hosts, resolv_conf
 
 

@@ -1,33 +1,65 @@
-"""`inspect` output: a container or image as Docker's JSON, keys in Docker's order."""
+"""Docker's JSON for the runtime's records (`inspect`, `network inspect`), keys in Docker's order.
+
+The one place where the typed records (store/records.py) become Docker's shapes: NetworkSettings,
+Ports, Mounts, HostConfig.PortBindings. The CLI prints these, the Python API returns them.
+"""
 
 from __future__ import annotations
 
 from minicontainer.kernel.mounts import MASKED_PATHS, READONLY_PATHS
-from minicontainer.runtime.volumes import mounts_json
 from minicontainer.store.containers import ZERO_TIME
+from minicontainer.store.records import Endpoint, MountRecord
 
 
 def ports_map(rec) -> dict:
     """NetworkSettings.Ports: {"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}, ...]}; empty when stopped."""
     out: dict = {}
-    for p in rec.extra.get("ports", []):
-        out.setdefault(f"{p['container_port']}/{p['proto']}", []).append(
-            {"HostIp": p["host_ip"], "HostPort": str(p["host_port"])})
+    for p in rec.ports:
+        out.setdefault(p.key, []).append({"HostIp": p.host_ip, "HostPort": str(p.host_port)})
     return out
 
 
-def _network_settings(rec) -> dict:
-    mode = rec.host_config["NetworkMode"]
-    ep = rec.extra.get("endpoint") or {}
-    running = rec.running
-    network_name = ep.get("Network", mode)
-    endpoint = {
-        "IPAMConfig": None, "Links": None, "Aliases": None, "MacAddress": ep.get("MacAddress", ""),
-        "DriverOpts": None, "NetworkID": ep.get("NetworkID", ""), "EndpointID": ep.get("EndpointID", ""),
-        "Gateway": ep.get("Gateway", ""), "IPAddress": ep.get("IPAddress", ""), "IPPrefixLen": ep.get("IPPrefixLen", 0),
+def port_bindings(rec) -> dict:
+    """HostConfig.PortBindings, as Docker keeps the request: {"80/tcp": [{"HostIp": "", "HostPort": "8080"}]}."""
+    out: dict = {}
+    for b in rec.port_bindings:
+        out.setdefault(b.key, []).append({"HostIp": b.host_ip, "HostPort": str(b.host_port) if b.host_port else ""})
+    return out
+
+
+def mounts_json(mounts: list[MountRecord]) -> list[dict]:
+    """inspect's `Mounts`, fields in Docker's order."""
+    out = []
+    for mnt in mounts:
+        if mnt.type == "volume":
+            out.append({"Type": "volume", "Name": mnt.name, "Source": mnt.source, "Destination": mnt.target,
+                        "Driver": "local", "Mode": mnt.mode, "RW": not mnt.readonly, "Propagation": ""})
+        elif mnt.type == "bind":
+            out.append({"Type": "bind", "Source": mnt.source, "Destination": mnt.target, "Mode": mnt.mode,
+                        "RW": not mnt.readonly, "Propagation": mnt.propagation or "rprivate"})
+        else:
+            out.append({"Type": "tmpfs", "Source": "", "Destination": mnt.target, "Mode": "",
+                        "RW": not mnt.readonly, "Propagation": ""})
+    return out
+
+
+def endpoint_json(ep: Endpoint | None) -> dict:
+    """One entry of NetworkSettings.Networks."""
+    return {
+        "IPAMConfig": None, "Links": None, "Aliases": list(ep.aliases) or None if ep else None,
+        "MacAddress": ep.mac if ep else "", "DriverOpts": None, "NetworkID": ep.network_id if ep else "",
+        "EndpointID": ep.endpoint_id if ep else "", "Gateway": ep.gateway if ep else "",
+        "IPAddress": ep.ip if ep else "", "IPPrefixLen": ep.prefixlen if ep else 0,
         "IPv6Gateway": "", "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "DNSNames": None,
     }
-    sandbox = ep.get("SandboxKey") or (f"/proc/{rec.pid}/ns/net" if running else "")
+
+
+def _network_settings(rec) -> dict:
+    ep = rec.endpoints[0] if rec.endpoints else None
+    running = rec.running
+    network_name = ep.network if ep else rec.network_mode
+    endpoint = endpoint_json(ep)
+    sandbox = (ep.sandbox_key if ep else "") or (f"/proc/{rec.pid}/ns/net" if running else "")
     return {
         "Bridge": "", "SandboxID": rec.id if running else "", "SandboxKey": sandbox,
         "Ports": ports_map(rec), "HairpinMode": False, "LinkLocalIPv6Address": "", "LinkLocalIPv6PrefixLen": 0,
@@ -65,7 +97,7 @@ def container_json(rt, rec) -> dict:
         "MountLabel": "", "ProcessLabel": "", "AppArmorProfile": "", "ExecIDs": None,
         "HostConfig": {
             "Binds": rec.host_config.get("Binds"), "LogConfig": {"Type": "json-file", "Config": {}},
-            "NetworkMode": rec.host_config["NetworkMode"], "PortBindings": rec.host_config.get("PortBindings", {}),
+            "NetworkMode": rec.network_mode, "PortBindings": port_bindings(rec),
             "RestartPolicy": {"Name": "no", "MaximumRetryCount": 0},
             "AutoRemove": rec.host_config.get("AutoRemove", False),
             "CgroupnsMode": "host", "Dns": [], "DnsOptions": [], "DnsSearch": [], "ExtraHosts": None,
@@ -78,7 +110,7 @@ def container_json(rt, rec) -> dict:
                      "UpperDir": store.path(rec.id, "upper"), "WorkDir": store.path(rec.id, "work")},
             "Name": "overlay",
         },
-        "Mounts": mounts_json(rec.extra.get("mounts", [])),
+        "Mounts": mounts_json(rec.mounts),
         "Config": {**{k: rec.config.get(k) for k in (
             "Hostname", "Domainname", "User", "AttachStdin", "AttachStdout", "AttachStderr", "Tty",
             "OpenStdin", "StdinOnce", "Env", "Cmd", "Image")},
@@ -103,10 +135,11 @@ def image_json(rt, img) -> dict:
 
 def network_json(net, containers) -> dict:
     """`network inspect`: one network as Docker shows it, with the running containers attached to it."""
-    users = {r.id: {"Name": r.name, "EndpointID": r.extra["endpoint"]["EndpointID"],
-                    "MacAddress": r.extra["endpoint"]["MacAddress"],
-                    "IPv4Address": f"{r.extra['endpoint']['IPAddress']}/{net.prefixlen}", "IPv6Address": ""}
-             for r in containers}
+    users = {}
+    for r in containers:
+        ep = r.endpoint_on(net.name)
+        users[r.id] = {"Name": r.name, "EndpointID": ep.endpoint_id, "MacAddress": ep.mac,
+                       "IPv4Address": f"{ep.ip}/{net.prefixlen}", "IPv6Address": ""}
     return {"Name": net.name, "Id": net.id, "Scope": "local", "Driver": "bridge", "EnableIPv6": False,
             "IPAM": {"Driver": "default", "Options": None, "Config": [{"Subnet": net.subnet, "Gateway": net.gateway}]},
             "Internal": False, "Attachable": False, "Containers": users,

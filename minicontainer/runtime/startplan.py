@@ -1,0 +1,130 @@
+"""One start sequence (runc's linuxStandardInit): a container's whole start, in order, as data.
+
+    network     host: the first use of its network (bridge, sysctls, firewall rules)
+    files       host: the directories and /etc files its view is made of
+    unshare     the namespaces its process gets, and those it joins (container:ID)
+    exec        what its pid 1 runs
+    host        host, once the child's namespaces exist: veth, /run/netns name, published ports
+    container   inside the new namespaces, before exec: mounts, pivot_root, hostname
+
+start_plan() builds it for a record; what it must take from the world (an address lease, the ports
+other containers hold, the /etc files' text) comes through a World, so the supervisor executes the
+plan for real and `run --dry-run` renders the same plan with nothing taken (runtime/dryrun.py).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from minicontainer import trace
+from minicontainer.kernel.files import MakeDirs, WriteFile
+from minicontainer.network.modes import NetworkMode
+from minicontainer.plan import Step
+from minicontainer.runtime.container_plan import container_plan
+from minicontainer.runtime.etcfiles import ETC_FILES
+from minicontainer.runtime.spawn import Launch
+from minicontainer.store.containers import ContainerRecord
+from minicontainer.store.records import Endpoint, PublishedPort
+
+
+class World(Protocol):
+    """What building a start takes from outside the record."""
+
+    containers: object   # ContainerStore
+    images: object       # ImageStore
+
+    def mode(self, value: str) -> NetworkMode: ...
+
+    def lease(self, net, cid: str) -> str:
+        """An address on net for the container (real: a lease file; dry run: the next free one)."""
+
+    def taken_ports(self, cid: str) -> list[PublishedPort]:
+        """What the other running containers publish."""
+
+    def etc_texts(self, rec: ContainerRecord, ip: str | None) -> dict[str, str]:
+        """The text of its /etc files (hosts names the address once it has one)."""
+
+
+@dataclass
+class StartPlan:
+    mode: NetworkMode
+    endpoints: list[Endpoint]
+    network: list[Step]
+    files: list[Step]
+    namespaces: list[str]
+    joins: dict[str, int]              # namespace kind -> pid of the process whose namespace it enters
+    launch: Launch
+    container: list[Step]
+    host: Callable[[int], list[Step]]  # given the child's pid
+
+    def trace_lines(self, pid: int = 0) -> list[dict]:
+        """The whole start as trace lines, in the order a real start writes them (a dry run's
+        script; the host steps name the child as $pid when pid is 0)."""
+        return ([trace.entry(s, "network") for s in self.network] + [trace.entry(s, "files") for s in self.files]
+                + [trace.unshare_line(self.namespaces, self.joins), trace.exec_line(self.launch)]
+                + [trace.entry(s, "host") for s in self.host(pid)] + [trace.entry(s, "container") for s in self.container])
+
+
+def container_env(rec: ContainerRecord) -> list[str]:
+    """What the process sees: Config.Env plus HOSTNAME (and TERM with a tty), as Docker adds them."""
+    env = list(rec.config.get("Env") or [])
+    keys = {e.partition("=")[0] for e in env}
+    extra = [f"HOSTNAME={rec.config['Hostname']}"]
+    if rec.config.get("Tty"):
+        extra.append("TERM=xterm")
+    return [e for e in extra if e.partition("=")[0] not in keys] + env
+
+
+def launch_for(rec: ContainerRecord, foreground: bool, winsize: bytes | None = None) -> Launch:
+    """What the container's pid 1 runs, and how its stdio is wired (stdin only in the foreground)."""
+    return Launch(argv=rec.command, env=container_env(rec), cwd=rec.config.get("WorkingDir") or "/",
+                  user=rec.config.get("User") or "", tty=rec.config.get("Tty", False),
+                  stdin=foreground and rec.config.get("OpenStdin", False), winsize=winsize)
+
+
+def file_steps(store, rec: ContainerRecord, texts: dict[str, str]) -> list[Step]:
+    """The files the container's view is built from: its overlay directories, the /etc files it gets,
+    and the sources of its volumes and -v binds (Docker creates a missing -v host directory)."""
+    steps: list[Step] = [MakeDirs([store.path(rec.id, d) for d in ("upper", "work", "merged")],
+                                  why="the container's writable layer, overlay work dir and mount point")]
+    steps += [WriteFile(store.path(rec.id, name), text, why=f"its /etc/{name}") for name, text in texts.items()]
+    sources = [m.source for m in rec.mounts if m.type != "tmpfs" and
+               (os.path.isdir(m.source) or (m.create_source and not os.path.exists(m.source)))]
+    if sources:
+        steps.append(MakeDirs(sources, why="volume and bind mount sources (Docker creates a missing -v host dir)"))
+    return steps
+
+
+def container_steps(world: World, rec: ContainerRecord, private_net: bool) -> list[Step]:
+    """The steps inside the container's new namespaces (runtime/container_plan.py)."""
+    from minicontainer.runtime.volumes import mount_steps
+    store = world.containers
+    merged = store.path(rec.id, "merged")
+    return container_plan(
+        lower=world.images.lower_dirs(world.images.get(rec.image_id)), upper=store.path(rec.id, "upper"),
+        work=store.path(rec.id, "work"), merged=merged, hostname=rec.config["Hostname"], private_net=private_net,
+        etc_files={f"/etc/{n}": store.path(rec.id, n) for n in ETC_FILES},
+        volume_steps=mount_steps(rec.mounts, merged)).steps
+
+
+def start_plan(world: World, rec: ContainerRecord, foreground: bool = False, winsize: bytes | None = None) -> StartPlan:
+    """Everything a start of rec does, in order. Refusals come before anything is taken; the lease
+    (the only thing taken) comes last, so a refusal leaves nothing to give back."""
+    from minicontainer.network.ports import allocated_error, conflicts
+    mode = world.mode(rec.network_mode)
+    if mode.publishes and rec.port_bindings:
+        clash = conflicts(rec.port_bindings, world.taken_ports(rec.id))
+        if clash:
+            raise allocated_error(rec.name, rec.id, clash)
+    joins = mode.joins()
+    container = container_steps(world, rec, "net" in mode.namespaces)
+    launch = launch_for(rec, foreground, winsize)
+    endpoints = mode.reserve(rec, world.lease)
+    network = mode.first_use_steps()
+    files = file_steps(world.containers, rec, world.etc_texts(rec, endpoints[0].ip if endpoints else None))
+    return StartPlan(mode=mode, endpoints=endpoints, network=network, files=files, namespaces=list(mode.namespaces),
+                     joins=joins, launch=launch, container=container,
+                     host=lambda pid: mode.host_steps(rec, endpoints, pid))

@@ -1,0 +1,66 @@
+"""The work shown as shell scripts: a container's last start (its trace), the start a run would do
+(--dry-run, the same start plan), and what a removal undoes. Used by the CLI and the Python API."""
+
+from __future__ import annotations
+
+import os
+
+
+def trace_script(rt, rec, title: str) -> str:
+    from minicontainer import trace
+    from minicontainer.show.script import render
+    lines = trace.read(rt.containers.trace_path(rec.id))
+    if not lines and not os.path.isdir(rt.containers.path(rec.id, "")):
+        return f"# {title}\n# nothing to show: the container is gone (--rm removed it after its start failed)\n"
+    if not lines:
+        return f"# {title}\n# nothing yet: the container has not been started, so nothing was done in the kernel\n"
+    return render(lines, title, script_names(rt, rec.id))
+
+
+def script_names(rt, cid: str) -> dict[str, str]:
+    return {rt.containers.path(cid, "").rstrip("/"): "$ctr", os.path.join(rt.root.images, "layers"): "$layers"}
+
+
+def explain_script(rt, rec) -> str:
+    """What was done in the kernel for a container's last start, as a replayable shell script."""
+    return trace_script(rt, rec, f"what `minicontainer` did to start container {rec.name} ({rec.short_id})")
+
+
+def dry_run(rt, spec) -> str:
+    """run --dry-run: the script a run would amount to; nothing is created, leased or applied."""
+    from minicontainer.errors import DaemonError, NoSuchImage
+    from minicontainer.runtime.dryrun import dry_run_lines
+    from minicontainer.show.script import render
+    from minicontainer.specs.refs import normalize
+    normalize(spec.image)  # "invalid reference format" first, as run does
+    try:
+        rt.images.get(spec.image)
+    except NoSuchImage:
+        raise DaemonError(f"Unable to find image '{spec.image}' locally: --dry-run pulls nothing "
+                          f"(minicontainer pull {spec.image} first)", 125) from None
+    lines, rec = dry_run_lines(rt, spec)
+    return render(lines, f"run --dry-run: what `run` would do for a container {rec.short_id} (nothing was done)",
+                  script_names(rt, rec.id))
+
+
+def teardown_lines(rt, rec) -> list[dict]:
+    """What `rm` undoes, in order: the container's process, the journal reversed, its files."""
+    lines = []
+    if rec.running:
+        import minicontainer.network.ports  # noqa: F401 - registers the journaled port steps
+        lines.append({"why": "stop: SIGKILL its pid 1; its namespaces, and every mount in them, go with its last process",
+                      "sh": f"kill -KILL {rec.pid}"})
+        for step in reversed(rt.containers.journal(rec.id).steps()):
+            lines.append({"why": f"undo: {step.why}", "sh": step.explain_undo()})
+        from minicontainer.network.networks import NetworkStore
+        networks = NetworkStore(rt.root)
+        for ep in rec.endpoints:
+            net = networks.load(ep.network)
+            if net is not None:
+                lease = os.path.join(networks.ipam(net).dir, ep.ip)
+                lines.append({"why": f"free its address {ep.ip} (a host-local IPAM lease file)", "sh": f"rm -f {lease}"})
+    lines.append({"why": "its record, writable layer, log and trace",
+                  "sh": f"rm -rf {rt.containers.path(rec.id, '')}".rstrip("/")})
+    return lines
+
+

@@ -1,0 +1,96 @@
+"""The typed facts a container record keeps about its network and mounts, one shape each.
+
+    Endpoint        a container's attachment to one bridge network (CNI's result of ADD)
+    PublishedPort   a port that is really published: what -p asked for, as it was bound
+    MountRecord     one -v / --mount, resolved (a volume's name and host path filled in)
+
+The request side stays in specs/ (PortBinding, MountSpec); Docker's JSON for these (NetworkSettings,
+Ports, Mounts, HostConfig.PortBindings) is made in one place, view/inspect.py. Everything here is a
+frozen dataclass that turns into JSON with dataclasses.asdict and back with from_json.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+
+def _known(cls, data: dict[str, Any]) -> dict[str, Any]:
+    """Only the fields cls has (a record written by a newer version may carry more)."""
+    names = {f.name for f in fields(cls)}
+    return {k: v for k, v in data.items() if k in names}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    network: str          # the network's name
+    network_id: str
+    bridge: str           # the host bridge the veth is a port of
+    ip: str
+    prefixlen: int
+    gateway: str
+    mac: str              # 02:42 + the IPv4 address, as Docker <= 27 derives it
+    sandbox_key: str      # /run/netns/<12 hex>: the `ip netns` name of its namespace
+    endpoint_id: str
+    hairpin: bool = False  # --userland-proxy=false: hairpin mode on the bridge port
+    host_if: str = ""     # the veth's host end (chosen at reserve, created at attach)
+    ifname: str = "eth0"  # the veth's end inside the container
+    aliases: tuple[str, ...] = ()
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Endpoint:
+        if "IPAddress" in data:  # written before the typed records: inspect's keys
+            data = {"network": data["Network"], "network_id": data["NetworkID"], "bridge": data["Bridge"],
+                    "ip": data["IPAddress"], "prefixlen": data["IPPrefixLen"], "gateway": data["Gateway"],
+                    "mac": data["MacAddress"], "sandbox_key": data["SandboxKey"],
+                    "endpoint_id": data["EndpointID"], "hairpin": data.get("Hairpin", False)}
+        data = _known(cls, data)
+        data["aliases"] = tuple(data.get("aliases", ()))
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class PublishedPort:
+    proto: str            # tcp | udp | sctp
+    host_ip: str          # the address really bound: 0.0.0.0 and :: for "all"
+    host_port: int        # the port really bound (a random one when -p gave none)
+    container_port: int
+    container_ip: str = ""
+    proxy_pid: int = 0    # the userland proxy serving it; 0 without one (--userland-proxy=false)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> PublishedPort:
+        return cls(**_known(cls, data))
+
+    @property
+    def key(self) -> str:
+        """Docker's port key: 80/tcp."""
+        return f"{self.container_port}/{self.proto}"
+
+    @property
+    def host_address(self) -> str:
+        """0.0.0.0:8080, [::]:8080."""
+        return f"[{self.host_ip}]:{self.host_port}" if ":" in self.host_ip else f"{self.host_ip}:{self.host_port}"
+
+    @property
+    def label(self) -> str:
+        """0.0.0.0:8080/tcp."""
+        return f"{self.host_address}/{self.proto}"
+
+
+@dataclass(frozen=True)
+class MountRecord:
+    type: str                 # bind | volume | tmpfs
+    source: str               # host path: the bind source or the volume's data directory ("" for tmpfs)
+    target: str
+    readonly: bool = False
+    mode: str = ""            # the raw -v option string, as inspect shows it
+    copy_data: bool = True    # volumes: copy the image's content into an empty volume
+    create_source: bool = False  # -v binds: a missing host directory is created at start
+    tmpfs_size: int = 0
+    propagation: str = ""
+    name: str = ""            # volumes: the volume's name (a random one for an anonymous volume)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> MountRecord:
+        return cls(**_known(cls, data))

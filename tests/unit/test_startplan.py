@@ -1,0 +1,108 @@
+"""The start plan as data, built against a fake world (no root, nothing applied): what each network
+mode puts in it, in which order, and that refusals come before anything is taken."""
+
+import os
+
+import pytest
+
+from minicontainer.errors import DaemonError, StartError
+from minicontainer.kernel import proc
+from minicontainer.network.modes import mode_for
+from minicontainer.network.networks import NetworkStore
+from minicontainer.runtime.startplan import start_plan
+from minicontainer.specs.ports import PortBinding
+from minicontainer.store.containers import ContainerRecord, ContainerStore
+from minicontainer.store.records import MountRecord, PublishedPort
+from minicontainer.store.root import StateRoot
+
+
+class FakeImages:
+    def get(self, ref):
+        return ref
+
+    def lower_dirs(self, image):
+        return ["/layers/a/diff"]
+
+
+class FakeWorld:
+    def __init__(self, root, taken=()):
+        self.root = StateRoot(str(root))
+        self.root.ensure()
+        self.containers, self.images = ContainerStore(self.root), FakeImages()
+        self.networks = NetworkStore(self.root)
+        self.networks.configure_default("mcfake0", "10.250.0.0/16", "MCFAKE")
+        self.leases, self.taken = [], list(taken)
+
+    def mode(self, value):
+        return mode_for(value, self.networks, self.containers)
+
+    def lease(self, net, cid):
+        self.leases.append(cid)
+        return "10.250.0.2"
+
+    def taken_ports(self, cid):
+        return self.taken
+
+    def etc_texts(self, rec, ip):
+        return {"hostname": "h\n", "hosts": f"{ip}\th\n" if ip else "", "resolv.conf": ""}
+
+
+def _record(network="bridge", **kw):
+    return ContainerRecord(id="c" * 64, name="web", created="", image_id="img", image_ref="busybox",
+                           config={"Hostname": "h", "Cmd": ["true"], "Env": []},
+                           host_config={"NetworkMode": network}, **kw)
+
+
+def _kinds(steps):
+    return [type(s).__name__ for s in steps]
+
+
+def test_bridge_with_a_port_and_a_volume(tmp_path):
+    world = FakeWorld(tmp_path)
+    rec = _record(port_bindings=[PortBinding("tcp", 80, "127.0.0.1", 8080)],
+                  mounts=[MountRecord("bind", str(tmp_path / "src"), "/data", create_source=True)])
+    plan = start_plan(world, rec)
+    assert plan.namespaces == ["mnt", "uts", "ipc", "net"] and plan.joins == {}
+    assert world.leases == [rec.id] and plan.endpoints[0].ip == "10.250.0.2"
+    assert _kinds(plan.network)[0] == "CreateBridge" and _kinds(plan.network)[-1] in ("InstallRules", "ForwardPolicy")
+    assert _kinds(plan.files) == ["MakeDirs", "WriteFile", "WriteFile", "WriteFile", "MakeDirs"]
+    assert plan.files[-1].paths == [str(tmp_path / "src")]  # the missing -v source is made at start
+    assert _kinds(plan.host(4242)) == ["CreateVeth", "ConfigureInterface", "BindNetns", "PublishRules", "StartProxy"]
+    assert plan.host(4242)[0].netns_pid == 4242
+    inner = _kinds(plan.container)
+    assert inner[0] == "LinkUp" and inner.index("BindMount") < inner.index("PivotRoot") < inner.index("SetHostname")
+    plan.network = []  # their explain() would ask the kernel's tables what is missing: not a unit test's business
+    phases = ["network"] + [line["phase"] for line in plan.trace_lines()]
+    order = [p for i, p in enumerate(phases) if p not in phases[:i]]
+    assert order == ["network", "files", "unshare", "exec", "host", "container"]
+
+
+def test_none_and_host_take_nothing_and_wire_nothing(tmp_path):
+    for network, namespaces in (("none", ["mnt", "uts", "ipc", "net"]), ("host", ["mnt", "uts", "ipc"])):
+        world = FakeWorld(tmp_path / network)
+        plan = start_plan(world, _record(network))
+        assert plan.namespaces == namespaces
+        assert (world.leases, plan.network, plan.endpoints, plan.host(1)) == ([], [], [], [])
+        assert ("LinkUp" in _kinds(plan.container)) == (network == "none")
+
+
+def test_container_mode_joins_the_targets_network_namespace(tmp_path):
+    world = FakeWorld(tmp_path)
+    me = os.getpid()
+    target = ContainerRecord(id="t" * 64, name="target", created="", image_id="img", image_ref="busybox",
+                             config={"Hostname": "t"}, host_config={"NetworkMode": "none"}, status="running",
+                             pid=me, init_start=proc.start_ticks(me))
+    world.containers.create(target)
+    plan = start_plan(world, _record("container:" + target.id))
+    assert plan.namespaces == ["mnt", "uts", "ipc"] and plan.joins == {"net": me}
+    target.status = "exited"
+    world.containers.save(target)
+    with pytest.raises(StartError, match="cannot join network of a non running container"):
+        start_plan(world, _record("container:" + target.id))
+
+
+def test_a_port_conflict_is_refused_before_an_address_is_leased(tmp_path):
+    world = FakeWorld(tmp_path, taken=[PublishedPort("tcp", "0.0.0.0", 8080, 80)])
+    with pytest.raises(DaemonError, match="port is already allocated"):
+        start_plan(world, _record(port_bindings=[PortBinding("tcp", 80, "", 8080)]))
+    assert world.leases == []
