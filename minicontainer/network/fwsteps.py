@@ -14,19 +14,36 @@ from minicontainer.plan import Step, state
 
 @dataclass
 class InstallRules(Step):
+    """Our chains with their base rules and hooks (shared by every network behind the same chains),
+    then the network's own rules. Undone: the network's rules, and the hooks and chains once no
+    other network uses them."""
+
     chain_prefix: str
-    rules: list = field(default_factory=list)
+    rules: list = field(default_factory=list)   # the network's own
+    base: list = field(default_factory=list)    # our chains' own rules (RETURN, ...)
+    hooks: list = field(default_factory=list)   # the jumps from the built-in chains into ours
     done: list[str] | None = state()  # the commands do() really ran
+    undone: list[str] = state(())     # the commands undo() really ran
     why = "the network's firewall rules: our copy of Docker's chains, hooked into the built-in ones"
 
     def do(self) -> None:
-        self.done = firewall_for(self.chain_prefix).add(self.rules)
+        self.done = firewall_for(self.chain_prefix).add(self.base + self.hooks + self.rules)
+
+    def undo(self) -> None:
+        fw = firewall_for(self.chain_prefix)
+        undone = fw.remove(list(reversed(self.rules)))
+        if not fw.in_use():  # the last network using our chains: their hooks, then the chains
+            undone += fw.remove(self.hooks) + fw.remove_chains()
+        self.undone = undone
 
     def explain(self) -> str:
         done = self.done
         if done is None:  # not applied: what it would do on the kernel's current tables
-            done = firewall_for(self.chain_prefix).add(self.rules, commit=False)
+            done = firewall_for(self.chain_prefix).add(self.base + self.hooks + self.rules, commit=False)
         return "\n".join(done) or "# every rule is there already"
+
+    def explain_undo(self) -> str:
+        return "\n".join(self.undone)
 
 
 @dataclass

@@ -145,10 +145,10 @@ class BridgeMode(NetworkMode):
 
     def first_use_steps(self) -> list[Step]:
         from minicontainer.kernel.netlink import link_exists
-        return [] if link_exists(self.net.bridge) else self.networks.first_use_steps(self.net)
+        return [] if link_exists(self.net.bridge) else self.networks.kernel(self.net).up_steps()
 
     def bring_up(self, steps: list[Step]) -> None:
-        self.networks.bring_up(self.net, steps)
+        self.networks.kernel(self.net).bring_up(steps)
 
     def host_steps(self, rec, endpoints: list[Endpoint], pid: int) -> list[Step]:
         from minicontainer.network.attach import attach_steps

@@ -1,7 +1,7 @@
-"""Bridge networks: their records, the docker0-like default one, and bringing a bridge up or down.
+"""Bridge networks' records: the docker0-like default one, user-defined ones, their subnets and leases.
 
 A network is <root>/networks/<name>/network.json plus its leases. Its bridge, addresses and firewall
-rules are created on first use and stay (like docker0) until `network rm`.
+rules (network/bridge.py) are created on first use and stay (like docker0) until `network rm`.
 Settings for the default network (env, so tests can pick their own and never touch the user's):
 MINICONTAINER_BRIDGE (default mc0), MINICONTAINER_SUBNET (default: the first free /16 from
 172.17.0.0/16 up), MINICONTAINER_CHAIN_PREFIX (default MC).
@@ -136,10 +136,7 @@ class NetworkStore:
         with locked(os.path.join(self.dir, "create.lock")):
             if self.load(name) is not None or name in ("host", "none", DEFAULT_NETWORK):  # predefined in Docker
                 raise DaemonError(f"network with name {name} already exists", 1)
-            try:
-                net = ipaddress.ip_network(subnet) if subnet else pick_subnet(host_networks() + self._subnets())
-            except ValueError as exc:
-                raise DaemonError(f"invalid subnet {subnet}: {exc}", 1) from None
+            net = self._subnet(subnet)
             if gateway and ipaddress.ip_address(gateway) not in net:
                 raise DaemonError(f"no matching subnet for gateway {gateway}", 1)
             clash = [s for s in self._subnets() if s.overlaps(net)]
@@ -164,6 +161,13 @@ class NetworkStore:
             return wanted
         return others.pop() if others else True
 
+    def _subnet(self, asked: str):
+        """The subnet asked for, else the first free one of Docker's pools."""
+        try:
+            return ipaddress.ip_network(asked) if asked else pick_subnet(host_networks() + self._subnets())
+        except ValueError as exc:
+            raise DaemonError(f"invalid subnet {asked}: {exc}", 1) from None
+
     def _subnets(self) -> list[ipaddress.IPv4Network]:
         return [ipaddress.ip_network(n.subnet) for n in self.list()]
 
@@ -184,11 +188,7 @@ class NetworkStore:
         return os.environ.get("MINICONTAINER_CHAIN_PREFIX") or (saved.chain_prefix if saved else "MC")
 
     def _default(self, bridge: str = "", subnet: str = "", chain_prefix: str = "") -> Network:
-        subnet = subnet or os.environ.get("MINICONTAINER_SUBNET")
-        try:
-            net = ipaddress.ip_network(subnet) if subnet else pick_subnet(host_networks() + self._subnets())
-        except ValueError as exc:
-            raise DaemonError(f"invalid subnet {subnet}: {exc}", 1) from None
+        net = self._subnet(subnet or os.environ.get("MINICONTAINER_SUBNET", ""))
         prefix = chain_prefix or os.environ.get("MINICONTAINER_CHAIN_PREFIX", "MC")
         return Network(name=DEFAULT_NETWORK, id=hashlib.sha256(os.urandom(32)).hexdigest(),
                        bridge=bridge or os.environ.get("MINICONTAINER_BRIDGE", "mc0"), subnet=str(net),
@@ -219,74 +219,22 @@ class NetworkStore:
             return self._default()
         return self.get(name)
 
-    def first_use_steps(self, net: Network) -> list:
-        """The steps of a network's first use (its bridge does not exist yet), which bring_up applies."""
-        from minicontainer.network.fwsteps import ForwardPolicy, InstallRules
-        steps = self.setup_steps(net) + [InstallRules(net.chain_prefix, self.rules(net))]
-        with open("/proc/sys/net/ipv4/ip_forward") as f:
-            if f.read().strip() == "0":
-                steps.append(ForwardPolicy("DROP"))
-        return steps
+    def kernel(self, net: Network):
+        """The kernel side of net: its first-use steps, its rules, its removal (network/bridge.py)."""
+        from minicontainer.network.bridge import BridgeNetwork
+        return BridgeNetwork(net, self.up_lock(net))
 
     def _save(self, net: Network) -> None:
         os.makedirs(self._path(net.name), exist_ok=True)
         write_atomic(os.path.join(self._path(net.name), "network.json"), json.dumps(asdict(net), indent=1))
 
-    # ---------------------------------------------------------------- kernel state of a network
-    def rules(self, net: Network):
-        from minicontainer.network.rules import Chains, base_rules, hook_rules, network_rules
-        c = Chains(net.chain_prefix)
-        return base_rules(c) + hook_rules(c, hairpin_nat=not net.userland_proxy) + \
-            network_rules(c, net.bridge, net.subnet, net.userland_proxy)
-
-    def setup_steps(self, net: Network):
-        from minicontainer.kernel.netlink import CreateBridge, Sysctl
-        from minicontainer.network.nftables import AcceptOnNftablesForward
-        steps = [CreateBridge(net.bridge, f"{net.gateway}/{net.prefixlen}")]
-        if not net.userland_proxy:
-            steps.append(Sysctl(f"net.ipv4.conf.{net.bridge}.route_localnet", "1",
-                                why="let 127.0.0.1-sourced packets (DNATed in OUTPUT) be routed onto the bridge"))
-        steps.append(AcceptOnNftablesForward(net.bridge))
-        steps.append(Sysctl("net.ipv4.ip_forward", "1", why="route between the bridge and the host's other interfaces"))
-        return steps
-
     def up_lock(self, net: Network) -> str:
         """Held while the network's bridge and rules are being created (or repaired)."""
         return os.path.join(self._path(net.name), "up.lock")
 
-    def bring_up(self, net: Network, steps: list) -> None:
-        """Apply a network's first-use steps unless its bridge exists by now (another start may have
-        brought it up since they were planned); under the network's lock, so only one start does."""
-        from minicontainer.kernel.netlink import link_exists
-        if not steps or link_exists(net.bridge):
-            return
-        with locked(self.up_lock(net)):
-            if link_exists(net.bridge):
-                return
-            from minicontainer.plan import Plan
-            Plan(steps).apply()
-
     def remove(self, net: Network, users: list[str]) -> list[dict]:
-        """Take the network's rules, nf_tables accepts and bridge away; returns what was done, as
-        trace-like lines (why, sh), for `network rm --explain`."""
-        if users:
-            raise DaemonError(f"error while removing network: network {net.name} id {net.id} has active endpoints", 1)
-        from minicontainer.kernel.netlink import CreateBridge
-        from minicontainer.network.firewall import firewall_for
-        from minicontainer.network.nftables import AcceptOnNftablesForward
-        from minicontainer.network.rules import Chains, hook_rules, network_rules
-        c = Chains(net.chain_prefix)
-        fw = firewall_for(net.chain_prefix)
-        done = [{"why": f"the rules of network {net.name}",
-                 "sh": fw.remove(list(reversed(network_rules(c, net.bridge, net.subnet, net.userland_proxy))))}]
-        accepts = AcceptOnNftablesForward(net.bridge)
-        accepts.undo()
-        done.append({"why": accepts.why, "sh": list(accepts.undone)})
-        if not fw.in_use():  # the last network using our chains: take the hooks and chains away too
-            done.append({"why": "the last network using our chains: their hooks, then the chains",
-                         "sh": fw.remove(hook_rules(c, hairpin_nat=not net.userland_proxy)) + fw.remove_chains()})
-        bridge = CreateBridge(net.bridge, f"{net.gateway}/{net.prefixlen}")
-        bridge.undo()
-        done.append({"why": "the bridge (its address and routes go with it)", "sh": [bridge.explain_undo()]})
+        """`network rm`: its kernel side undone (refused while containers use it), then its record
+        and leases; returns what was undone as trace-like lines (why, sh) for `network rm --explain`."""
+        done = self.kernel(net).take_down(users)
         shutil.rmtree(self._path(net.name), ignore_errors=True)
-        return [{"why": d["why"], "sh": "\n".join(d["sh"])} for d in done if d["sh"]]
+        return done

@@ -3,10 +3,11 @@
     python -m minicontainer.network.proxy -proto tcp -host-ip 0.0.0.0 -host-port 8080 \
         -container-ip 172.17.0.2 -container-port 80
 
-It binds the host port, reports "0\\n<port>\\n" (or "1\\n<error>") on fd 3 as docker-proxy does, then
-forwards every connection (TCP) or datagram (UDP) to the container. It is what makes
-`curl 127.0.0.1:8080` work: the nat OUTPUT rule skips 127.0.0.0/8, so loopback traffic reaches this
-process, which opens a new connection to the container from the bridge's address.
+It binds the host port, reports "0\\n<port>\\n" (or "1\\n<error>") on the descriptor named by
+MINICONTAINER_PROXY_STATUS_FD (docker-proxy reports the same way on its fd 3), then forwards every
+connection (TCP) or datagram (UDP) to the container. It is what makes `curl 127.0.0.1:8080` work:
+the nat OUTPUT rule skips 127.0.0.0/8, so loopback traffic reaches this process, which opens a new
+connection to the container from the bridge's address.
 """
 
 from __future__ import annotations

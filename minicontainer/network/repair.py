@@ -32,7 +32,7 @@ def wanted_rules(containers, networks, net, running: list) -> list:
     """The network's own rules, then the port rules of its running containers (from their journals:
     exactly what their supervisors added)."""
     from minicontainer.network.ports import PublishRules
-    rules = list(networks.rules(net))
+    rules = networks.kernel(net).rules()
     for rec in running:
         if rec.endpoint_on(net.name) is not None:
             for step in containers.journal(rec.id).steps():

@@ -1,0 +1,68 @@
+"""The kernel side of a bridge network: what its first use creates and what `network rm` takes away.
+
+Its first use is a list of Steps (the bridge, sysctls, nf_tables accepts, our chains and rules);
+its removal is the same Steps undone in reverse, each saying what it undid, so `network rm
+--explain` prints exactly what was taken away. The network's record stays NetworkStore's.
+"""
+
+from __future__ import annotations
+
+from minicontainer.errors import DaemonError
+from minicontainer.plan import Plan, Step
+from minicontainer.store.locks import locked
+
+
+class BridgeNetwork:
+    def __init__(self, net, up_lock: str):
+        self.net = net
+        self.up_lock = up_lock  # held while its bridge and rules are being made (or repaired)
+
+    def rules(self) -> list:
+        """Every rule the network needs: our chains' base rules, their hooks, its own."""
+        from minicontainer.network.rules import Chains, base_rules, hook_rules, network_rules
+        net, c = self.net, Chains(self.net.chain_prefix)
+        return base_rules(c) + hook_rules(c, hairpin_nat=not net.userland_proxy) + \
+            network_rules(c, net.bridge, net.subnet, net.userland_proxy)
+
+    def up_steps(self) -> list[Step]:
+        """Its first use: bridge, sysctls, nf_tables accepts, then the firewall rules."""
+        from minicontainer.kernel.netlink import CreateBridge, Sysctl
+        from minicontainer.network.fwsteps import ForwardPolicy, InstallRules
+        from minicontainer.network.nftables import AcceptOnNftablesForward
+        from minicontainer.network.rules import Chains, base_rules, hook_rules, network_rules
+        net, c = self.net, Chains(self.net.chain_prefix)
+        steps: list[Step] = [CreateBridge(net.bridge, f"{net.gateway}/{net.prefixlen}")]
+        if not net.userland_proxy:
+            steps.append(Sysctl(f"net.ipv4.conf.{net.bridge}.route_localnet", "1",
+                                why="let 127.0.0.1-sourced packets (DNATed in OUTPUT) be routed onto the bridge"))
+        steps.append(AcceptOnNftablesForward(net.bridge))
+        steps.append(Sysctl("net.ipv4.ip_forward", "1", why="route between the bridge and the host's other interfaces"))
+        steps.append(InstallRules(net.chain_prefix, network_rules(c, net.bridge, net.subnet, net.userland_proxy),
+                                  base=base_rules(c), hooks=hook_rules(c, hairpin_nat=not net.userland_proxy)))
+        with open("/proc/sys/net/ipv4/ip_forward") as f:
+            if f.read().strip() == "0":
+                steps.append(ForwardPolicy("DROP"))
+        return steps
+
+    def bring_up(self, steps: list[Step]) -> None:
+        """Apply up_steps() unless the bridge exists by now (another start may have brought it up
+        since they were planned); under the network's lock, so only one start does."""
+        from minicontainer.kernel.netlink import link_exists
+        if not steps or link_exists(self.net.bridge):
+            return
+        with locked(self.up_lock):
+            if not link_exists(self.net.bridge):
+                Plan(steps).apply()
+
+    def take_down(self, users: list[str]) -> list[dict]:
+        """Undo up_steps() in reverse; returns what each undid as trace-like lines (why, sh) for
+        `network rm --explain`. Refused while containers use it."""
+        if users:
+            raise DaemonError(f"error while removing network: network {self.net.name} id {self.net.id} "
+                              "has active endpoints", 1)
+        done = []
+        for step in reversed(self.up_steps()):
+            step.undo()
+            if step.explain_undo():
+                done.append({"why": f"undo: {step.why}", "sh": step.explain_undo()})
+        return done
