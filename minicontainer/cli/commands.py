@@ -16,6 +16,8 @@ from minicontainer.errors import MCError, NoSuchContainer
 
 @dataclass
 class Command:
+    """One command of the CLI: usage, flags, handler, examples."""
+
     name: str
     usage: str
     summary: str
@@ -75,7 +77,7 @@ def _run_spec(opts, args):
 
 def _create(rt, spec, pull_policy: str = "missing"):
     from minicontainer.cli.image_cmds import pull_progress
-    return rt.create_with_image(spec, pull_policy, pull_progress(sys.stderr))
+    return rt.create_with_image(spec, pull_policy, lambda: pull_progress(sys.stderr))
 
 
 def cmd_run(rt, opts, args) -> int:

@@ -14,6 +14,8 @@ from minicontainer.errors import UsageError
 
 @dataclass(frozen=True)
 class Flag:
+    """One command-line flag: its names, kind, default and help."""
+
     long: str
     short: str = ""
     kind: str = "bool"   # bool | str | list | int

@@ -5,21 +5,23 @@ from __future__ import annotations
 import sys
 
 from minicontainer.errors import MCError
-from minicontainer.show.explain import explain_script, teardown_lines, trace_script
 
 
 def cmd_explain(rt, opts, args) -> int:
+    from minicontainer.show.explain import explain_script
     sys.stdout.write(explain_script(rt, rt.get(args[0])))
     return 0
 
 
 def print_run_trace(rt, rec) -> None:
     """run --explain: the steps just applied, on stderr (like `set -x`), so stdout stays Docker's."""
+    from minicontainer.show.explain import trace_script
     sys.stderr.write(trace_script(rt, rec, f"run: container {rec.name} ({rec.short_id})"))
     sys.stderr.flush()
 
 
 def print_teardown(rt, ref: str) -> None:
+    from minicontainer.show.explain import teardown_lines
     from minicontainer.show.script import render_teardown
     try:
         rec = rt.get(ref)

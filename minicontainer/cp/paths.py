@@ -45,6 +45,8 @@ def split_dir_entry(path: str) -> tuple[str, str]:
 
 @dataclass(frozen=True)
 class SourceInfo:
+    """What `cp` found at its source: the path, whether it is a directory, and how it was named."""
+
     path: str          # as the user gave it (made absolute), trailing markers kept
     is_dir: bool
     rebase: str = ""   # with -L on a symlink: the link's own name, which the copied target takes
@@ -56,6 +58,8 @@ class SourceInfo:
 
 @dataclass(frozen=True)
 class DestInfo:
+    """What `cp` found at its destination: the path, whether it exists and is a directory."""
+
     path: str          # after following symlinks
     exists: bool
     is_dir: bool = False

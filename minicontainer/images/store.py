@@ -24,6 +24,8 @@ BUILTIN_REF = "busybox:latest"
 
 @dataclass
 class Image:
+    """An image in the store: its id, names, config and layers."""
+
     id: str              # "sha256:<64 hex>" = sha256 of config.json
     repo_tags: list[str]
     created: str

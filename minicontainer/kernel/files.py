@@ -12,6 +12,8 @@ from minicontainer.plan import Step
 
 @dataclass
 class MakeDirs(Step):
+    """mkdir -p, for each path."""
+
     paths: list[str]
     why: str = ""
 
@@ -25,6 +27,8 @@ class MakeDirs(Step):
 
 @dataclass
 class WriteFile(Step):
+    """Write a file's whole text."""
+
     path: str
     text: str
     why: str = ""

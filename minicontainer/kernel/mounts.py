@@ -49,6 +49,8 @@ def _join(root: str, path: str) -> str:
 
 @dataclass
 class MakeMountsPrivate(Step):
+    """mount --make-rprivate /: nothing the container mounts propagates to the host."""
+
     why = "mount events inside the container must not propagate back to the host"
 
     def do(self) -> None:
@@ -60,6 +62,8 @@ class MakeMountsPrivate(Step):
 
 @dataclass
 class MountOverlay(Step):
+    """The container's root: the image's layers read-only under its own writable layer."""
+
     lower: list[str]
     upper: str
     work: str
@@ -149,6 +153,8 @@ class BindMount(Step):
 
 @dataclass
 class DeviceNode:
+    """One device node of the container's /dev."""
+
     name: str
     major: int
     minor: int
@@ -192,6 +198,8 @@ class PopulateDev(Step):
 
 @dataclass
 class PivotRoot(Step):
+    """pivot_root into the container's root and detach the old one."""
+
     new_root: str
     why = "make the rootfs the container's / and detach the host's tree from its view"
 
@@ -229,6 +237,8 @@ class MaskPaths(Step):
 
 @dataclass
 class ReadonlyPaths(Step):
+    """Paths under /proc made read-only, as Docker does."""
+
     paths: list[str]
     why = "make kernel tunables read-only inside the container (Docker's ReadonlyPaths)"
 

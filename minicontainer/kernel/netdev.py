@@ -15,6 +15,8 @@ IFF_UP = 0x1
 
 @dataclass
 class LinkUp(Step):
+    """Set a link up (the container's lo)."""
+
     ifname: str
     why = "a new network namespace starts with only `lo`, and down"
 

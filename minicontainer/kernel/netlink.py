@@ -37,6 +37,8 @@ def link_exists(ifname: str) -> bool:
 @journaled
 @dataclass
 class CreateBridge(Step):
+    """A bridge with its gateway address, up."""
+
     name: str
     address: str        # gateway/prefix, e.g. 172.17.0.1/16
     mac: str = ""
@@ -68,6 +70,8 @@ class CreateBridge(Step):
 @journaled
 @dataclass
 class CreateVeth(Step):
+    """A veth pair: the host end on the bridge, the peer created inside the container's netns."""
+
     host_if: str
     bridge: str
     netns_pid: int
@@ -128,6 +132,8 @@ class ConfigureInterface(Step):
 @journaled
 @dataclass
 class BindNetns(Step):
+    """Bind-mount the container's network namespace under /run/netns."""
+
     netns_pid: int
     name: str
     why = "make the namespace visible to `ip netns` (ip netns exec NAME ...)"
@@ -181,6 +187,8 @@ def _write_sysctl(key: str, value: str) -> str | None:
 
 @dataclass
 class Sysctl(Step):
+    """Write one sysctl."""
+
     key: str            # dotted, e.g. net.ipv4.ip_forward
     value: str
     why: str = ""

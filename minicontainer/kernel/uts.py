@@ -8,6 +8,8 @@ from minicontainer.plan import Step
 
 @dataclass
 class SetHostname(Step):
+    """The container's hostname, in its own UTS namespace."""
+
     hostname: str
     why = "the container has its own UTS namespace; Docker names it after the short container id"
 

@@ -48,6 +48,8 @@ class InstallRules(Step):
 
 @dataclass
 class ForwardPolicy(Step):
+    """The built-in FORWARD chain's policy."""
+
     policy: str
     why = "forwarding was off and we turned it on: only what our rules accept may be forwarded (Docker does the same)"
 

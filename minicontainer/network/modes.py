@@ -19,12 +19,15 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from minicontainer.errors import DaemonError, NoSuchContainer, StartError
 from minicontainer.kernel import proc
 from minicontainer.plan import Step
-from minicontainer.store.journal import Journal
 from minicontainer.store.records import Endpoint
+
+if TYPE_CHECKING:
+    from minicontainer.store.journal import Journal
 
 PRIVATE = ["mnt", "uts", "ipc", "net"]
 SHARED_NET = ["mnt", "uts", "ipc"]

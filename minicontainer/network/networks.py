@@ -31,6 +31,8 @@ DEFAULT_NETWORK = "bridge"
 
 @dataclass
 class Network:
+    """A bridge network's record: its bridge, subnet, gateway, chains and proxy mode."""
+
     name: str
     id: str
     bridge: str

@@ -50,6 +50,8 @@ def _is_our_accept(rule: dict, bridge: str) -> bool:
 
 @dataclass
 class AcceptOnNftablesForward(Step):
+    """Accepts for our bridge in every nf_tables forward chain whose policy is drop."""
+
     bridge: str
     chains: list[tuple[str, str, str]] | None = state()  # the dropping forward chains do() found
     undone: list[str] = state(())  # the nft commands undo() ran

@@ -45,6 +45,8 @@ def bind_error(proto: str, host_ip: str, host_port: int, detail: str) -> DaemonE
 @journaled
 @dataclass
 class StartProxy(Step):
+    """A userland proxy process for one published port and address family."""
+
     proto: str
     host_ip: str
     host_port: int
@@ -171,6 +173,8 @@ class HoldPort(Step):
 @journaled
 @dataclass
 class PublishRules(Step):
+    """The DNAT, hairpin MASQUERADE and ACCEPT rules of one published port."""
+
     chain_prefix: str
     bridge: str
     proto: str

@@ -15,6 +15,8 @@ NAT, FILTER = "nat", "filter"
 
 @dataclass(frozen=True)
 class Chains:
+    """The names of our chains, one for each of Docker's, under a prefix."""
+
     prefix: str = "MC"
 
     @property
@@ -48,6 +50,8 @@ def _neg(value: str) -> tuple[str, str]:
 
 @dataclass(frozen=True)
 class Rule:
+    """One iptables rule as data: table, chain, matches and target, rendered like iptables-save."""
+
     table: str
     chain: str
     target: str

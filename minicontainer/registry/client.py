@@ -32,6 +32,8 @@ class RegistryError(DaemonError):
 
 @dataclass
 class Fetched:
+    """A registry response: its body or file, and the headers that matter."""
+
     media_type: str
     body: bytes
     digest: str

@@ -17,6 +17,8 @@ _GOARCH = {
 
 @dataclass(frozen=True)
 class Platform:
+    """os/architecture[/variant], as an image index names it."""
+
     os: str
     architecture: str
     variant: str = ""

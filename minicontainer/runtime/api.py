@@ -62,7 +62,8 @@ class Runtime:
 
     def create_with_image(self, spec: RunSpec, pull_policy: str = "missing", progress=None) -> ContainerRecord:
         """create() once the image is here (ensure_image), the network mode's refusals and
-        "invalid reference format" first, as Docker's daemon checks them before it looks for the image."""
+        "invalid reference format" first, as Docker's daemon checks them before it looks for the image.
+        progress: for a pull, a zero-argument function making the progress printer (made only then)."""
         from minicontainer.specs.refs import normalize
         self.network_mode(spec.network).validate(spec)
         normalize(spec.image)
@@ -71,7 +72,8 @@ class Runtime:
 
     def ensure_image(self, ref: str, policy: str = "missing", progress=None) -> None:
         """Docker's --pull policy: pull the image unless it is here ("missing"), always, or never.
-        progress (cli/progress.PullProgress or None) is told what happens."""
+        progress: None, or a zero-argument function making the printer a pull reports to (a
+        cli/progress.PullProgress), called only when there is something to pull."""
         from minicontainer.errors import NoSuchImage, UsageError
         from minicontainer.specs.refs import normalize
         if policy not in ("missing", "always", "never"):
@@ -83,10 +85,11 @@ class Runtime:
             except NoSuchImage:
                 if policy == "never":
                     raise DaemonError(f"No such image: {normalize(ref)}", 125) from None
-        if policy == "missing" and progress is not None:
-            progress.line(f"Unable to find image '{normalize(ref)}' locally")
+        shown = progress() if progress is not None else None
+        if policy == "missing" and shown is not None:
+            shown.line(f"Unable to find image '{normalize(ref)}' locally")
         try:
-            self.pull(ref, progress)
+            self.pull(ref, shown)
         except MCError as exc:  # any failure of run's pull is a daemon error: exit 125
             exc.exit_code = 125
             raise

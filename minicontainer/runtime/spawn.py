@@ -50,6 +50,8 @@ class Launch:
 
 @dataclass
 class Started:
+    """A started process as its supervisor holds it: pid and its stdio ends."""
+
     pid: int
     master: int | None = None                          # pty master (tty mode)
     outputs: dict[int, str] = field(default_factory=dict)  # fd -> "stdout" / "stderr" (pipe mode)

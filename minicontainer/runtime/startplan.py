@@ -50,6 +50,8 @@ class World(Protocol):
 
 @dataclass
 class StartPlan:
+    """A container's start as data, phase by phase (the module docstring gives the order)."""
+
     mode: NetworkMode
     endpoints: list[Endpoint]
     network: list[Step]
@@ -100,22 +102,25 @@ def file_steps(store, rec: ContainerRecord, texts: dict[str, str]) -> list[Step]
 
 def container_steps(world: World, rec: ContainerRecord, private_net: bool) -> list[Step]:
     """The steps inside the container's new namespaces (runtime/container_plan.py)."""
-    from minicontainer.runtime.volumes import mount_steps
     store = world.containers
     merged = store.path(rec.id, "merged")
+    volume_steps = []
+    if rec.mounts:
+        from minicontainer.runtime.volumes import mount_steps
+        volume_steps = mount_steps(rec.mounts, merged)
     return container_plan(
         lower=world.images.lower_dirs(world.images.get(rec.image_id)), upper=store.path(rec.id, "upper"),
         work=store.path(rec.id, "work"), merged=merged, hostname=rec.config["Hostname"], private_net=private_net,
         etc_files={f"/etc/{n}": store.path(rec.id, n) for n in ETC_FILES},
-        volume_steps=mount_steps(rec.mounts, merged)).steps
+        volume_steps=volume_steps).steps
 
 
 def start_plan(world: World, rec: ContainerRecord, foreground: bool = False, winsize: bytes | None = None) -> StartPlan:
     """Everything a start of rec does, in order. Refusals come before anything is taken; the lease
     (the only thing taken) comes last, so a refusal leaves nothing to give back."""
-    from minicontainer.network.ports import allocated_error, conflicts
     mode = world.mode(rec.network_mode)
     if mode.publishes and rec.port_bindings:
+        from minicontainer.network.ports import allocated_error, conflicts
         clash = conflicts(rec.port_bindings, world.taken_ports(rec.id))
         if clash:
             raise allocated_error(rec.name, rec.id, clash)

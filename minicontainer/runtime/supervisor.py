@@ -104,7 +104,6 @@ class Supervisor:
         """The start, in the plan's order: network, files, then the child in new namespaces; the host
         side is wired (journaled) once the child has them, before it builds its view and execs."""
         from minicontainer.kernel.namespaces import open_namespaces
-        from minicontainer.network.ports import apply_host, published
         store, rec = self.rt.containers, self.rec
         with trace.phase("network"):
             plan.mode.bring_up(plan.network)
@@ -116,8 +115,11 @@ class Supervisor:
         journal = store.journal(rec.id)
 
         def ready(pid: int) -> None:
+            steps = plan.host(pid)
+            if not steps:  # none, host, container:ID: nothing on the host side
+                return
+            from minicontainer.network.ports import apply_host, published
             with trace.phase("host"):
-                steps = plan.host(pid)
                 apply_host(journal, steps)
             ports = published(steps)
             if ports:

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 @dataclass
 class ExecUser:
+    """A user resolved inside the container: uid, gid, supplementary groups, home."""
+
     uid: int
     gid: int
     groups: list[int]

@@ -12,6 +12,8 @@ from minicontainer.store.records import PublishedPort
 
 @dataclass
 class Endpoint:
+    """A container's endpoint as the topology shows it (its veth looked up in the kernel)."""
+
     container: str
     short_id: str
     ip: str
@@ -25,6 +27,8 @@ class Endpoint:
 
 @dataclass
 class BridgeNet:
+    """A bridge network as the topology shows it."""
+
     name: str
     bridge: str
     subnet: str
@@ -36,6 +40,8 @@ class BridgeNet:
 
 @dataclass
 class HostIface:
+    """A host interface as the topology shows it."""
+
     name: str
     addresses: list[str]
     up: bool
@@ -43,6 +49,8 @@ class HostIface:
 
 @dataclass
 class Topology:
+    """Everything `network show` draws."""
+
     host: list[HostIface]
     networks: list[BridgeNet]
     host_mode: list[str]                 # containers sharing the host's network stack

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 
 @dataclass
 class Command:
+    """One command the tour runs, with what to show of its output."""
+
     argv: list[str]                   # after `minicontainer` (or a host command when host=True)
     host: bool = False
     focus: tuple[str, ...] = ()       # show the --explain lines containing any of these
@@ -29,6 +31,8 @@ class Command:
 
 @dataclass
 class Lesson:
+    """One step of the tour: what it teaches and the commands it runs."""
+
     title: str
     text: str
     commands: list[Command] = field(default_factory=list)

@@ -10,6 +10,8 @@ from minicontainer.errors import MCError
 
 @dataclass(frozen=True)
 class CopyRequest:
+    """One `cp` command, parsed: which side is the container, the paths, the flags."""
+
     container: str
     to_container: bool
     container_path: str   # as given, relative paths count from the container's /

@@ -11,6 +11,8 @@ from minicontainer.errors import MCError
 
 @dataclass(frozen=True)
 class PortBinding:
+    """One -p request: a container port, and the host address and port asked for it."""
+
     proto: str           # tcp | udp
     container_port: int
     host_ip: str         # "" = all addresses (0.0.0.0 and ::)

@@ -22,6 +22,8 @@ _DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
 
 @dataclass(frozen=True)
 class ImageRef:
+    """An image reference split as Docker splits it: registry domain, path, tag, digest."""
+
     domain: str          # "docker.io", "localhost:5000"
     path: str            # "library/nginx", "team/app"
     tag: str             # "latest" unless given (kept beside a digest, as Docker keeps it)

@@ -15,6 +15,8 @@ _HOSTNAME_RE = re.compile(r"^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,62}[a-zA-Z0-9])?$")
 
 @dataclass
 class RunSpec:
+    """Everything `run` and `create` were asked for, validated."""
+
     image: str
     command: list[str] = field(default_factory=list)
     name: str | None = None

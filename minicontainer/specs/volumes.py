@@ -36,6 +36,8 @@ _MODE_CLASSES = {
 
 @dataclass
 class MountSpec:
+    """One -v or --mount, as the user asked for it."""
+
     type: str                 # bind | volume | tmpfs
     source: str               # host path (bind), volume name ("" for anonymous), "" (tmpfs)
     target: str

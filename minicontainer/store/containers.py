@@ -26,7 +26,6 @@ from minicontainer.errors import DaemonError, NoSuchContainer
 from minicontainer.faults import checkpoint
 from minicontainer.kernel import proc
 from minicontainer.specs.ports import PortBinding
-from minicontainer.store.journal import Journal
 from minicontainer.store.locks import locked, write_atomic
 from minicontainer.store.records import Endpoint, MountRecord, PublishedPort
 from minicontainer.store.root import StateRoot
@@ -36,6 +35,8 @@ ZERO_TIME = "0001-01-01T00:00:00Z"
 
 @dataclass
 class ContainerRecord:
+    """Everything a container is, as saved in its container.json."""
+
     id: str
     name: str
     created: str
@@ -129,8 +130,9 @@ class ContainerStore:
     def log_path(self, cid: str) -> str:
         return self.path(cid, f"{cid}-json.log")
 
-    def journal(self, cid: str) -> Journal:
+    def journal(self, cid: str):
         """The journal of a container's host-side steps (teardown, the reaper, rm --explain, views)."""
+        from minicontainer.store.journal import Journal  # only a start or a teardown needs it
         return Journal(self.path(cid, "journal.json"))
 
     def trace_path(self, cid: str) -> str:

@@ -12,10 +12,9 @@ frozen dataclass that turns into JSON with dataclasses.asdict and back with from
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Any
 
 
-def _known(cls, data: dict[str, Any]) -> dict[str, Any]:
+def _known(cls, data: dict) -> dict:
     """Only the fields cls has (a record written by a newer version may carry more)."""
     names = {f.name for f in fields(cls)}
     return {k: v for k, v in data.items() if k in names}
@@ -23,6 +22,8 @@ def _known(cls, data: dict[str, Any]) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Endpoint:
+    """A container's attachment to one bridge network."""
+
     network: str          # the network's name
     network_id: str
     bridge: str           # the host bridge the veth is a port of
@@ -38,7 +39,7 @@ class Endpoint:
     aliases: tuple[str, ...] = ()
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Endpoint:
+    def from_json(cls, data: dict) -> Endpoint:
         if "IPAddress" in data:  # written before the typed records: inspect's keys
             data = {"network": data["Network"], "network_id": data["NetworkID"], "bridge": data["Bridge"],
                     "ip": data["IPAddress"], "prefixlen": data["IPPrefixLen"], "gateway": data["Gateway"],
@@ -51,6 +52,8 @@ class Endpoint:
 
 @dataclass(frozen=True)
 class PublishedPort:
+    """A port really published: what was bound, and by which proxy."""
+
     proto: str            # tcp | udp | sctp
     host_ip: str          # the address really bound: 0.0.0.0 and :: for "all"
     host_port: int        # the port really bound (a random one when -p gave none)
@@ -59,7 +62,7 @@ class PublishedPort:
     proxy_pid: int = 0    # the userland proxy serving it; 0 without one (--userland-proxy=false)
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> PublishedPort:
+    def from_json(cls, data: dict) -> PublishedPort:
         return cls(**_known(cls, data))
 
     @property
@@ -80,6 +83,8 @@ class PublishedPort:
 
 @dataclass(frozen=True)
 class MountRecord:
+    """One mount of a container, resolved (a volume's name and host path filled in)."""
+
     type: str                 # bind | volume | tmpfs
     source: str               # host path: the bind source or the volume's data directory ("" for tmpfs)
     target: str
@@ -92,5 +97,5 @@ class MountRecord:
     name: str = ""            # volumes: the volume's name (a random one for an anonymous volume)
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> MountRecord:
+    def from_json(cls, data: dict) -> MountRecord:
         return cls(**_known(cls, data))

@@ -14,6 +14,8 @@ from minicontainer.store.locks import locked, write_atomic
 
 @dataclass
 class Volume:
+    """A named or anonymous volume: its name, creation time and labels."""
+
     name: str
     created: str
     labels: dict = field(default_factory=dict)
