@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from minicontainer import trace
 from minicontainer.kernel.files import MakeDirs, WriteFile
@@ -29,12 +29,16 @@ from minicontainer.runtime.spawn import Launch
 from minicontainer.store.containers import ContainerRecord
 from minicontainer.store.records import Endpoint, PublishedPort
 
+if TYPE_CHECKING:
+    from minicontainer.images.store import ImageStore
+    from minicontainer.store.containers import ContainerStore
+
 
 class World(Protocol):
     """What building a start takes from outside the record."""
 
-    containers: object   # ContainerStore
-    images: object       # ImageStore
+    containers: ContainerStore
+    images: ImageStore
 
     def mode(self, value: str) -> NetworkMode: ...
 
@@ -87,7 +91,7 @@ def launch_for(rec: ContainerRecord, foreground: bool, winsize: bytes | None = N
                   stdin=foreground and rec.config.get("OpenStdin", False), winsize=winsize)
 
 
-def file_steps(store, rec: ContainerRecord, texts: dict[str, str]) -> list[Step]:
+def file_steps(store: ContainerStore, rec: ContainerRecord, texts: dict[str, str]) -> list[Step]:
     """The files the container's view is built from: its overlay directories, the /etc files it gets,
     and the sources of its volumes and -v binds (Docker creates a missing -v host directory)."""
     steps: list[Step] = [MakeDirs([store.path(rec.id, d) for d in ("upper", "work", "merged")],
