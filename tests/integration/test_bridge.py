@@ -8,8 +8,9 @@ import signal
 import subprocess
 import time
 
+from tests.helpers.reference import reference as _reference
+from tests.helpers.reference import split_tables as _split
 from tests.integration.nethelp import HTTPD, curl, host_address, proxies
-from tests.unit.test_rules_golden import _reference, _split
 
 
 def _veths_on(bridge):

@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from tests.unit.test_help_and_completion import complete
+from tests.helpers.completion import complete
 
 
 @pytest.mark.skipif(shutil.which("minicontainer") is None, reason="scripts/setup puts minicontainer on PATH")

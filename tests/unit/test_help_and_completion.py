@@ -9,6 +9,7 @@ import pytest
 
 from minicontainer.cli.commands import COMMANDS
 from tests.conftest import REPO
+from tests.helpers.completion import complete
 
 
 def _all_commands():
@@ -57,16 +58,6 @@ def test_group_usage_and_unknown_subcommand():
     bad = run_cli("volume", "bogus")
     assert bad.returncode == 1
     assert bad.stderr.splitlines()[0] == "minicontainer: 'volume bogus' is not a minicontainer command."
-
-
-def complete(script: str, line: str, env: dict | None = None) -> list[str]:
-    """What bash offers for `line` (the cursor at its end)."""
-    words = line.split(" ")
-    program = (f"source {script}\nCOMP_WORDS=({' '.join(repr(w) for w in words)})\n"
-               f"COMP_CWORD={len(words) - 1}\n_minicontainer\nprintf '%s\\n' \"${{COMPREPLY[@]}}\"\n")
-    proc = subprocess.run(["bash", "-c", program], capture_output=True, text=True, env={**os.environ, **(env or {})})
-    assert proc.returncode == 0, proc.stderr
-    return [w for w in proc.stdout.splitlines() if w]
 
 
 def test_bash_completion_completes_commands_subcommands_and_flags(tmp_path):

@@ -1,23 +1,9 @@
 """Our rule set, rendered like iptables-save and with names mapped back to Docker's, is exactly what a
 real Docker 20.10 engine installed (../shared/reference/docker-20.10/)."""
 
-import os
-import re
-
-import pytest
-
 from minicontainer.network.rules import Chains, base_rules, hook_rules, iptables_save, network_rules, port_rules
-
-REFERENCE = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "reference", "docker-20.10")
-SHARED = os.environ.get("MINICONTAINER_REFERENCE", REFERENCE)
-
-
-def _reference(name: str) -> str:
-    path = os.path.join(SHARED, name)
-    if not os.path.exists(path):
-        pytest.skip(f"reference capture not found at {path}")
-    text = open(path).read()
-    return "\n".join(line for line in text.splitlines() if not line.startswith("#")) + "\n"
+from tests.helpers.reference import reference as _reference
+from tests.helpers.reference import split_tables as _split
 
 
 def _ours(with_port: bool) -> str:
@@ -27,11 +13,6 @@ def _ours(with_port: bool) -> str:
         rules += port_rules(c, "mc0", "tcp", "", 8080, "172.17.0.2", 80)
     text = iptables_save(rules, c, policies={"FORWARD": "DROP"})
     return c.to_docker(text).replace("mc0", "docker0")
-
-
-def _split(text: str) -> dict[str, str]:
-    """Tables by name (the reference lists filter and nat in either order)."""
-    return {m.group(1): m.group(0) for m in re.finditer(r"\*(\w+)\n.*?COMMIT\n", text, re.S)}
 
 
 def test_empty_daemon_matches_docker():
