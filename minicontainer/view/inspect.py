@@ -43,13 +43,17 @@ def mounts_json(mounts: list[MountRecord]) -> list[dict]:
     return out
 
 
+_NO_ENDPOINT = Endpoint(network="", network_id="", bridge="", ip="", prefixlen=0, gateway="", mac="",
+                        sandbox_key="", endpoint_id="")
+
+
 def endpoint_json(ep: Endpoint | None) -> dict:
-    """One entry of NetworkSettings.Networks."""
+    """One entry of NetworkSettings.Networks (empty values for a container with no endpoint)."""
+    ep = ep or _NO_ENDPOINT
     return {
-        "IPAMConfig": None, "Links": None, "Aliases": list(ep.aliases) or None if ep else None,
-        "MacAddress": ep.mac if ep else "", "DriverOpts": None, "NetworkID": ep.network_id if ep else "",
-        "EndpointID": ep.endpoint_id if ep else "", "Gateway": ep.gateway if ep else "",
-        "IPAddress": ep.ip if ep else "", "IPPrefixLen": ep.prefixlen if ep else 0,
+        "IPAMConfig": None, "Links": None, "Aliases": list(ep.aliases) or None, "MacAddress": ep.mac,
+        "DriverOpts": None, "NetworkID": ep.network_id, "EndpointID": ep.endpoint_id, "Gateway": ep.gateway,
+        "IPAddress": ep.ip, "IPPrefixLen": ep.prefixlen,
         "IPv6Gateway": "", "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "DNSNames": None,
     }
 
