@@ -41,7 +41,7 @@ def attach_steps(ep: Endpoint, pid: int, cid: str) -> list[Step]:
 def detach(networks: NetworkStore, journal: Journal, endpoints: list[Endpoint], cid: str) -> list[str]:
     """Undo the journal, then free the leases. Reads the networks' records as they are: teardown
     enforces no creation-time policy (a --userland-proxy flag on this command must not stop it)."""
-    import minicontainer.network.ports  # noqa: F401 - registers the journaled port steps for steps()
+    import minicontainer.network.journaled  # noqa: F401 - every journaled Step class, for old journals
     errors = journal.undo()
     for ep in endpoints:
         net = networks.load(ep.network)

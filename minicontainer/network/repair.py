@@ -31,6 +31,7 @@ def rules_in_kernel() -> set[tuple[str, str]]:
 def wanted_rules(containers, networks, net, running: list) -> list:
     """The network's own rules, then the port rules of its running containers (from their journals:
     exactly what their supervisors added)."""
+    import minicontainer.network.journaled  # noqa: F401 - every journaled Step class, for old journals
     from minicontainer.network.ports import PublishRules
     rules = networks.kernel(net).rules()
     for rec in running:

@@ -47,7 +47,7 @@ def teardown_lines(rt, rec) -> list[dict]:
     """What `rm` undoes, in order: the container's process, the journal reversed, its files."""
     lines = []
     if rec.running:
-        import minicontainer.network.ports  # noqa: F401 - registers the journaled port steps
+        import minicontainer.network.journaled  # noqa: F401 - every journaled Step class, for old journals
         lines.append({"why": "stop: SIGKILL its pid 1; its namespaces, and every mount in them, go with its last process",
                       "sh": f"kill -KILL {rec.pid}"})
         for step in reversed(rt.containers.journal(rec.id).steps()):

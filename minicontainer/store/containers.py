@@ -75,6 +75,8 @@ class ContainerRecord:
             data["host_config"] = host_config
         if extra.get("endpoint"):
             data.setdefault("endpoints", [extra["endpoint"]])
+            for port in extra.get("ports", []):  # the old ports did not repeat the container's address
+                port.setdefault("container_ip", extra["endpoint"]["IPAddress"])
         for key in ("ports", "mounts", "creator", "remove_volumes"):
             if key in extra:
                 data.setdefault(key, extra[key])

@@ -26,7 +26,7 @@ def test_a_record_from_before_the_typed_fields_loads():
     rec = ContainerRecord.from_json(json.loads(json.dumps(OLD)))
     assert rec.port_bindings == [PortBinding("tcp", 80, "", 8080)]
     assert rec.endpoints[0].ip == "172.17.0.2" and rec.endpoints[0].sandbox_key == "/run/netns/aaaaaaaaaaaa"
-    assert rec.ports == [PublishedPort("tcp", "0.0.0.0", 8080, 80)]
+    assert rec.ports == [PublishedPort("tcp", "0.0.0.0", 8080, 80, "172.17.0.2")]  # its address from the endpoint
     assert rec.mounts[0] == MountRecord("bind", "/srv", "/data", True, "ro", True, True, 0, "rprivate")
     assert "PortBindings" not in rec.host_config
     assert port_bindings(rec) == OLD["host_config"]["PortBindings"]
