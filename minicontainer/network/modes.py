@@ -73,7 +73,7 @@ class NetworkMode:
 
 
 class NoneMode(NetworkMode):
-    pass
+    """--network none: everything as the base class says."""
 
 
 class HostMode(NetworkMode):
