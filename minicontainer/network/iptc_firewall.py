@@ -7,7 +7,9 @@ xtables lock that the iptables-legacy CLI also takes, as refresh -> modify -> on
 
 from __future__ import annotations
 
+import bisect
 import fcntl
+import functools
 import glob
 import os
 import time
@@ -18,13 +20,61 @@ from minicontainer.network.rules import Chains, Rule
 LOCK_PATH = os.environ.get("XTABLES_LOCKFILE", "/run/xtables.lock")
 
 
+# Where the dynamic loader finds libraries on Debian, Ubuntu (multiarch) and Fedora (lib64).
+_LIB_DIRS = ("/usr/lib/*-linux-gnu", "/lib/*-linux-gnu", "/usr/lib64", "/lib64", "/usr/lib", "/lib")
+
+
+@functools.cache
+def _library_listings() -> list[list[str]]:
+    """The entries of each library directory, sorted (read once: /usr/lib/<arch> holds thousands)."""
+    listings = []
+    for pattern in _LIB_DIRS:
+        for directory in sorted(glob.glob(pattern)):
+            try:
+                listings.append(sorted(os.listdir(directory)))
+            except OSError:
+                continue
+    return listings
+
+
+def _soname(name: str) -> str | None:
+    """ctypes.util.find_library's answer without running anything: the soname of lib<name>.so.N in
+    the loader's usual directories (libxtables.so.12: the loader finds it by that name), or None."""
+    prefix = f"lib{name}.so."
+    for entries in _library_listings():
+        i = bisect.bisect_left(entries, prefix)
+        if i < len(entries) and entries[i].startswith(prefix):
+            return entries[i]
+    return None
+
+
+@contextmanager
+def _libraries_found_by_listing():
+    """During `import iptc`: python-iptables asks ctypes.util.find_library for some twenty names,
+    and each unanswered one runs ldconfig, gcc and ld (57 processes, 100-160 ms on this VM)."""
+    import ctypes.util
+    slow = ctypes.util.find_library
+    ctypes.util.find_library = _soname
+    try:
+        yield
+    finally:
+        ctypes.util.find_library = slow
+
+
 def _iptc():
     if "XTABLES_LIBDIR" not in os.environ:
         # Saves iptc's `ldconfig -N -v` probe at import (tens of ms).
         found = glob.glob("/usr/lib/*/xtables") + glob.glob("/lib/*/xtables")
         if found:
             os.environ["XTABLES_LIBDIR"] = found[0]
-    import iptc
+    try:
+        with _libraries_found_by_listing():
+            import iptc
+    except Exception:  # noqa: BLE001 - a library where we do not look: python-iptables' own search
+        import sys
+        for module in [m for m in sys.modules if m == "iptc" or m.startswith("iptc.")]:
+            del sys.modules[module]
+        import iptc
     return iptc
 
 
