@@ -54,7 +54,7 @@ class StartProxy(Step):
     container_port: int
     pid: int = 0
     start: int = 0
-    child: subprocess.Popen | None = state()  # launched by this process, its status not read yet
+    child: subprocess.Popen | None = state()  # the proxy, when this process launched it
     status: IO[str] | None = state()  # where the proxy reports its bind (or why it failed)
 
     @property
@@ -67,7 +67,7 @@ class StartProxy(Step):
                 "-container-ip", self.container_ip, "-container-port", str(self.container_port)]
 
     def launch(self) -> None:
-        """Start the proxy process without waiting for it (publish() starts them all, then waits)."""
+        """Start the proxy process without waiting for it (apply_host starts them all, then waits)."""
         r, w = os.pipe()
         os.set_inheritable(w, True)
         env = {**os.environ, "MINICONTAINER_PROXY_STATUS_FD": str(w)}
