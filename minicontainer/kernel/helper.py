@@ -39,23 +39,32 @@ def report(fd: int, exc: BaseException, default_code: int = 1) -> None:
     os.write(fd, json.dumps(encode(exc, default_code)).encode())
 
 
-def collect(fd: int, if_silent: str | None = None) -> MCError | None:
-    """Parent: read the child's report until EOF and close fd. Returns the error it reported, None
-    if it wrote nothing; with if_silent, a child that wrote nothing counts as this error (one that
-    had to report success and died instead)."""
+def _read_all(fd: int) -> bytes:
+    """Everything the child writes until it closes its end (or exits); fd is closed."""
     chunks = []
     try:
         while chunk := os.read(fd, 65536):
             chunks.append(chunk)
     finally:
         os.close(fd)
-    data = b"".join(chunks)
+    return b"".join(chunks)
+
+
+def _decode(payload: dict) -> MCError | None:
+    """The error a report carries, None for a report without one ({} or a helper's result)."""
+    if "message" not in payload:
+        return None
+    return _KINDS.get(payload.get("kind", ""), MCError)(payload["message"], payload["code"])
+
+
+def collect(fd: int, if_silent: str | None = None) -> MCError | None:
+    """Parent: read the child's report until EOF and close fd. Returns the error it reported, None
+    if it wrote nothing or {}; with if_silent, a child that wrote nothing counts as this error (one
+    that had to report success and died instead)."""
+    data = _read_all(fd)
     if not data:
         return None if if_silent is None else MCError(if_silent, 125)
-    payload = json.loads(data)
-    if "message" not in payload:  # {} : an explicit success
-        return None
-    return _KINDS.get(payload.get("kind"), MCError)(payload["message"], payload["code"])
+    return _decode(json.loads(data))
 
 
 def in_helper(fn):
@@ -76,12 +85,10 @@ def in_helper(fn):
         finally:
             os._exit(0)
     os.close(w)
-    chunks = []
-    while chunk := os.read(r, 65536):
-        chunks.append(chunk)
-    os.close(r)
+    data = _read_all(r)
     os.waitpid(pid, 0)
-    payload = json.loads(b"".join(chunks) or b'{"message": "the helper process died", "code": 1}')
-    if "message" in payload:
-        raise _KINDS.get(payload.get("kind"), MCError)(payload["message"], payload["code"])
+    payload = json.loads(data or b'{"message": "the helper process died", "code": 1}')
+    error = _decode(payload)
+    if error is not None:
+        raise error
     return payload["result"]

@@ -12,7 +12,7 @@ Every question the rest of the code used to answer with a string test is a metho
     host_steps(...)   host steps once the child's namespaces exist: veth, /run/netns, ports
     release(...)      undo the host steps (the journal) and free what reserve took
 
-Adding a mode (say `ns:PATH`) means adding one class and one line in mode_for().
+Adding a mode (say `ns:PATH`) means adding one class and one line in kind_of().
 """
 
 from __future__ import annotations

@@ -8,28 +8,20 @@ volume is shown at the path it would get.
 from __future__ import annotations
 
 from minicontainer.runtime.etcfiles import container_files
-from minicontainer.runtime.startplan import StartPlan, start_plan
+from minicontainer.runtime.startplan import RuntimeWorld, StartPlan, start_plan
 from minicontainer.runtime.volumes import mount_records
 
 ANONYMOUS = "ANONYMOUS-VOLUME-ID"
 
 
-class DryWorld:
+class DryWorld(RuntimeWorld):
     """A world that gives and takes nothing: the next free address, the /etc files as create would write them."""
 
-    def __init__(self, runtime):
-        self.rt = runtime
-        self.containers, self.images = runtime.containers, runtime.images
-
-    def mode(self, value: str):
-        return self.rt.network_mode(value, look_only=True)
+    look_only = True
 
     def lease(self, net, cid: str) -> str:
         from minicontainer.network.networks import NetworkStore
         return NetworkStore(self.rt.root).ipam(net).next_free()
-
-    def taken_ports(self, cid: str):
-        return [p for r in self.rt.list() if r.id != cid for p in r.ports]
 
     def etc_texts(self, rec, ip: str | None) -> dict[str, str]:
         return container_files(rec.config["Hostname"], self.mode(rec.network_mode).host_files, ip)

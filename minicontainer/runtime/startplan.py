@@ -52,6 +52,24 @@ class World(Protocol):
         """The text of its /etc files (hosts names the address once it has one)."""
 
 
+class RuntimeWorld:
+    """What a real start and a dry run take alike from a Runtime: its stores, its network modes,
+    the ports its other running containers publish (dead supervisors reaped first). Subclasses say
+    how an address is had and where the /etc files' text comes from."""
+
+    look_only = False  # the network modes make no record (the default network's, for a dry run)
+
+    def __init__(self, runtime):
+        self.rt = runtime
+        self.containers, self.images = runtime.containers, runtime.images
+
+    def mode(self, value: str) -> NetworkMode:
+        return self.rt.network_mode(value, look_only=self.look_only)
+
+    def taken_ports(self, cid: str) -> list[PublishedPort]:
+        return [p for r in self.rt.list() if r.id != cid for p in r.ports]
+
+
 @dataclass
 class StartPlan:
     """A container's start as data, phase by phase (the module docstring gives the order)."""

@@ -21,29 +21,18 @@ from minicontainer.plan import Plan
 from minicontainer.runtime.logs import LogWriter
 from minicontainer.runtime.relay import Relay, terminal_winsize
 from minicontainer.runtime.spawn import Started, spawn_container
-from minicontainer.runtime.startplan import StartPlan, start_plan
+from minicontainer.runtime.startplan import RuntimeWorld, StartPlan, start_plan
 from minicontainer.store.containers import ContainerRecord
 
 
-class RealWorld:
-    """What a real start takes: a lease held by this process, the other containers' ports as the
-    records say (dead supervisors reaped first), the /etc files as create wrote them."""
-
-    def __init__(self, runtime):
-        self.rt = runtime
-        self.containers, self.images = runtime.containers, runtime.images
-
-    def mode(self, value: str):
-        return self.rt.network_mode(value)
+class RealWorld(RuntimeWorld):
+    """A real start: a lease held by this process, the /etc files as create wrote them."""
 
     def lease(self, net, cid: str) -> str:
         from minicontainer.network.networks import NetworkStore
         ip = NetworkStore(self.rt.root).ipam(net).allocate(cid)
         checkpoint("address leased")
         return ip
-
-    def taken_ports(self, cid: str):
-        return [p for r in self.rt.list() if r.id != cid for p in r.ports]
 
     def etc_texts(self, rec: ContainerRecord, ip: str | None) -> dict[str, str]:
         from minicontainer.runtime.etcfiles import ETC_FILES, hosts

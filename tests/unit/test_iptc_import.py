@@ -1,5 +1,5 @@
-"""Loading python-iptables: no process is started for it (its own library search runs ldconfig, gcc
-and ld for every name, 57 processes), and where our lookup finds nothing its own search still works.
+"""Loading python-iptables: its library search starts no process (its own runs ldconfig, gcc and ld
+for every name, 57 processes), and where our lookup finds nothing its own search still works.
 Each case runs in a fresh interpreter: the test process may have loaded iptc already."""
 
 import os
@@ -19,7 +19,8 @@ subprocess.Popen.__init__ = counting
 from minicontainer.network.iptc_firewall import _iptc
 iptc = _iptc()
 assert iptc.Rule and iptc.Table, "python-iptables did not load"
-print(len(started), started)
+# What may still run: python-iptables' `modprobe ip_tables` where the kernel has loadable modules.
+print([args for args in started if "modprobe" not in str(args[0])])
 """
 
 NOTHING_FOUND = """
@@ -37,8 +38,8 @@ def _python(code: str) -> str:
     return proc.stdout.strip()
 
 
-def test_loading_python_iptables_starts_no_process():
-    assert _python(COUNT_PROCESSES) == "0 []"
+def test_loading_python_iptables_searches_for_no_library_with_a_process():
+    assert _python(COUNT_PROCESSES) == "[]"
 
 
 def test_where_our_lookup_finds_nothing_python_iptables_searches_itself():
