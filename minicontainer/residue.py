@@ -22,10 +22,14 @@ from collections import Counter
 # Changes we make on purpose and leave, as dockerd does (docs/differences-from-docker.md): the first
 # bridge network turns on forwarding and, for the legacy backend, sets FORWARD's policy to DROP.
 PERSISTENT = [re.compile(r"^iptables-legacy: filter :FORWARD (ACCEPT|DROP)$")]
-# Made once per boot and never taken away, by whatever first makes a named network namespace
-# (`ip netns add`, pyroute2's netns.create): /run/netns bind-mounted on itself and made shared, so
-# the namespaces bound below it show in every mount namespace. It may appear, never disappear.
-APPEARS_ONCE = [re.compile(r"^mounts: /run/netns \S+ \S+$")]
+# Made once per boot and never taken away, so they may appear but never disappear:
+# - /run/netns bind-mounted on itself and made shared, by whatever first makes a named network
+#   namespace (`ip netns add`, pyroute2's netns.create), so the namespaces bound below it show in
+#   every mount namespace;
+# - a legacy iptables table with its built-in chains, which the kernel creates the first time a
+#   table is used (on a Debian 12 host, whose `iptables` is iptables-nft, that is our first rule).
+APPEARS_ONCE = [re.compile(r"^mounts: /run/netns \S+ \S+$"),
+                re.compile(r"^ip6?tables-legacy: \w+ :(PREROUTING|INPUT|FORWARD|OUTPUT|POSTROUTING) (ACCEPT|DROP)$")]
 
 _COUNTERS = re.compile(r" \[\d+:\d+\]$")
 _NFT_COUNTERS = re.compile(r"counter packets \d+ bytes \d+")
