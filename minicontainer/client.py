@@ -63,16 +63,17 @@ class Client:
 
     # ---------------------------------------------------------------- containers
     def create(self, image: str, command: list[str] | str = (), *, name: str | None = None, ports=(), volumes=(),
-               mounts=(), network: str = "bridge", env=(), workdir: str = "", hostname: str = "", user: str = "",
-               entrypoint: str | None = None, remove: bool = False, publish_all: bool = False,
-               pull: str = "missing") -> Container:
+               mounts=(), network: str | list[str] = "bridge", env=(), workdir: str = "", hostname: str = "",
+               user: str = "", entrypoint: str | None = None, remove: bool = False, publish_all: bool = False,
+               pull: str = "missing", ip: str = "", mac_address: str = "", network_aliases=()) -> Container:
         """`create`: the options are the CLI's, as strings (ports=["8080:80"], volumes=["/src:/dst:ro"],
-        mounts=["type=volume,src=data,dst=/data"], env=["KEY=value"])."""
+        mounts=["type=volume,src=data,dst=/data"], env=["KEY=value"], network=["lab", "lab2"])."""
         from minicontainer.specs.run import from_options
         argv = shlex.split(command) if isinstance(command, str) else list(command)
         spec = from_options(image, argv, name=name, detach=True, remove=remove, env=env, workdir=workdir,
                             hostname=hostname, network=network, publish=ports, volume=volumes, mount=mounts,
-                            user=user, entrypoint=entrypoint, publish_all=publish_all)
+                            user=user, entrypoint=entrypoint, publish_all=publish_all, ip=ip, mac_address=mac_address,
+                            network_alias=network_aliases)
         rec = self.runtime.create_with_image(spec, pull)  # a pull prints nothing here
         self._made_containers.append(rec.id)
         return Container(self, rec.id)
@@ -93,9 +94,14 @@ class Client:
         return [Container(self, rec.id) for rec in self.runtime.list(all_=all)]
 
     # ---------------------------------------------------------------- networks
-    def create_network(self, name: str, subnet: str = "", gateway: str = "") -> Network:
-        """`network create`: a user-defined bridge network; its bridge comes up with its first container."""
-        net = self._networks().create(name, subnet, gateway)
+    def create_network(self, name: str, subnet: str = "", gateway: str = "", *, ip_range: str = "",
+                       internal: bool = False, options=(), labels=()) -> Network:
+        """`network create`: a user-defined bridge network; its bridge comes up with its first container.
+        options and labels as the CLI's -o and --label strings ("com.docker.network.driver.mtu=1400")."""
+        from minicontainer.specs.netcreate import create_options
+        wanted = create_options([subnet] if subnet else [], [gateway] if gateway else [],
+                                [ip_range] if ip_range else [], list(options), list(labels), internal)
+        net = self._networks().create(name, wanted)
         self._made_networks.append(net.name)
         return Network(self, net.name)
 

@@ -112,7 +112,7 @@ def main() -> int:
         else:
             print("docker: no engine on this machine, no comparison")
     finally:
-        subprocess.run([*mc, "network", "rm", "bridge"], env=env, capture_output=True)
+        subprocess.run([*mc, "network", "rm", "--predefined", "bridge"], env=env, capture_output=True)
         shutil.rmtree(root, ignore_errors=True)
     return 0
 

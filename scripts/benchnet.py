@@ -110,7 +110,7 @@ def throughput(mc: list[str], env: dict) -> list[tuple[str, float]]:
     finally:
         for e, name in ((proxy_env, "iperf-proxy"), (kernel_env, "iperf-kernel")):
             subprocess.run([*mc, "rm", "-f", name], env=e, capture_output=True)
-        subprocess.run([*mc, "network", "rm", "bridge"], env=kernel_env, capture_output=True)
+        subprocess.run([*mc, "network", "rm", "--predefined", "bridge"], env=kernel_env, capture_output=True)
         subprocess.run(["rm", "-rf", kernel_env["MINICONTAINER_ROOT"]])
         _remove_client_netns()
     return results

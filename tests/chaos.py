@@ -247,7 +247,7 @@ class Soak:
             self.mc("network", "rm", net)
         self.networks.clear()
         self.boxes.clear()
-        self.mc("network", "rm", "bridge", ok=False)  # only if a run created it
+        self.mc("network", "rm", "--predefined", "bridge", ok=False)  # only if a run created it
         self.mc("volume", "rm", "soakvol")
         import shutil
         shutil.rmtree(self.scratch, ignore_errors=True)

@@ -105,7 +105,7 @@ def mc(tmp_path, residue):
     networks = os.path.join(root, "networks")
     for name in (os.listdir(networks) if os.path.isdir(networks) else []):
         if os.path.exists(os.path.join(networks, name, "network.json")):
-            runner("network", "rm", name)
+            runner("network", "rm", "--predefined", name)
     left = settled_leftovers(root, known, iso)  # processes, mounts, the bridge, rules
     assert not left, f"left behind: {left}"
     containers = os.path.join(root, "containers")

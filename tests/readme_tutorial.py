@@ -122,7 +122,7 @@ def write_readme() -> None:
                 print(f"$ {step.command}\n" + "\n".join(out), flush=True)
         finally:
             session.run("minicontainer rm -f $(minicontainer ps -aq) >/dev/null 2>&1; "
-                        "minicontainer network rm bridge >/dev/null 2>&1")
+                        "minicontainer network rm --predefined bridge >/dev/null 2>&1")
     start, end = tutorial_span(text)
     section, it = text[start:end], iter(outputs)
 

@@ -49,8 +49,14 @@ RUN_FLAGS = [
     Flag("hostname", "h", kind="str", metavar="string", help="Container host name"),
     Flag("interactive", "i", help="Keep STDIN open even if not attached"),
     Flag("tty", "t", help="Allocate a pseudo-TTY"),
-    Flag("network", kind="str", default="bridge", metavar="string", help="Connect a container to a network (bridge, none, host)"),
-    Flag("net", kind="str", metavar="string", help="Alias of --network"),
+    Flag("network", kind="list", metavar="network",
+         help="Connect a container to a network (bridge, none, host, container:NAME, or one of yours; repeatable)"),
+    Flag("net", kind="list", metavar="network", help="Alias of --network"),
+    Flag("ip", kind="str", metavar="ip", help="IPv4 address (e.g., 172.30.100.104)"),
+    Flag("ip6", kind="str", metavar="ip", help="IPv6 address (not supported yet)"),
+    Flag("mac-address", kind="str", metavar="string", help="Container MAC address (e.g., 92:d0:c6:0a:29:33)"),
+    Flag("network-alias", kind="list", metavar="list", help="Add network-scoped alias for the container"),
+    Flag("net-alias", kind="list", metavar="list", help="Alias of --network-alias"),
     Flag("publish", "p", kind="list", metavar="list", help="Publish a container's port(s) to the host"),
     Flag("volume", "v", kind="list", metavar="list", help="Bind mount a volume"),
     Flag("mount", kind="list", metavar="mount", help="Attach a filesystem mount to the container"),
@@ -68,11 +74,14 @@ SHOW_FLAGS = [
 
 def _run_spec(opts, args):
     from minicontainer.specs.run import from_options
+    if opts.ip6:
+        raise MCError(f"IPv6 is not supported by minicontainer yet: --ip6 {opts.ip6}", 125)
     return from_options(args[0], args[1:], name=opts.name, detach=opts.detach, remove=opts.rm, env=opts.env,
                         workdir=opts.workdir, hostname=opts.hostname, interactive=opts.interactive, tty=opts.tty,
-                        network=opts.net or opts.network, publish=opts.publish, volume=opts.volume, mount=opts.mount,
+                        network=opts.network + opts.net, publish=opts.publish, volume=opts.volume, mount=opts.mount,
                         user=opts.user, entrypoint=opts.entrypoint[-1] if opts.entrypoint else None,
-                        publish_all=opts.publish_all)
+                        publish_all=opts.publish_all, ip=opts.ip, mac_address=opts.mac_address,
+                        network_alias=opts.network_alias + opts.net_alias)
 
 
 def _create(rt, spec, pull_policy: str = "missing"):
@@ -87,7 +96,7 @@ def cmd_run(rt, opts, args) -> int:
         from minicontainer.show.explain import dry_run
         _out(dry_run(rt, spec))
         return 0
-    if spec.tty and spec.interactive and not os.isatty(0):
+    if spec.tty and spec.interactive and not spec.detach and not os.isatty(0):  # Docker: only if stdin is attached
         raise MCError("the input device is not a TTY", 1)
     warning = rt.network_mode(spec.network).publish_warning
     if spec.publish and warning:

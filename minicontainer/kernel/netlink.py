@@ -42,12 +42,14 @@ class CreateBridge(Step):
     name: str
     address: str        # gateway/prefix, e.g. 172.17.0.1/16
     mac: str = ""
+    mtu: int = 0        # com.docker.network.driver.mtu (0: the kernel's default)
     why = "the bridge: a virtual switch on the host, and the containers' default gateway"
 
     def do(self) -> None:
         ip, prefix = self.address.split("/")
+        extra = {**({"address": self.mac} if self.mac else {}), **({"mtu": self.mtu} if self.mtu else {})}
         with iproute() as ipr:
-            ipr.link("add", ifname=self.name, kind="bridge", **({"address": self.mac} if self.mac else {}))
+            ipr.link("add", ifname=self.name, kind="bridge", **extra)
             idx = _index(ipr, self.name)
             ipr.addr("add", index=idx, address=ip, prefixlen=int(prefix))
             ipr.link("set", index=idx, state="up")
@@ -60,7 +62,8 @@ class CreateBridge(Step):
                 ipr.link("del", index=found[0])
 
     def explain(self) -> str:
-        return "\n".join([f"ip link add {self.name} type bridge", f"ip addr add {self.address} dev {self.name}",
+        mtu = f" mtu {self.mtu}" if self.mtu else ""
+        return "\n".join([f"ip link add {self.name}{mtu} type bridge", f"ip addr add {self.address} dev {self.name}",
                           f"ip link set {self.name} up", f"sysctl -qw net.ipv6.conf.{self.name}.accept_ra=0"])
 
     def explain_undo(self) -> str:
@@ -77,13 +80,17 @@ class CreateVeth(Step):
     netns_pid: int
     peer_if: str = "eth0"
     peer_mac: str = ""
-    why = "a veth pair: one end on the bridge, the other end is the container's eth0"
+    mtu: int = 0        # the network's com.docker.network.driver.mtu (0: the kernel's default)
+
+    @property
+    def why(self) -> str:
+        return f"a veth pair: one end on the bridge {self.bridge}, the other end is the container's {self.peer_if}"
 
     def do(self) -> None:
         from minicontainer.kernel.rtnl import Rtnl, index_of
         with Rtnl() as rt:
             # The peer is created directly inside the container's namespace: no rename, no race.
-            rt.add_veth(self.host_if, self.peer_if, self.netns_pid, self.peer_mac, index_of(self.bridge))
+            rt.add_veth(self.host_if, self.peer_if, self.netns_pid, self.peer_mac, index_of(self.bridge), self.mtu)
 
     def undo(self) -> None:
         from minicontainer.kernel.rtnl import Rtnl
@@ -96,8 +103,9 @@ class CreateVeth(Step):
 
     def explain(self) -> str:
         mac = f" address {self.peer_mac}" if self.peer_mac else ""
-        return (f"ip link add {self.host_if} master {self.bridge} up type veth peer name {self.peer_if}"
-                f"{mac} netns {CONTAINER_PID}")
+        mtu = f" mtu {self.mtu}" if self.mtu else ""
+        return (f"ip link add {self.host_if}{mtu} master {self.bridge} up type veth peer name {self.peer_if}"
+                f"{mac}{mtu} netns {CONTAINER_PID}")
 
     def explain_undo(self) -> str:
         return f"ip link del {self.host_if}  # and its peer with it"
@@ -105,13 +113,13 @@ class CreateVeth(Step):
 
 @dataclass
 class ConfigureInterface(Step):
-    """Inside the container's netns: address, up, default route (the MAC came with the veth)."""
+    """Inside the container's netns: its end of a veth gets its address and goes up (the MAC came
+    with the veth; the subnet's route comes with the address)."""
 
     netns_pid: int
     ifname: str
     address: str        # ip/prefix
-    gateway: str
-    why = "give the container's end its address and default route"
+    why = "give the container's end of the veth its address"
 
     def do(self) -> None:
         from minicontainer.kernel.rtnl import Rtnl, in_netns, index_of
@@ -120,13 +128,38 @@ class ConfigureInterface(Step):
         with rt:
             rt.add_address(idx, self.address)
             rt.set_up(idx)
-            rt.add_default_route(self.gateway, idx)
 
     def explain(self) -> str:
         ns = f"nsenter --net=/proc/{CONTAINER_PID}/ns/net"
         return "\n".join([f"{ns} ip addr add {self.address} brd + dev {self.ifname}",
-                          f"{ns} ip link set {self.ifname} up",
-                          f"{ns} ip route add default via {self.gateway} dev {self.ifname}"])
+                          f"{ns} ip link set {self.ifname} up"])
+
+
+@dataclass
+class DefaultRoute(Step):
+    """Inside the container's netns: the default route via one network's gateway (the network that
+    sorts first, network/attach.py gateway_endpoint), or none at all (gateway "")."""
+
+    netns_pid: int
+    gateway: str
+    ifname: str = ""
+    why = "the default route: via the gateway of the network that sorts first"
+
+    def do(self) -> None:
+        from minicontainer.kernel.rtnl import Rtnl, in_netns, index_of
+        with in_netns(f"/proc/{self.netns_pid}/ns/net"):
+            rt, idx = Rtnl(), index_of(self.ifname) if self.gateway else 0
+        with rt:
+            if self.gateway:
+                rt.replace_default_route(self.gateway, idx)
+            else:
+                rt.delete_default_route()
+
+    def explain(self) -> str:
+        ns = f"nsenter --net=/proc/{CONTAINER_PID}/ns/net"
+        if not self.gateway:
+            return f"{ns} ip route del default"
+        return f"{ns} ip route replace default via {self.gateway} dev {self.ifname}"
 
 
 @journaled
@@ -200,6 +233,25 @@ class Sysctl(Step):
 
     def explain(self) -> str:
         return f"sysctl -qw {self.key}={self.value}"
+
+
+@dataclass
+class BridgeNetfilter(Step):
+    """Pass bridged IPv4 traffic through iptables (br_netfilter), as Docker's bridge driver does for a
+    network with enable_icc=false (its DROP between two ports of one bridge is an iptables rule) or
+    without the userland proxy (a container's DNAT to a neighbour on its own bridge)."""
+
+    why = "frames between ports of one bridge must meet iptables (br_netfilter): enable_icc=false, or no userland proxy"
+
+    def do(self) -> None:
+        if not os.path.exists("/proc/sys/net/bridge"):
+            import subprocess
+            subprocess.run(["modprobe", "br_netfilter"], capture_output=True)
+        if _write_sysctl("net/bridge/bridge-nf-call-iptables", "1") is None:
+            raise OSError(errno.ENOENT, "br_netfilter is not available (modprobe br_netfilter failed)")
+
+    def explain(self) -> str:
+        return "modprobe br_netfilter && sysctl -qw net.bridge.bridge-nf-call-iptables=1"
 
 
 @dataclass

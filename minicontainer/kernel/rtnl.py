@@ -52,7 +52,7 @@ def messages():
     return types.SimpleNamespace(ifinfmsg=ifinfmsg, ifaddrmsg=ifaddrmsg, rtmsg=rtmsg, rtnl=rtnl)
 
 
-NLM_F_REQUEST, NLM_F_ACK, NLM_F_EXCL, NLM_F_CREATE = 0x1, 0x4, 0x200, 0x400
+NLM_F_REQUEST, NLM_F_ACK, NLM_F_REPLACE, NLM_F_EXCL, NLM_F_CREATE = 0x1, 0x4, 0x100, 0x200, 0x400
 NLMSG_ERROR = 2
 
 
@@ -95,13 +95,16 @@ class Rtnl:
                 offset += (length + 3) & ~3
 
     # ------------------------------------------------------------ the operations a container needs
-    def add_veth(self, name: str, peer: str, peer_netns_pid: int, peer_mac: str, master_index: int) -> None:
-        """One RTM_NEWLINK: the pair, its host end on the bridge and up, its peer created in the netns."""
+    def add_veth(self, name: str, peer: str, peer_netns_pid: int, peer_mac: str, master_index: int,
+                 mtu: int = 0) -> None:
+        """One RTM_NEWLINK: the pair, its host end on the bridge and up, its peer created in the netns
+        (both ends with the network's MTU when it sets one)."""
         msg = self.m.ifinfmsg()
         msg["flags"] = msg["change"] = IFF_UP
-        peer_attrs = [("IFLA_IFNAME", peer), ("IFLA_NET_NS_PID", peer_netns_pid), ("IFLA_ADDRESS", peer_mac)]
+        sized = [("IFLA_MTU", mtu)] if mtu else []
+        peer_attrs = [("IFLA_IFNAME", peer), ("IFLA_NET_NS_PID", peer_netns_pid), ("IFLA_ADDRESS", peer_mac), *sized]
         msg["attrs"] = [
-            ("IFLA_IFNAME", name), ("IFLA_MASTER", master_index),
+            ("IFLA_IFNAME", name), ("IFLA_MASTER", master_index), *sized,
             ("IFLA_LINKINFO", {"attrs": [("IFLA_INFO_KIND", "veth"),
                                          ("IFLA_INFO_DATA", {"attrs": [("VETH_INFO_PEER", {"attrs": peer_attrs})]})]}),
         ]
@@ -125,12 +128,25 @@ class Rtnl:
         msg["attrs"] = [("IFA_LOCAL", ip), ("IFA_ADDRESS", ip), ("IFA_BROADCAST", str(iface.network.broadcast_address))]
         self.request(msg, self.m.rtnl.RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL)
 
-    def add_default_route(self, gateway: str, index: int) -> None:
+    def _default_route(self, attrs: list):
         msg = self.m.rtmsg()
         msg["family"], msg["dst_len"], msg["table"] = socket.AF_INET, 0, RT_TABLE_MAIN
         msg["proto"], msg["scope"], msg["type"] = RTPROT_BOOT, RT_SCOPE_UNIVERSE, RTN_UNICAST
-        msg["attrs"] = [("RTA_GATEWAY", gateway), ("RTA_OIF", index)]
-        self.request(msg, self.m.rtnl.RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL)
+        msg["attrs"] = attrs
+        return msg
+
+    def replace_default_route(self, gateway: str, index: int) -> None:
+        """The default route via gateway on the interface, whichever default route there was."""
+        msg = self._default_route([("RTA_GATEWAY", gateway), ("RTA_OIF", index)])
+        self.request(msg, self.m.rtnl.RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE)
+
+    def delete_default_route(self) -> None:
+        """Remove the default route, if there is one."""
+        try:
+            self.request(self._default_route([]), self.m.rtnl.RTM_DELROUTE)
+        except OSError as exc:
+            if exc.errno != errno.ESRCH:
+                raise
 
 
 @contextmanager

@@ -17,32 +17,35 @@ class BridgeNetwork:
         self.net = net
         self.up_lock = up_lock  # held while its bridge and rules are being made (or repaired)
 
-    def _rule_sets(self) -> tuple[list, list, list]:
+    def rule_sets(self) -> tuple[list, list, list]:
         """Our chains' base rules, their hooks (both shared by every network behind the same
         chains) and the network's own rules."""
         from minicontainer.network.rules import Chains, base_rules, hook_rules, network_rules
         net, c = self.net, Chains(self.net.chain_prefix)
         return (base_rules(c), hook_rules(c, hairpin_nat=not net.userland_proxy),
-                network_rules(c, net.bridge, net.subnet, net.userland_proxy))
+                network_rules(c, net.bridge, net.subnet, net.userland_proxy, internal=net.internal, icc=net.icc,
+                              masquerade=net.masquerade))
 
     def rules(self) -> list:
         """Every rule the network needs, in the order they are added."""
-        base, hooks, own = self._rule_sets()
+        base, hooks, own = self.rule_sets()
         return base + hooks + own
 
     def up_steps(self) -> list[Step]:
         """Its first use: bridge, sysctls, nf_tables accepts, then the firewall rules."""
-        from minicontainer.kernel.netlink import CreateBridge, Sysctl
+        from minicontainer.kernel.netlink import BridgeNetfilter, CreateBridge, Sysctl
         from minicontainer.network.fwsteps import ForwardPolicy, InstallRules
         from minicontainer.network.nftables import AcceptOnNftablesForward
         net = self.net
-        steps: list[Step] = [CreateBridge(net.bridge, f"{net.gateway}/{net.prefixlen}")]
+        steps: list[Step] = [CreateBridge(net.bridge, f"{net.gateway}/{net.prefixlen}", mtu=net.mtu)]
         if not net.userland_proxy:
             steps.append(Sysctl(f"net.ipv4.conf.{net.bridge}.route_localnet", "1",
                                 why="let 127.0.0.1-sourced packets (DNATed in OUTPUT) be routed onto the bridge"))
+        if not net.icc or not net.userland_proxy:  # Docker's condition too: both need iptables on bridged frames
+            steps.append(BridgeNetfilter())
         steps.append(AcceptOnNftablesForward(net.bridge))
         steps.append(Sysctl("net.ipv4.ip_forward", "1", why="route between the bridge and the host's other interfaces"))
-        base, hooks, own = self._rule_sets()
+        base, hooks, own = self.rule_sets()
         steps.append(InstallRules(net.chain_prefix, own, base=base, hooks=hooks))
         with open("/proc/sys/net/ipv4/ip_forward") as f:
             if f.read().strip() == "0":

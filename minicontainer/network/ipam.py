@@ -20,44 +20,60 @@ def _held(lease: str) -> bool:
 
 
 class HostLocalIPAM:
-    def __init__(self, directory: str, subnet: str, gateway: str):
+    def __init__(self, directory: str, subnet: str, gateway: str, ip_range: str = ""):
         self.dir = directory
         self.subnet = ipaddress.ip_network(subnet)
+        self.pool = ipaddress.ip_network(ip_range) if ip_range else self.subnet  # --ip-range: dynamic ones only
         self.gateway = ipaddress.ip_address(gateway)
 
     def _ensure_dir(self) -> None:
         os.makedirs(self.dir, exist_ok=True)
 
-    def allocate(self, owner: str) -> str:
-        """First free address from .2 on (Docker reuses freed addresses), held by this process."""
-        me = os.getpid()
-        lease = f"{owner} {me} {proc.start_ticks(me)}\n"
+    def allocate(self, owner: str, want: str = "", holder: tuple[int, int] | None = None) -> str:
+        """The address `want` (--ip), else the first free one from .2 on (Docker reuses freed
+        addresses), held by `holder` (pid, start ticks: the container's supervisor), this process
+        by default."""
+        pid = holder[0] if holder else os.getpid()
+        lease = f"{owner} {pid} {holder[1] if holder else proc.start_ticks(pid)}\n"
         self._ensure_dir()
         with locked(os.path.join(self.dir, "lock")):
-            for ip in self.subnet.hosts():
-                if ip == self.gateway:
+            for ip in [ipaddress.ip_address(want)] if want else self._dynamic():
+                if ip == self.gateway or not self._take(str(ip), lease):
+                    if want:
+                        raise DaemonError("Address already in use", 125)
                     continue
-                path = os.path.join(self.dir, str(ip))
-                try:
-                    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
-                except FileExistsError:
-                    with open(path) as f:
-                        if _held(f.read()):
-                            continue
-                    os.unlink(path)  # its supervisor died without releasing it
-                    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
-                with os.fdopen(fd, "w") as f:
-                    f.write(lease)
                 return str(ip)
-        raise DaemonError(f"no available IPv4 addresses on this network's address pools: {self.subnet}", 125)
+        raise DaemonError(f"no available IPv4 addresses on this network's address pools: {self.pool}", 125)
 
-    def next_free(self) -> str:
+    def _dynamic(self):
+        """The addresses handed out when none is asked for: the range's, within the subnet's hosts."""
+        hosts = self.subnet.hosts()
+        return (ip for ip in hosts if ip in self.pool) if self.pool != self.subnet else hosts
+
+    def _take(self, ip: str, lease: str) -> bool:
+        """Create the lease file for ip unless a live holder has it (a dead one's is replaced)."""
+        path = os.path.join(self.dir, ip)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+        except FileExistsError:
+            with open(path) as f:
+                if _held(f.read()):
+                    return False
+            os.unlink(path)  # its supervisor died without releasing it
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+        with os.fdopen(fd, "w") as f:
+            f.write(lease)
+        return True
+
+    def next_free(self, want: str = "") -> str:
         """The address allocate() would hand out now, leasing nothing (for --dry-run)."""
-        for ip in self.subnet.hosts():
+        for ip in [ipaddress.ip_address(want)] if want else self._dynamic():
             path = os.path.join(self.dir, str(ip))
             if ip != self.gateway and not (os.path.exists(path) and _held(open(path).read())):
                 return str(ip)
-        raise DaemonError(f"no available IPv4 addresses on this network's address pools: {self.subnet}", 125)
+            if want:
+                raise DaemonError("Address already in use", 125)
+        raise DaemonError(f"no available IPv4 addresses on this network's address pools: {self.pool}", 125)
 
     def reclaim_dead(self) -> None:
         """Free the leases whose holder is gone (a supervisor killed before it could release them)."""

@@ -4,11 +4,13 @@ Every question the rest of the code used to answer with a string test is a metho
 
     namespaces        which namespaces the container's process unshares (pid is the supervisor's)
     validate(spec)    refusals before anything is created (conflicting flags, unknown network)
+    join_refusal(n)   why a container in this mode cannot be connected to network n (None: it can)
+    attachments(spec) the bridge networks it records (specs.network.NetworkAttachment), in order
     recorded()        the NetworkMode to record (container:NAME becomes container:ID)
     joins()           namespaces it enters instead of making them: {"net": pid of the target}
     publishes         whether -p applies (host mode discards it, as Docker warns)
     reserve(...)      what it takes before the container exists: address leases, endpoints
-    first_use_steps   host steps to bring its network up the first time (bring_up applies them)
+    first_use_steps   host steps to bring its networks up the first time (bring_up applies them)
     host_steps(...)   host steps once the child's namespaces exist: veth, /run/netns, ports
     release(...)      undo the host steps (the journal) and free what reserve took
 
@@ -24,6 +26,7 @@ from typing import TYPE_CHECKING
 from minicontainer.errors import DaemonError, NoSuchContainer, StartError
 from minicontainer.kernel import proc
 from minicontainer.plan import Step
+from minicontainer.specs.network import NetworkAttachment
 from minicontainer.store.records import Endpoint
 
 if TYPE_CHECKING:
@@ -31,6 +34,9 @@ if TYPE_CHECKING:
 
 PRIVATE = ["mnt", "uts", "ipc", "net"]
 SHARED_NET = ["mnt", "uts", "ipc"]
+SHARING = "container sharing network namespace with another container or host cannot be connected to any other network"
+PRIVATE_NONE = "container cannot be connected to multiple networks with one of the networks in private (none) mode"
+TO_HOST = "cannot connect container to host network - container must be created in host network mode"
 
 
 class NetworkMode:
@@ -44,8 +50,24 @@ class NetworkMode:
     def __init__(self, value: str):
         self.value = value
 
+    join_refusal_text = PRIVATE_NONE
+
     def validate(self, spec) -> None:
         """Refuse a spec this mode cannot run, before anything exists."""
+        self._refuse_more_networks(spec)
+
+    def _refuse_more_networks(self, spec) -> None:
+        for att in spec.networks[1:]:
+            refusal = self.join_refusal(att.network)
+            if refusal:
+                raise DaemonError(refusal, 125)
+
+    def join_refusal(self, network: str) -> str | None:
+        """Docker's refusal to connect a container in this mode to `network` (None: allowed)."""
+        return self.join_refusal_text
+
+    def attachments(self, spec) -> list[NetworkAttachment]:
+        return []
 
     def recorded(self) -> str:
         return self.value
@@ -59,7 +81,7 @@ class NetworkMode:
     def reserve(self, rec, lease: Callable) -> list[Endpoint]:
         return []
 
-    def first_use_steps(self) -> list[Step]:
+    def first_use_steps(self, rec) -> list[Step]:
         return []
 
     def bring_up(self, steps: list[Step]) -> None:
@@ -81,6 +103,7 @@ class HostMode(NetworkMode):
 
     namespaces = SHARED_NET
     host_files = True
+    join_refusal_text = SHARING
     publish_warning = "WARNING: Published ports are discarded when using host network mode"
 
     def default_hostname(self, cid: str) -> str:
@@ -91,6 +114,7 @@ class ContainerMode(NetworkMode):
     """--network container:NAME: the network namespace of another running container."""
 
     namespaces = SHARED_NET
+    join_refusal_text = SHARING
 
     def __init__(self, value: str, containers=None):
         super().__init__(value)
@@ -98,6 +122,7 @@ class ContainerMode(NetworkMode):
         self.containers = containers
 
     def validate(self, spec) -> None:
+        self._refuse_more_networks(spec)
         if spec.publish or spec.publish_all:
             raise DaemonError("conflicting options: port publishing and the container type network mode", 125)
         if spec.hostname:  # Docker refuses it: the network identity belongs to the joined container
@@ -120,8 +145,9 @@ class ContainerMode(NetworkMode):
 
 
 class BridgeMode(NetworkMode):
-    """--network bridge (the default) or a user-defined network: a veth pair on its bridge, an
-    address from its subnet, published ports through DNAT and a userland proxy."""
+    """--network bridge (the default) or user-defined networks, one or several: a veth pair on each
+    network's bridge, an address from its subnet, the default route via the one that sorts first
+    (network/attach.py), published ports through DNAT and a userland proxy on that one."""
 
     publishes = True
 
@@ -129,44 +155,106 @@ class BridgeMode(NetworkMode):
         super().__init__(value)
         self.networks = networks
         self.look_only = look_only  # --dry-run: the default network's record is not made
-        self._net = None
+        self._first_use: list[tuple] = []  # (network, its up steps), as first_use_steps() found them
+
+    def network(self, name: str):
+        """A network's record (the default one is made on first use, unless only looking)."""
+        return self.networks.peek(name) if self.look_only else self.networks.get(name)
 
     @property
     def net(self):
-        """The network record (the default one is made on first use, unless only looking)."""
-        if self._net is None:
-            self._net = self.networks.peek(self.value) if self.look_only else self.networks.get(self.value)
-        return self._net
+        """The first network's record."""
+        return self.network(self.value)
+
+    def join_refusal(self, network: str) -> str | None:
+        kind = kind_of(network)
+        return None if kind is BridgeMode else {HostMode: TO_HOST, NoneMode: PRIVATE_NONE}.get(kind, SHARING)
+
+    def _named(self, ref: str) -> str:
+        """A network's name from its name, id or id prefix (run reports it with 125)."""
+        if ref == "bridge":
+            return ref
+        try:
+            return self.networks.find(ref).name
+        except DaemonError as exc:
+            raise DaemonError(exc.args[0], 125) from None
+
+    def recorded(self) -> str:
+        return self._named(self.value)
+
+    def attachments(self, spec) -> list[NetworkAttachment]:
+        import dataclasses
+        asked = list(spec.networks) or [NetworkAttachment(self.value)]
+        return [dataclasses.replace(a, network=self._named(a.network)) for a in asked]
 
     def validate(self, spec) -> None:
-        if self.value != "bridge":
-            self.networks.get(self.value)  # "network NAME not found" before anything is created
+        self._refuse_more_networks(spec)
+        for att in self.attachments(spec):
+            check_attachment(att, self.networks.load(att.network))
 
     def reserve(self, rec, lease: Callable) -> list[Endpoint]:
         from minicontainer.network.attach import endpoint
-        return [endpoint(self.net, lease(self.net, rec.id), rec.id)]
+        out: list[Endpoint] = []
+        for n, att in enumerate(rec.networks):
+            net = self.network(att.network)
+            out.append(endpoint(net, lease(net, rec.id, att.ip), rec.id, att, ifname=f"eth{n}"))
+        return out
 
-    def first_use_steps(self) -> list[Step]:
+    def first_use_steps(self, rec) -> list[Step]:
+        """The first-use steps of each of its networks whose bridge does not exist yet, in order."""
+        self._first_use = [(self.network(a.network), self.up_steps_of(a.network)) for a in rec.networks]
+        return [step for _, steps in self._first_use for step in steps]
+
+    def up_steps_of(self, name: str) -> list[Step]:
+        """One network's first-use steps (none once its bridge exists)."""
         from minicontainer.kernel.netlink import link_exists
-        return [] if link_exists(self.net.bridge) else self.networks.kernel(self.net).up_steps()
+        net = self.network(name)
+        return [] if link_exists(net.bridge) else self.networks.kernel(net).up_steps()
 
     def bring_up(self, steps: list[Step]) -> None:
-        self.networks.kernel(self.net).bring_up(steps)
+        """Apply the steps first_use_steps() returned, each network's under its own lock (network/bridge.py)."""
+        for net, own in self._first_use:
+            self.networks.kernel(net).bring_up(own)
 
     def host_steps(self, rec, endpoints: list[Endpoint], pid: int) -> list[Step]:
-        from minicontainer.network.attach import attach_steps
-        from minicontainer.network.ports import publish_steps
+        from minicontainer.network.attach import attach_steps, route_steps, sandbox_steps
         steps: list[Step] = []
         for ep in endpoints:
-            steps += attach_steps(ep, pid, rec.id)
-        if rec.port_bindings and endpoints:
-            rules, holders = publish_steps(self.net, endpoints[0], rec.port_bindings)
-            steps += rules + holders
+            steps += attach_steps(ep, pid, self.network(ep.network).mtu)
+        if endpoints:
+            steps += sandbox_steps(pid, rec.id) + route_steps(pid, endpoints)
+        steps += self.port_steps(rec, endpoints)
         return steps
+
+    def port_steps(self, rec, endpoints: list[Endpoint], bound: list | None = None) -> list[Step]:
+        """The published ports, on the gateway endpoint (`bound`: the ports as they were bound
+        before, so that moving them keeps their host ports)."""
+        from minicontainer.network.attach import gateway_endpoint
+        from minicontainer.network.ports import publish_steps
+        gw = gateway_endpoint(endpoints)
+        if not rec.port_bindings or gw is None:
+            return []
+        rules, holders = publish_steps(self.network(gw.network), gw, rec.port_bindings, bound)
+        return rules + holders
 
     def release(self, journal: Journal, endpoints: list[Endpoint], cid: str) -> list[str]:
         from minicontainer.network.attach import detach
         return detach(self.networks, journal, endpoints, cid)
+
+
+def check_attachment(att: NetworkAttachment, net) -> None:
+    """Docker's endpoint-settings checks against the network (validateEndpointSettings)."""
+    import ipaddress
+
+    from minicontainer.specs.network import is_user_defined
+    problem = ""
+    if att.ip and not is_user_defined(att.network):
+        problem = "user-specified IP address is supported on user-defined networks only"
+    elif att.ip and net is not None and ipaddress.ip_address(att.ip) not in ipaddress.ip_network(net.subnet):
+        problem = f"no configured subnet contains IP address {att.ip}"
+    if problem:
+        # Docker breaks the line after "settings:"; one line here, as every error of ours
+        raise DaemonError(f"invalid config for network {att.network}: invalid endpoint settings: {problem}", 125)
 
 
 def kind_of(value: str) -> type[NetworkMode]:

@@ -19,7 +19,7 @@ import ipaddress
 import json
 import os
 import shutil
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 from minicontainer.errors import DaemonError
 from minicontainer.network.ipam import HostLocalIPAM
@@ -27,6 +27,7 @@ from minicontainer.store.locks import locked, write_atomic
 from minicontainer.store.root import StateRoot
 
 DEFAULT_NETWORK = "bridge"
+PREDEFINED_DRIVERS = {"bridge": "bridge", "host": "host", "none": "null"}  # Docker's three, always there
 
 
 @dataclass
@@ -40,6 +41,16 @@ class Network:
     gateway: str
     chain_prefix: str = "MC"
     userland_proxy: bool = True
+    internal: bool = False          # --internal: no way in or out of the bridge, no default route
+    icc: bool = True                # -o com.docker.network.bridge.enable_icc
+    masquerade: bool = True         # -o com.docker.network.bridge.enable_ip_masquerade
+    mtu: int = 0                    # -o com.docker.network.driver.mtu (0: the kernel's 1500)
+    host_binding_ipv4: str = ""     # -o com.docker.network.bridge.host_binding_ipv4: -p's default address
+    ip_range: str = ""              # --ip-range: where dynamic addresses come from
+    labels: dict = field(default_factory=dict)
+    options: dict = field(default_factory=dict)  # the -o options as given (network inspect's Options)
+    created: str = ""
+    driver: str = "bridge"          # bridge; host and null for the predefined host and none networks
 
     @property
     def prefixlen(self) -> int:
@@ -96,7 +107,7 @@ class NetworkStore:
         return os.path.join(self.dir, name)
 
     def ipam(self, net: Network) -> HostLocalIPAM:
-        return HostLocalIPAM(os.path.join(self._path(net.name), "leases"), net.subnet, net.gateway)
+        return HostLocalIPAM(os.path.join(self._path(net.name), "leases"), net.subnet, net.gateway, net.ip_range)
 
     def load(self, name: str) -> Network | None:
         """The network's record as saved, None if there is none (no default made, no policy checked)."""
@@ -120,6 +131,34 @@ class NetworkStore:
             return self._create_default()
         raise DaemonError(f"network {name} not found", 125)
 
+    def predefined(self, name: str) -> Network:
+        """The host or none network: no record, no kernel object, an id stable for this state root."""
+        nid = hashlib.sha256(f"{self.dir}\0{name}".encode()).hexdigest()
+        return Network(name=name, id=nid, bridge="", subnet="", gateway="", driver=PREDEFINED_DRIVERS[name])
+
+    def every(self) -> list[Network]:
+        """Every network, the predefined ones included (the default one's record made if need be),
+        sorted by name as `docker network ls` sorts them."""
+        nets = {n.name: n for n in self.list()}
+        nets.setdefault(DEFAULT_NETWORK, self.get(DEFAULT_NETWORK))
+        for name in ("host", "none"):
+            nets[name] = self.predefined(name)
+        return sorted(nets.values(), key=lambda n: n.name)
+
+    def find(self, ref: str) -> Network:
+        """A network by full id, name or unique id prefix (Docker's order), the predefined ones
+        included; "network X not found". Only a default network in use is found by its id."""
+        known = self.list() + [self.predefined("host"), self.predefined("none")]
+        for match in (lambda n: n.id == ref, lambda n: n.name == ref, lambda n: bool(ref) and n.id.startswith(ref)):
+            found = [n for n in known if match(n)]
+            if len(found) == 1:
+                return self.get(found[0].name) if found[0].driver == "bridge" else found[0]
+            if len(found) > 1:
+                raise DaemonError(f"network {ref} is ambiguous ({len(found)} matches found based on ID prefix)", 1)
+        if ref == DEFAULT_NETWORK:
+            return self.get(ref)
+        raise DaemonError(f"network {ref} not found", 1)
+
     def list(self) -> list[Network]:
         if not os.path.isdir(self.dir):
             return []
@@ -129,26 +168,36 @@ class NetworkStore:
         for net in self.list():
             self.ipam(net).reclaim_dead()
 
-    def create(self, name: str, subnet: str = "", gateway: str = "") -> Network:
-        """`network create`: a user-defined bridge `br-<12 hex of its id>`, as Docker names them."""
+    def create(self, name: str, wanted=None) -> Network:
+        """`network create`: a user-defined bridge `br-<12 hex of its id>` (or the name -o gave),
+        as Docker names them. wanted: a specs.netcreate.CreateOptions."""
+        from minicontainer.clock import now_rfc3339
+        from minicontainer.kernel.netlink import link_exists
         from minicontainer.specs.names import NAME_RE
+        from minicontainer.specs.netcreate import CreateOptions
+        wanted = wanted or CreateOptions()
         if not NAME_RE.match(name):
             raise DaemonError(f"invalid network name: {name}", 1)
         os.makedirs(self.dir, exist_ok=True)
         with locked(os.path.join(self.dir, "create.lock")):
-            if self.load(name) is not None or name in ("host", "none", DEFAULT_NETWORK):  # predefined in Docker
+            if self.load(name) is not None or name in PREDEFINED_DRIVERS:
                 raise DaemonError(f"network with name {name} already exists", 1)
-            net = self._subnet(subnet)
-            if gateway and ipaddress.ip_address(gateway) not in net:
-                raise DaemonError(f"no matching subnet for gateway {gateway}", 1)
+            net = self._subnet(wanted.subnet)
             clash = [s for s in self._subnets() if s.overlaps(net)]
             if clash:
                 raise DaemonError("invalid pool request: Pool overlaps with other one on this address space", 1)
             nid = hashlib.sha256(os.urandom(32)).hexdigest()
+            bridge = wanted.bridge_name or f"br-{nid[:12]}"
+            if wanted.bridge_name and (link_exists(bridge) or any(n.bridge == bridge for n in self.list())):
+                raise DaemonError(f"an interface named {bridge} exists already: minicontainer only makes bridges of "
+                                  "its own", 1)
             prefix = self._chain_prefix()
-            network = Network(name=name, id=nid, bridge=f"br-{nid[:12]}", subnet=str(net),
-                              gateway=gateway or str(next(net.hosts())), chain_prefix=prefix,
-                              userland_proxy=self._proxy_mode(prefix))
+            network = Network(name=name, id=nid, bridge=bridge, subnet=str(net),
+                              gateway=wanted.gateway or str(next(net.hosts())), chain_prefix=prefix,
+                              userland_proxy=self._proxy_mode(prefix), internal=wanted.internal, icc=wanted.icc,
+                              masquerade=wanted.masquerade, mtu=wanted.mtu, host_binding_ipv4=wanted.host_binding_ipv4,
+                              ip_range=wanted.ip_range, labels=dict(wanted.labels), options=dict(wanted.options),
+                              created=now_rfc3339())
             self._save(network)
             return network
 

@@ -54,6 +54,7 @@ class StartProxy(Step):
     container_port: int
     pid: int = 0
     start: int = 0
+    outlives_launcher: bool = False  # launched by a command that exits (network connect): no pdeathsig
     child: subprocess.Popen | None = state()  # the proxy, when this process launched it
     status: IO[str] | None = state()  # where the proxy reports its bind (or why it failed)
 
@@ -73,7 +74,8 @@ class StartProxy(Step):
         env = {**os.environ, "MINICONTAINER_PROXY_STATUS_FD": str(w)}
         child = subprocess.Popen([sys.executable, "-m", "minicontainer.network.proxy", *self.argv()], env=env,
                                 pass_fds=(w,), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, preexec_fn=_pdeathsig)
+                                stderr=subprocess.DEVNULL, start_new_session=self.outlives_launcher,
+                                preexec_fn=None if self.outlives_launcher else _pdeathsig)
         os.close(w)
         self.child, self.status = child, os.fdopen(r)
         self.pid, self.start = child.pid, proc.start_ticks(child.pid)
@@ -224,25 +226,35 @@ def free_port(proto: str, host_ip: str) -> int:
         return s.getsockname()[1]
 
 
-def publish_steps(net, ep: Endpoint, bindings: list[PortBinding]) -> tuple[list[Step], list[Step]]:
+def publish_steps(net, ep: Endpoint, bindings: list[PortBinding],
+                  bound: list[PublishedPort] | None = None) -> tuple[list[Step], list[Step]]:
     """The rule steps and the proxy (or port holder) steps for each binding, a random host port
-    chosen now. Applied rules first, holders last (apply_host launches the proxies before both)."""
+    chosen now unless `bound` (the ports as published before they moved to another endpoint) has
+    one. Applied rules first, holders last (apply_host launches the proxies before both). A binding
+    without an address uses the network's host_binding_ipv4, as Docker's bridge driver does."""
     holders: list[Step] = []
     rules: list[Step] = []
     for b in bindings:
+        host_ip = b.host_ip or net.host_binding_ipv4
         # [::] is served by a proxy only: without one (and without IPv6 rules) Docker has no :: entry
         wildcard_v6 = ["::"] if net.userland_proxy and ipv6_enabled() else []
-        addrs = [b.host_ip] if b.host_ip else ["0.0.0.0"] + wildcard_v6
-        host_port = b.host_port or free_port(b.proto, b.host_ip)
+        addrs = [host_ip] if host_ip else ["0.0.0.0"] + wildcard_v6
+        earlier = [p.host_port for p in bound or () if p.proto == b.proto and p.container_port == b.container_port]
+        host_port = b.host_port or (earlier[0] if earlier else free_port(b.proto, host_ip))
         for addr in addrs:
             if net.userland_proxy:
                 holders.append(StartProxy(b.proto, addr, host_port, ep.ip, b.container_port))
             else:
                 holders.append(HoldPort(b.proto, addr, host_port, b.container_port, ep.ip))
-        if ":" not in (b.host_ip or "0.0.0.0"):  # IPv4 rules only: [::] is served by the proxy alone, as in Docker
-            rules.append(PublishRules(net.chain_prefix, net.bridge, b.proto, b.host_ip, host_port, ep.ip,
+        if ":" not in (host_ip or "0.0.0.0"):  # IPv4 rules only: [::] is served by the proxy alone, as in Docker
+            rules.append(PublishRules(net.chain_prefix, net.bridge, b.proto, host_ip, host_port, ep.ip,
                                       b.container_port, net.userland_proxy))
     return rules, holders
+
+
+def is_port_step(step: Step) -> bool:
+    """Selects the journaled steps of the published ports (for Journal.undo(only=...))."""
+    return isinstance(step, (PublishRules, StartProxy, HoldPort))
 
 
 def published(steps: list[Step]) -> list[PublishedPort]:

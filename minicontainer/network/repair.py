@@ -37,7 +37,7 @@ def wanted_rules(containers, networks, net, running: list) -> list:
     for rec in running:
         if rec.endpoint_on(net.name) is not None:
             for step in containers.journal(rec.id).steps():
-                if isinstance(step, PublishRules):
+                if isinstance(step, PublishRules) and step.bridge == net.bridge:
                     rules += step.rules()
     return rules
 

@@ -118,25 +118,41 @@ def hook_rules(c: Chains, hairpin_nat: bool = False) -> list[Rule]:
     ]
 
 
-def network_rules(c: Chains, bridge: str, subnet: str, userland_proxy: bool = True) -> list[Rule]:
-    """Per bridge network, in the order iptables-save shows them on a Docker host."""
+def network_rules(c: Chains, bridge: str, subnet: str, userland_proxy: bool = True, *, internal: bool = False,
+                  icc: bool = True, masquerade: bool = True) -> list[Rule]:
+    """Per bridge network, in the order iptables-save shows them on a Docker host (27.x's
+    setupIPTablesInternal, or setupInternalNetworkRules for --internal; setIcc; setINC)."""
     rules = []
-    if not userland_proxy:
+    if not userland_proxy and not internal:
         rules.append(Rule(NAT, "POSTROUTING", "MASQUERADE", out_iface=bridge, matches=(("addrtype", (("src-type", "LOCAL"),)),),
                           why="host-originated (127.0.0.1) connections DNATed onto the bridge get a bridge source"))
+    if masquerade and not internal:
+        rules.append(Rule(NAT, "POSTROUTING", "MASQUERADE", src=subnet, out_iface=f"!{bridge}",
+                          why=f"containers of {subnet} reach the outside with the host's address"))
+        if userland_proxy:
+            rules.append(Rule(NAT, c.main, "RETURN", in_iface=bridge,
+                              why="no DNAT for traffic from the bridge itself (the proxy handles it)"))
+    if internal:
+        rules += [
+            Rule(FILTER, c.isolation1, "DROP", out_iface=bridge, src=f"!{subnet}", position=0,
+                 why="--internal: nothing from outside the network's subnet into its bridge"),
+            Rule(FILTER, c.isolation1, "DROP", in_iface=bridge, dst=f"!{subnet}", position=1,
+                 why="--internal: nothing from its bridge to outside the network's subnet"),
+        ]
+    else:
+        rules += [
+            Rule(FILTER, "FORWARD", "ACCEPT", out_iface=bridge, matches=(("conntrack", (("ctstate", "RELATED,ESTABLISHED"),)),),
+                 why="replies to connections containers opened"),
+            Rule(FILTER, "FORWARD", c.main, out_iface=bridge, why="new connections into the bridge: only published ports"),
+            Rule(FILTER, "FORWARD", "ACCEPT", in_iface=bridge, out_iface=f"!{bridge}", why="containers may go out"),
+        ]
+    if icc:
+        rules.append(Rule(FILTER, "FORWARD", "ACCEPT", in_iface=bridge, out_iface=bridge,
+                          why="containers on one bridge talk to each other"))
+    else:
+        rules.append(Rule(FILTER, "FORWARD", "DROP", in_iface=bridge, out_iface=bridge,
+                          why="enable_icc=false: containers on this bridge may not talk to each other"))
     rules += [
-        Rule(NAT, "POSTROUTING", "MASQUERADE", src=subnet, out_iface=f"!{bridge}",
-             why=f"containers of {subnet} reach the outside with the host's address"),
-    ]
-    if userland_proxy:
-        rules.append(Rule(NAT, c.main, "RETURN", in_iface=bridge,
-                          why="no DNAT for traffic from the bridge itself (the proxy handles it)"))
-    rules += [
-        Rule(FILTER, "FORWARD", "ACCEPT", out_iface=bridge, matches=(("conntrack", (("ctstate", "RELATED,ESTABLISHED"),)),),
-             why="replies to connections containers opened"),
-        Rule(FILTER, "FORWARD", c.main, out_iface=bridge, why="new connections into the bridge: only published ports"),
-        Rule(FILTER, "FORWARD", "ACCEPT", in_iface=bridge, out_iface=f"!{bridge}", why="containers may go out"),
-        Rule(FILTER, "FORWARD", "ACCEPT", in_iface=bridge, out_iface=bridge, why="containers on one bridge talk to each other"),
         Rule(FILTER, c.isolation1, c.isolation2, in_iface=bridge, out_iface=f"!{bridge}", position=0,
              why="traffic leaving this bridge for another bridge is checked in stage 2"),
         Rule(FILTER, c.isolation2, "DROP", out_iface=bridge, position=0,

@@ -134,7 +134,8 @@ class Runtime:
                                image_ref=spec.image, config=config,
                                host_config={"NetworkMode": spec.network, "AutoRemove": spec.remove,
                                             "Binds": spec.binds or None},
-                               port_bindings=list(spec.publish) if mode.publishes else [])
+                               port_bindings=list(spec.publish) if mode.publishes else [],
+                               networks=mode.attachments(spec))
 
     @property
     def volumes(self):
@@ -173,8 +174,11 @@ class Runtime:
             if creator and not proc.is_alive(creator["pid"], creator["start"]):
                 with store.lock(rec.id):
                     self.delete(rec, volumes=True)  # never finished: its volumes were made for it alone
-            else:
-                self.reap_if_dead(rec)
+                continue
+            rec = self.reap_if_dead(rec)
+            if rec is not None and rec.changing:
+                from minicontainer.runtime.connect import settle_interrupted
+                settle_interrupted(self, rec)  # a network connect or disconnect cut short
         for name in debris["names"]:
             store.drop_dangling_name(name)
         from minicontainer.network.networks import NetworkStore
@@ -251,7 +255,7 @@ class Runtime:
                 killed = self._kill_and_wait(rec, signal.SIGKILL, None)
                 from minicontainer.runtime.supervisor import release_network
                 rec.teardown_errors = release_network(self, rec)
-                rec.endpoints, rec.ports = [], []
+                rec.endpoints, rec.ports, rec.changing = [], [], None
                 if rec.running:
                     rec.status, rec.exit_code = "exited", 137 if killed else 255
                     rec.error = "supervisor died; container reaped"

@@ -19,12 +19,12 @@ class DryWorld(RuntimeWorld):
 
     look_only = True
 
-    def lease(self, net, cid: str) -> str:
+    def lease(self, net, cid: str, ip: str = "") -> str:
         from minicontainer.network.networks import NetworkStore
-        return NetworkStore(self.rt.root).ipam(net).next_free()
+        return NetworkStore(self.rt.root).ipam(net).next_free(ip)
 
-    def etc_texts(self, rec, ip: str | None) -> dict[str, str]:
-        return container_files(rec.config["Hostname"], self.mode(rec.network_mode).host_files, ip)
+    def etc_texts(self, rec, ips: list[str]) -> dict[str, str]:
+        return container_files(rec.config["Hostname"], self.mode(rec.network_mode).host_files, ips)
 
 
 def dry_run_plan(rt, spec) -> tuple[StartPlan, object]:

@@ -17,8 +17,9 @@ ETC_FILES = ("hostname", "hosts", "resolv.conf")  # in the container's state dir
 DEFAULT_NAMESERVERS = ["8.8.8.8", "8.8.4.4"]  # what Docker falls back to; written, never contacted here
 
 
-def hosts(ip: str | None, hostname: str) -> str:
-    return HOSTS_HEADER + (f"{ip}\t{hostname}\n" if ip else "")
+def hosts(ips: list[str], hostname: str) -> str:
+    """A line for each address the container has, one per network (Docker adds one at a connect)."""
+    return HOSTS_HEADER + "".join(f"{ip}\t{hostname}\n" for ip in ips)
 
 
 def _is_loopback(addr: str) -> bool:
@@ -46,10 +47,10 @@ def resolv_conf(host_text: str, host_network: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
-def container_files(hostname: str, host_files: bool, ip: str | None = None) -> dict[str, str]:
+def container_files(hostname: str, host_files: bool, ips: list[str] = ()) -> dict[str, str]:
     """The text of a container's /etc files: host mode gets the host's hosts and resolv.conf;
-    otherwise hosts names its address once it has one."""
-    hosts_text = _read("/etc/hosts") if host_files else hosts(ip, hostname)
+    otherwise hosts names its addresses once it has them."""
+    hosts_text = _read("/etc/hosts") if host_files else hosts(list(ips), hostname)
     return {"hostname": hostname + "\n", "hosts": hosts_text,
             "resolv.conf": resolv_conf(_read("/etc/resolv.conf"), host_files)}
 

@@ -42,14 +42,14 @@ class World(Protocol):
 
     def mode(self, value: str) -> NetworkMode: ...
 
-    def lease(self, net, cid: str) -> str:
-        """An address on net for the container (real: a lease file; dry run: the next free one)."""
+    def lease(self, net, cid: str, ip: str = "") -> str:
+        """An address on net for the container, `ip` if given (real: a lease file; dry run: the next free one)."""
 
     def taken_ports(self, cid: str) -> list[PublishedPort]:
         """What the other running containers publish."""
 
-    def etc_texts(self, rec: ContainerRecord, ip: str | None) -> dict[str, str]:
-        """The text of its /etc files (hosts names the address once it has one)."""
+    def etc_texts(self, rec: ContainerRecord, ips: list[str]) -> dict[str, str]:
+        """The text of its /etc files (hosts names its addresses once it has them)."""
 
 
 class RuntimeWorld:
@@ -150,8 +150,8 @@ def start_plan(world: World, rec: ContainerRecord, foreground: bool = False, win
     container = container_steps(world, rec, "net" in mode.namespaces)
     launch = launch_for(rec, foreground, winsize)
     endpoints = mode.reserve(rec, world.lease)
-    network = mode.first_use_steps()
-    files = file_steps(world.containers, rec, world.etc_texts(rec, endpoints[0].ip if endpoints else None))
+    network = mode.first_use_steps(rec)
+    files = file_steps(world.containers, rec, world.etc_texts(rec, [ep.ip for ep in endpoints]))
     return StartPlan(mode=mode, endpoints=endpoints, network=network, files=files, namespaces=list(mode.namespaces),
                      joins=joins, launch=launch, container=container,
                      host=lambda pid: mode.host_steps(rec, endpoints, pid))

@@ -28,20 +28,20 @@ from minicontainer.store.containers import ContainerRecord
 class RealWorld(RuntimeWorld):
     """A real start: a lease held by this process, the /etc files as create wrote them."""
 
-    def lease(self, net, cid: str) -> str:
+    def lease(self, net, cid: str, ip: str = "") -> str:
         from minicontainer.network.networks import NetworkStore
-        ip = NetworkStore(self.rt.root).ipam(net).allocate(cid)
+        ip = NetworkStore(self.rt.root).ipam(net).allocate(cid, ip)
         checkpoint("address leased")
         return ip
 
-    def etc_texts(self, rec: ContainerRecord, ip: str | None) -> dict[str, str]:
+    def etc_texts(self, rec: ContainerRecord, ips: list[str]) -> dict[str, str]:
         from minicontainer.runtime.etcfiles import ETC_FILES, hosts
         texts = {}
         for name in ETC_FILES:
             with open(self.containers.path(rec.id, name)) as f:
                 texts[name] = f.read()
-        if ip:  # its address is known now: /etc/hosts names it
-            texts["hosts"] = hosts(ip, rec.config["Hostname"])
+        if ips:  # its addresses are known now: /etc/hosts names them
+            texts["hosts"] = hosts(ips, rec.config["Hostname"])
         return texts
 
 
@@ -160,6 +160,7 @@ class Supervisor:
         """Relay output until the container exits; record the exit; tear down. Returns the exit code."""
         started = self.started
         interactive = self.foreground and self.rec.config.get("OpenStdin", False)
+        _reap_other_children(keep=started.pid)
         try:
             Relay(started, self.log, echo=self.foreground, forward_stdin=interactive).run()
         finally:
@@ -173,20 +174,39 @@ class Supervisor:
     def finish(self, code: int) -> None:
         store, rec = self.rt.containers, self.rec
         checkpoint("container exited")
-        errors = release_network(self.rt, rec)
-        checkpoint("network released")
         try:
-            with store.lock(rec.id):
+            with store.lock(rec.id):  # a network connect in another process ends before, or sees it exited
                 rec = store.load(rec.id)
+                errors = release_network(self.rt, rec)
+                checkpoint("network released")
                 rec.status, rec.exit_code, rec.pid, rec.finished_at = "exited", code, 0, now_rfc3339()
                 rec.supervisor = None
-                rec.endpoints, rec.ports, rec.teardown_errors = [], [], errors
+                rec.endpoints, rec.ports, rec.teardown_errors, rec.changing = [], [], errors, None
                 store.save(rec)
         except NoSuchContainer:
-            return  # removed (rm -f) while it ran
+            release_network(self.rt, self.rec)  # removed (rm -f) while it ran: its journal went with it
+            return
         self.rec = rec
         if rec.host_config.get("AutoRemove"):
             self.rt.delete(rec, volumes=True)  # --rm takes the anonymous volumes too
+
+
+def _reap_other_children(keep: int) -> None:
+    """Reap our children other than the container as they exit: proxies of ours that a `network
+    connect` stopped when it moved the published ports to another network (no zombie is left)."""
+    import glob
+    import signal
+
+    def on_child(_signum, _frame) -> None:
+        for path in glob.glob("/proc/self/task/*/children"):
+            with open(path) as f:
+                for pid in map(int, f.read().split()):
+                    if pid != keep:
+                        try:
+                            os.waitpid(pid, os.WNOHANG)
+                        except ChildProcessError:
+                            pass
+    signal.signal(signal.SIGCHLD, on_child)
 
 
 def release_network(runtime, rec: ContainerRecord) -> list[str]:

@@ -7,27 +7,25 @@ from __future__ import annotations
 
 import subprocess
 
-from minicontainer.network.rules import FILTER, NAT, Chains, base_rules, hook_rules, network_rules, port_rules
+from minicontainer.network.rules import FILTER, NAT, Chains, port_rules
 
 
 def expected(rt, networks) -> dict[tuple[str, str], str]:
     """(table, save line) -> the comment for it, from the state records."""
     notes: dict[tuple[str, str], str] = {}
     for net in networks.list():
-        c = Chains(net.chain_prefix)
-        for r in base_rules(c) + hook_rules(c, hairpin_nat=not net.userland_proxy):
+        base, hooks, own = networks.kernel(net).rule_sets()
+        for r in base + hooks:
             notes.setdefault((r.table, r.save_line()), f"all networks: {r.why or 'ends our chain'}")
-        for r in network_rules(c, net.bridge, net.subnet, net.userland_proxy):
+        for r in own:
             notes[(r.table, r.save_line())] = f"network {net.name}: {r.why}"
     by_name = {n.name: n for n in networks.list()}
     for rec in rt.list():
-        ep = rec.endpoints[0] if rec.endpoints else None
-        if ep is None or ep.network not in by_name:
-            continue
-        net = by_name[ep.network]
         for p in rec.ports:
-            if ":" in p.host_ip:
-                continue  # IPv6 bindings are served by the proxy alone
+            ep = next((e for e in rec.endpoints if e.ip == p.container_ip), None)  # the ports' network
+            if ep is None or ep.network not in by_name or ":" in p.host_ip:
+                continue  # not on a network of ours, or IPv6 (served by the proxy alone)
+            net = by_name[ep.network]
             host_ip = "" if p.host_ip == "0.0.0.0" else p.host_ip
             for r in port_rules(Chains(net.chain_prefix), net.bridge, p.proto, host_ip, p.host_port,
                                 ep.ip, p.container_port, net.userland_proxy):

@@ -179,7 +179,7 @@ class Tour:
 
     def cleanup(self) -> None:
         self.say("── cleaning up " + "─" * 50)
-        for argv in (["rm", "-f", "tour-box", "tour-web"], ["network", "rm", "bridge"]):
+        for argv in (["rm", "-f", "tour-box", "tour-web"], ["network", "rm", "--predefined", "bridge"]):
             proc = self._mc(argv)
             self.say(f"$ minicontainer {shlex.join(argv)}")
             self.out.write(proc.stdout)

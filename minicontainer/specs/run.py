@@ -27,7 +27,8 @@ class RunSpec:
     hostname: str = ""
     interactive: bool = False
     tty: bool = False
-    network: str = "bridge"
+    network: str = "bridge"                       # the first network: HostConfig.NetworkMode
+    networks: list = field(default_factory=list)  # NetworkAttachment, one per --network, in order
     publish: list = field(default_factory=list)   # PortBinding
     mounts: list = field(default_factory=list)    # MountSpec, from -v and --mount
     binds: list = field(default_factory=list)     # the -v strings, as HostConfig.Binds keeps them
@@ -76,22 +77,25 @@ def validate(spec: RunSpec) -> RunSpec:
     if spec.network.startswith("container:"):
         if not spec.network.partition(":")[2]:
             raise DaemonError("invalid container format container:<name|id>", 125)
-    elif not spec.network or "/" in spec.network:
-        raise DaemonError(f"network {spec.network} not found", 125)
+    for name in [a.network for a in spec.networks] or [spec.network]:
+        if not name or "/" in name:
+            raise DaemonError(f"network {name} not found", 125)
     return spec
 
 
 def from_options(image: str, command=(), *, name=None, detach=False, remove=False, env=(), workdir="", hostname="",
                  interactive=False, tty=False, network="bridge", publish=(), volume=(), mount=(), user="",
-                 entrypoint=None, publish_all=False) -> RunSpec:
+                 entrypoint=None, publish_all=False, ip="", mac_address="", network_alias=()) -> RunSpec:
     """A validated RunSpec from `run`'s options as strings, the way the CLI and the Python API both
     take them (`publish=["8080:80"]`, `volume=["/src:/dst:ro"]`): one parser, the same errors."""
+    from minicontainer.specs.network import attachments
     from minicontainer.specs.ports import parse_all
     from minicontainer.specs.volumes import check_duplicates, parse_mount, parse_volume
     mounts = [parse_volume(v) for v in volume] + [parse_mount(m) for m in mount]
     check_duplicates(mounts)
+    networks = attachments([network] if isinstance(network, str) else list(network), ip, mac_address, list(network_alias))
     spec = RunSpec(image=image, command=list(command), name=name or None, detach=detach, remove=remove,
                    env=parse_env(list(env)), workdir=workdir, hostname=hostname, interactive=interactive, tty=tty,
-                   network=network or "bridge", publish=parse_all(list(publish)), mounts=mounts, binds=list(volume), user=user,
+                   network=networks[0].network, networks=networks, publish=parse_all(list(publish)), mounts=mounts, binds=list(volume), user=user,
                    entrypoint=entrypoint, publish_all=publish_all)
     return validate(spec)

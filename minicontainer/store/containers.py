@@ -25,6 +25,7 @@ from typing import Any
 from minicontainer.errors import DaemonError, NoSuchContainer
 from minicontainer.faults import checkpoint
 from minicontainer.kernel import proc
+from minicontainer.specs.network import NetworkAttachment, is_user_defined
 from minicontainer.specs.ports import PortBinding
 from minicontainer.store.locks import locked, write_atomic
 from minicontainer.store.records import Endpoint, MountRecord, PublishedPort
@@ -54,11 +55,13 @@ class ContainerRecord:
     init_start: int = 0              # start ticks of the container's pid 1 (guards against pid reuse)
     port_bindings: list[PortBinding] = field(default_factory=list)  # what -p / -P asked for
     mounts: list[MountRecord] = field(default_factory=list)
+    networks: list[NetworkAttachment] = field(default_factory=list)  # the bridge networks it joins, in order
     endpoints: list[Endpoint] = field(default_factory=list)   # while running: one per network
     ports: list[PublishedPort] = field(default_factory=list)  # while running: what is published
     creator: dict | None = None      # {"pid", "start"} of the command creating it, until commit()
     remove_volumes: bool = False     # removal under way takes the anonymous volumes too
     teardown_errors: list[str] = field(default_factory=list)  # what the last teardown could not undo
+    changing: dict | None = None     # a network connect/disconnect under way: {"op", "pid", "start", "endpoint"}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ContainerRecord:
@@ -82,6 +85,10 @@ class ContainerRecord:
                 data.setdefault(key, extra[key])
         data["port_bindings"] = [PortBinding(**b) for b in data.get("port_bindings", [])]
         data["mounts"] = [MountRecord.from_json(m) for m in data.get("mounts", [])]
+        if "networks" not in data:  # written before several networks: its one network, if a bridge one
+            mode = host_config.get("NetworkMode", "")
+            data["networks"] = [{"network": mode}] if is_user_defined(mode) or mode == "bridge" else []
+        data["networks"] = [NetworkAttachment.from_json(n) for n in data["networks"]]
         data["endpoints"] = [Endpoint.from_json(e) for e in data.get("endpoints", [])]
         data["ports"] = [PublishedPort.from_json(p) for p in data.get("ports", [])]
         return cls(**data)

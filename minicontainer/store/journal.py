@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 
 from minicontainer import trace
 from minicontainer.faults import checkpoint
@@ -62,22 +63,27 @@ class Journal:
         """The applied steps, in the order they were applied."""
         return [journaled_type(e["type"], e.get("module", ""))(**e["fields"]) for e in self._load()]
 
-    def undo(self) -> list[str]:
-        """Undo every recorded step in reverse order, dropping each from the file once undone (a
-        teardown killed half way resumes where it stopped). Teardown goes on past a failed undo;
-        returns the errors, one line each, for the caller to record and show."""
+    def undo(self, only: Callable[[Step], bool] | None = None) -> list[str]:
+        """Undo the recorded steps in reverse order (with `only`, just those it selects: one
+        endpoint's veth at a disconnect, the published ports when they move), dropping each from
+        the file once undone (a teardown killed half way resumes where it stopped). Teardown goes
+        on past a failed undo; returns the errors, one line each, for the caller to record and show."""
         errors = []
         entries, steps = self._load(), self.steps()
-        for step in reversed(steps):
+        for index in reversed(range(len(steps))):
+            step = steps[index]
+            if only is not None and not only(step):
+                continue
             try:
                 step.undo()
             except Exception as exc:  # noqa: BLE001 - one failed undo must not leave the rest behind
                 errors.append(f"{(step.explain_undo() or step.explain()).splitlines()[0]}: {exc}")
-            entries.pop()
+            del entries[index]
             self._save(entries)
             checkpoint(f"journal: {type(step).__name__} undone")
-        try:
-            os.unlink(self.path)
-        except FileNotFoundError:
-            pass
+        if not entries:
+            try:
+                os.unlink(self.path)
+            except FileNotFoundError:
+                pass
         return errors

@@ -1,6 +1,7 @@
 """The typed facts a container record keeps about its network and mounts, one shape each.
 
-    Endpoint        a container's attachment to one bridge network (CNI's result of ADD)
+    Endpoint        a container's attachment to one bridge network (CNI's result of ADD); what was
+                    asked for it is a specs.network.NetworkAttachment
     PublishedPort   a port that is really published: what -p asked for, as it was bound
     MountRecord     one -v / --mount, resolved (a volume's name and host path filled in)
 
@@ -37,6 +38,8 @@ class Endpoint:
     host_if: str = ""     # the veth's host end (chosen at reserve, created at attach)
     ifname: str = "eth0"  # the veth's end inside the container
     aliases: tuple[str, ...] = ()
+    gw_priority: int = 0  # Docker 28's gw-priority (see gateway_endpoint in network/attach.py)
+    static_ip: bool = False  # --ip asked for this address (inspect's IPAMConfig)
 
     @classmethod
     def from_json(cls, data: dict) -> Endpoint:

@@ -47,30 +47,62 @@ _NO_ENDPOINT = Endpoint(network="", network_id="", bridge="", ip="", prefixlen=0
                         sandbox_key="", endpoint_id="")
 
 
-def endpoint_json(ep: Endpoint | None) -> dict:
-    """One entry of NetworkSettings.Networks (empty values for a container with no endpoint)."""
-    ep = ep or _NO_ENDPOINT
+def endpoint_json(ep: Endpoint | None, asked=None, network_id: str = "", dns_names: list[str] | None = None) -> dict:
+    """One entry of NetworkSettings.Networks: the endpoint while it runs, else what was asked for
+    (a stopped container keeps its networks, their operational data empty, as Docker does)."""
+    live = ep or _NO_ENDPOINT
+    aliases = list(live.aliases if ep else getattr(asked, "aliases", ())) or None
+    static = getattr(asked, "ip", "")
     return {
-        "IPAMConfig": None, "Links": None, "Aliases": list(ep.aliases) or None, "MacAddress": ep.mac,
-        "DriverOpts": None, "NetworkID": ep.network_id, "EndpointID": ep.endpoint_id, "Gateway": ep.gateway,
-        "IPAddress": ep.ip, "IPPrefixLen": ep.prefixlen,
-        "IPv6Gateway": "", "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "DNSNames": None,
+        "IPAMConfig": {"IPv4Address": static} if static else None, "Links": None, "Aliases": aliases,
+        "MacAddress": live.mac, "DriverOpts": None, "GwPriority": getattr(asked, "gw_priority", 0),
+        "NetworkID": live.network_id or network_id, "EndpointID": live.endpoint_id, "Gateway": live.gateway,
+        "IPAddress": live.ip, "IPPrefixLen": live.prefixlen,
+        "IPv6Gateway": "", "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "DNSNames": dns_names,
     }
 
 
-def _network_settings(rec) -> dict:
-    ep = rec.endpoints[0] if rec.endpoints else None
+def _dns_names(rec, network: str, aliases) -> list[str] | None:
+    """Docker's DNSNames on a user-defined network: name, aliases, short id, hostname (deduplicated)."""
+    from minicontainer.specs.network import is_user_defined
+    if not is_user_defined(network):
+        return None
+    return list(dict.fromkeys([rec.name, *aliases, rec.short_id, rec.config.get("Hostname", "")]))
+
+
+def networks_json(rt, rec) -> dict:
+    """NetworkSettings.Networks: each network the container is (to be) connected to, in order;
+    host and none show as themselves, container:X has none of its own."""
+    from minicontainer.network.networks import PREDEFINED_DRIVERS, NetworkStore
+
+    def store():  # only a network without a live endpoint needs its record read
+        return NetworkStore(rt.root)
+    live = {ep.network: ep for ep in rec.endpoints}
+    asked = {a.network: a for a in rec.networks}
+    if not asked and not live:
+        mode = rec.network_mode
+        return {mode: endpoint_json(None, None, store().predefined(mode).id)} if mode in PREDEFINED_DRIVERS else {}
+    out = {}
+    for name in list(dict.fromkeys([*asked, *live])):
+        a, ep = asked.get(name), live.get(name)
+        net = None if ep else store().load(name)
+        out[name] = endpoint_json(ep, a, net.id if net else "", _dns_names(rec, name, a.aliases if a else ()) if ep else None)
+    return out
+
+
+def _network_settings(rt, rec) -> dict:
     running = rec.running
-    network_name = ep.network if ep else rec.network_mode
+    # the top-level address fields are the default bridge network's only (deprecated in Docker's API)
+    ep = rec.endpoint_on("bridge")
     endpoint = endpoint_json(ep)
-    sandbox = (ep.sandbox_key if ep else "") or (f"/proc/{rec.pid}/ns/net" if running else "")
+    sandbox = (rec.endpoints[0].sandbox_key if rec.endpoints else "") or (f"/proc/{rec.pid}/ns/net" if running else "")
     return {
         "Bridge": "", "SandboxID": rec.id if running else "", "SandboxKey": sandbox,
         "Ports": ports_map(rec), "HairpinMode": False, "LinkLocalIPv6Address": "", "LinkLocalIPv6PrefixLen": 0,
         "SecondaryIPAddresses": None, "SecondaryIPv6Addresses": None, "EndpointID": endpoint["EndpointID"],
         "Gateway": endpoint["Gateway"], "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0,
         "IPAddress": endpoint["IPAddress"], "IPPrefixLen": endpoint["IPPrefixLen"], "IPv6Gateway": "",
-        "MacAddress": endpoint["MacAddress"], "Networks": {network_name: endpoint},
+        "MacAddress": endpoint["MacAddress"], "Networks": networks_json(rt, rec),
     }
 
 
@@ -120,7 +152,7 @@ def container_json(rt, rec) -> dict:
             "OpenStdin", "StdinOnce", "Env", "Cmd", "Image")},
             "Volumes": rec.config.get("Volumes"), "ExposedPorts": rec.config.get("ExposedPorts"), "WorkingDir": rec.config.get("WorkingDir", ""),
             "Entrypoint": rec.config.get("Entrypoint"), "OnBuild": None, "Labels": {}},
-        "NetworkSettings": _network_settings(rec),
+        "NetworkSettings": _network_settings(rt, rec),
     }
 
 
@@ -138,14 +170,29 @@ def image_json(rt, img) -> dict:
 
 
 def network_json(net, containers) -> dict:
-    """`network inspect`: one network as Docker shows it, with the running containers attached to it."""
+    """`network inspect`: one network as Docker shows it, with the running containers attached to it
+    (for host and none: those running in that mode)."""
     users = {}
     for r in containers:
         ep = r.endpoint_on(net.name)
-        users[r.id] = {"Name": r.name, "EndpointID": ep.endpoint_id, "MacAddress": ep.mac,
-                       "IPv4Address": f"{ep.ip}/{net.prefixlen}", "IPv6Address": ""}
-    return {"Name": net.name, "Id": net.id, "Scope": "local", "Driver": "bridge", "EnableIPv6": False,
-            "IPAM": {"Driver": "default", "Options": None, "Config": [{"Subnet": net.subnet, "Gateway": net.gateway}]},
-            "Internal": False, "Attachable": False, "Containers": users,
-            "Options": {"com.docker.network.bridge.name": net.bridge,
-                        "minicontainer.iptables.chain_prefix": net.chain_prefix}}
+        if ep is not None:
+            users[r.id] = {"Name": r.name, "EndpointID": ep.endpoint_id, "MacAddress": ep.mac,
+                           "IPv4Address": f"{ep.ip}/{ep.prefixlen}", "IPv6Address": ""}
+        elif net.driver != "bridge" and r.network_mode == net.name:
+            users[r.id] = {"Name": r.name, "EndpointID": "", "MacAddress": "", "IPv4Address": "", "IPv6Address": ""}
+    if net.driver != "bridge":
+        return {"Name": net.name, "Id": net.id, "Created": net.created or ZERO_TIME, "Scope": "local",
+                "Driver": net.driver, "EnableIPv4": True, "EnableIPv6": False,
+                "IPAM": {"Driver": "default", "Options": None, "Config": []}, "Internal": False,
+                "Attachable": False, "Ingress": False, "ConfigFrom": {"Network": ""}, "ConfigOnly": False,
+                "Containers": users, "Options": {}, "Labels": {}}
+    config: dict = {"Subnet": net.subnet, "Gateway": net.gateway}
+    if net.ip_range:
+        config["IPRange"] = net.ip_range
+    options = {"com.docker.network.bridge.name": net.bridge, **net.options,
+               "minicontainer.iptables.chain_prefix": net.chain_prefix}
+    return {"Name": net.name, "Id": net.id, "Created": net.created or ZERO_TIME, "Scope": "local",
+            "Driver": "bridge", "EnableIPv4": True, "EnableIPv6": False,
+            "IPAM": {"Driver": "default", "Options": None, "Config": [config]},
+            "Internal": net.internal, "Attachable": False, "Ingress": False, "ConfigFrom": {"Network": ""},
+            "ConfigOnly": False, "Containers": users, "Options": options, "Labels": dict(net.labels)}

@@ -59,6 +59,27 @@ CASES = [
     (["run", "--network", "container:taken", "-h", "foo", "busybox", "true"], 125,
      "minicontainer: Error response from daemon: conflicting options: hostname and the network mode"),
     (["run", "-it", "busybox", "true"], 1, "minicontainer: the input device is not a TTY"),
+    # several networks and static addresses
+    (["run", "--network", "bridge", "--network", "lab0", "busybox", "true"], 125,
+     "minicontainer: conflicting options: cannot attach both user-defined and non-user-defined network-modes"),
+    (["run", "--network", "bridge", "--network", "bridge", "busybox", "true"], 125,
+     'minicontainer: network "bridge" is specified multiple times'),
+    (["run", "--network", "bridge", "--network", "host", "busybox", "true"], 125,
+     "minicontainer: Error response from daemon: cannot connect container to host network - container must be created "
+     "in host network mode"),
+    (["run", "--network", "host", "--network", "none", "busybox", "true"], 125,
+     "minicontainer: Error response from daemon: container sharing network namespace with another container or host "
+     "cannot be connected to any other network"),
+    (["run", "--ip", "10.1.2.3", "busybox", "true"], 125,
+     "minicontainer: Error response from daemon: invalid config for network bridge: invalid endpoint settings: "
+     "user-specified IP address is supported on user-defined networks only"),
+    (["run", "--ip", "abc", "busybox", "true"], 125,
+     'minicontainer: invalid argument "abc" for "--ip" flag: invalid string being converted to IP address: abc'),
+    (["run", "--ip6", "fd00::2", "busybox", "true"], 125, "minicontainer: IPv6 is not supported by minicontainer yet: --ip6 fd00::2"),
+    (["run", "--mac-address", "zz:zz", "busybox", "true"], 125, "minicontainer: zz:zz is not a valid mac address"),
+    (["run", "--network-alias", "web", "busybox", "true"], 125,
+     "minicontainer: network-scoped aliases are only supported for user-defined networks"),
+    (["run", "--network", "name=lab0,bogus=1", "busybox", "true"], 125, "minicontainer: invalid field key bogus"),
     (["run", "--pull", "sometimes", "busybox", "true"], 125,
      "minicontainer: invalid pull option: 'sometimes': must be one of \"always\", \"missing\" or \"never\""),
     (["run", "-w", "relative", "busybox", "true"], 125,
@@ -89,6 +110,35 @@ CASES = [
     (["network", "create", "--subnet", "10.0.0.0/33", "n1"], 1, re.compile(r"^Error response from daemon: invalid subnet 10.0.0.0/33")),
     (["network", "create", "bridge"], 1, "Error response from daemon: network with name bridge already exists"),
     (["network", "rm", "nosuchnet"], 1, "Error response from daemon: network nosuchnet not found"),
+    (["network", "rm", "bridge"], 1, "Error response from daemon: bridge is a pre-defined network and cannot be removed"),
+    (["network", "rm", "host"], 1, "Error response from daemon: host is a pre-defined network and cannot be removed"),
+    (["network", "inspect", "nosuchnet"], 1, "Error: No such network: nosuchnet"),
+    (["network", "connect", "nosuchnet", "taken"], 1, "Error response from daemon: network nosuchnet not found"),
+    (["network", "connect", "bridge", "nosuch"], 1, NOSUCH),
+    (["network", "connect", "bridge", "taken"], 1, "Error response from daemon: container cannot be connected to "
+                                                   "multiple networks with one of the networks in private (none) mode"),
+    (["network", "connect", "--alias", "x", "bridge", "taken"], 1,
+     "Error response from daemon: network-scoped aliases are only supported for user-defined networks"),
+    (["network", "disconnect", "bridge", "taken"], 1,
+     re.compile(r"^Error response from daemon: container [0-9a-f]{64} is not connected to network bridge$")),
+    (["network", "create", "--gateway", "10.79.0.1", "n1"], 1, "every ip-range or gateway must have a corresponding subnet"),
+    (["network", "create", "--subnet", "10.79.0.0/24", "--subnet", "10.79.1.0/24", "n1"], 1,
+     "Error response from daemon: bridge driver doesn't support multiple subnets"),
+    (["network", "create", "--subnet", "10.79.0.0/24", "--ip-range", "10.79.9.0/25", "n1"], 1,
+     "no matching subnet for range 10.79.9.0/25"),
+    (["network", "create", "--subnet", "10.79.0.0/24", "--gateway", "10.79.5.1", "n1"], 1,
+     "no matching subnet for gateway 10.79.5.1"),
+    (["network", "create", "-o", "com.docker.network.driver.mtu=abc", "n1"], 1,
+     'Error response from daemon: failed to parse com.docker.network.driver.mtu value: abc (strconv.Atoi: parsing "abc": '
+     "invalid syntax)"),
+    (["network", "create", "-o", "com.docker.network.bridge.enable_icc=maybe", "n1"], 1,
+     'Error response from daemon: failed to parse com.docker.network.bridge.enable_icc value: maybe '
+     '(strconv.ParseBool: parsing "maybe": invalid syntax)'),
+    (["network", "create", "-o", "com.docker.network.bridge.host_binding_ipv4=nope", "n1"], 1,
+     "Error response from daemon: failed to parse com.docker.network.bridge.host_binding_ipv4 value: nope (nil ip)"),
+    (["network", "create", "-o", "com.docker.network.bridge.name=averyveryverylongname", "n1"], 1,
+     re.compile(r"^Error response from daemon: invalid bridge name: averyveryverylongname")),
+    (["network", "create", "--ipv6", "n1"], 1, "IPv6 networks are not supported by minicontainer yet (--ipv6)"),
     (["volume", "rm", "nosuchvol"], 1, "Error response from daemon: get nosuchvol: no such volume"),
     (["volume", "create", "bad/name"], 1, re.compile(r'^Error response from daemon: create bad/name: "bad/name" includes invalid')),
     (["frobnicate"], 1, "minicontainer: 'frobnicate' is not a minicontainer command."),
@@ -116,7 +166,8 @@ def test_bad_input(host, argv, code, first):
     else:
         assert lines[0] == first
     assert all(USAGE_HINT.match(line) for line in lines[1:]), f"more than one line of error: {lines}"
-    assert proc.stdout == ("[]\n" if argv[0] == "inspect" else "")  # docker inspect prints [] too
+    prints_list = argv[0] == "inspect" or argv[:2] == ["network", "inspect"]
+    assert proc.stdout == ("[]\n" if prints_list else "")  # docker inspect prints [] too
     diff = residue.difference(before, residue.snapshot([host.root], marker="PYTEST_CURRENT_TEST"))
     assert not diff, f"{argv} changed the host:\n" + "\n".join(diff)
 

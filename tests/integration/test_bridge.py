@@ -241,7 +241,7 @@ def test_user_networks_are_isolated_from_each_other(br):
     br.ok("network", "create", "--subnet", b_net, "netb")
     assert [line.split()[1] for line in br.ok("network", "ls").splitlines()[1:]] == ["neta", "netb"]
     br.ok("run", "-d", "--name", "a1", "--net", "neta", "busybox", "sh", "-c", HTTPD.format(name="a1"))
-    a1 = _inspect(br, "a1", "{{.NetworkSettings.IPAddress}}")
+    a1 = _inspect(br, "a1", "{{.NetworkSettings.Networks.neta.IPAddress}}")
     assert a1 == a_net.replace(".0/24", ".2")
     bridge_a = json.loads(br.ok("network", "inspect", "neta"))[0]["Options"]["com.docker.network.bridge.name"]
     assert re.fullmatch(r"br-[0-9a-f]{12}", bridge_a) and os.path.exists(f"/sys/class/net/{bridge_a}")

@@ -139,7 +139,7 @@ def test_explain_replays_to_the_same_kernel_state(mc, tmp_path):
     # Tear the runtime's build down, keeping the teardown it explains, then replay the script.
     rm = mc("rm", "-f", "--explain", "web")
     assert rm.returncode == 0, rm.stderr
-    net_rm = mc("network", "rm", "--explain", "bridge")
+    net_rm = mc("network", "rm", "--explain", "--predefined", "bridge")
     assert net_rm.returncode == 0, net_rm.stderr
     assert not os.path.exists(f"/sys/class/net/{mc.bridge}") and not _rules(mc)
 

@@ -59,7 +59,7 @@ def test_others_rules_keep_their_place(br):
         assert _foreign_lines(during, mark) == before  # all there, same order, same chains
         assert f"-A {br.prefix}" in during
         br.ok("rm", "-f", "hyg")
-        br.ok("network", "rm", "bridge")
+        br.ok("network", "rm", "--predefined", "bridge")
         after = _save()
         assert _foreign_lines(after, mark) == before
         assert br.prefix not in after

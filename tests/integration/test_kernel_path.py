@@ -85,5 +85,5 @@ def test_traffic_flows_past_an_nftables_forward_drop(br, outside_client, nft_for
     br.ok("rm", "-f", "nf")
     # put them back, then check that network rm takes exactly them away again
     _nft("insert", "rule", "inet", nft_forward_drop, "fwd_drop", "iifname", br.bridge, "accept")
-    br.ok("network", "rm", "bridge")
+    br.ok("network", "rm", "--predefined", "bridge")
     assert br.bridge not in _nft("list", "chain", "inet", nft_forward_drop, "fwd_drop")

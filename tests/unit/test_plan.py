@@ -57,7 +57,7 @@ def test_host_network_keeps_host_netns():
 
 
 def test_etc_files():
-    assert hosts("172.17.0.2", "92abdbf53f12").endswith("ff02::2\tip6-allrouters\n172.17.0.2\t92abdbf53f12\n")
+    assert hosts(["172.17.0.2"], "92abdbf53f12").endswith("ff02::2\tip6-allrouters\n172.17.0.2\t92abdbf53f12\n")
     assert resolv_conf("nameserver 127.0.0.53\nsearch lan\n", host_network=False) == \
         "search lan\nnameserver 8.8.8.8\nnameserver 8.8.4.4\n"
     assert resolv_conf("nameserver 10.0.0.2\n", host_network=False) == "nameserver 10.0.0.2\n"

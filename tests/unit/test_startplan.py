@@ -10,6 +10,8 @@ from minicontainer.kernel import proc
 from minicontainer.network.modes import mode_for
 from minicontainer.network.networks import NetworkStore
 from minicontainer.runtime.startplan import start_plan
+from minicontainer.specs.netcreate import create_options
+from minicontainer.specs.network import NetworkAttachment
 from minicontainer.specs.ports import PortBinding
 from minicontainer.store.containers import ContainerRecord, ContainerStore
 from minicontainer.store.records import MountRecord, PublishedPort
@@ -36,21 +38,23 @@ class FakeWorld:
     def mode(self, value):
         return mode_for(value, self.networks, self.containers)
 
-    def lease(self, net, cid):
+    def lease(self, net, cid, ip=""):
         self.leases.append(cid)
-        return "10.250.0.2"
+        return ip or ("10.250.0.2" if net.name == "bridge" else "10.251.0.2")
 
     def taken_ports(self, cid):
         return self.taken
 
-    def etc_texts(self, rec, ip):
-        return {"hostname": "h\n", "hosts": f"{ip}\th\n" if ip else "", "resolv.conf": ""}
+    def etc_texts(self, rec, ips):
+        return {"hostname": "h\n", "hosts": "".join(f"{ip}\th\n" for ip in ips), "resolv.conf": ""}
 
 
-def _record(network="bridge", **kw):
+def _record(network="bridge", networks=None, **kw):
+    bridged = [] if network in ("none", "host") or network.startswith("container:") else [network]
     return ContainerRecord(id="c" * 64, name="web", created="", image_id="img", image_ref="busybox",
                            config={"Hostname": "h", "Cmd": ["true"], "Env": []},
-                           host_config={"NetworkMode": network}, **kw)
+                           host_config={"NetworkMode": network},
+                           networks=[NetworkAttachment(n) for n in (networks or bridged)], **kw)
 
 
 def _kinds(steps):
@@ -67,7 +71,8 @@ def test_bridge_with_a_port_and_a_volume(tmp_path):
     assert _kinds(plan.network)[0] == "CreateBridge" and _kinds(plan.network)[-1] in ("InstallRules", "ForwardPolicy")
     assert _kinds(plan.files) == ["MakeDirs", "WriteFile", "WriteFile", "WriteFile", "MakeDirs"]
     assert plan.files[-1].paths == [str(tmp_path / "src")]  # the missing -v source is made at start
-    assert _kinds(plan.host(4242)) == ["CreateVeth", "ConfigureInterface", "BindNetns", "PublishRules", "StartProxy"]
+    assert _kinds(plan.host(4242)) == ["CreateVeth", "ConfigureInterface", "BindNetns", "DefaultRoute", "PublishRules",
+                                       "StartProxy"]
     assert plan.host(4242)[0].netns_pid == 4242
     inner = _kinds(plan.container)
     assert inner[0] == "LinkUp" and inner.index("BindMount") < inner.index("PivotRoot") < inner.index("SetHostname")
@@ -106,3 +111,26 @@ def test_a_port_conflict_is_refused_before_an_address_is_leased(tmp_path):
     with pytest.raises(DaemonError, match="port is already allocated"):
         start_plan(world, _record(port_bindings=[PortBinding("tcp", 80, "", 8080)]))
     assert world.leases == []
+
+
+def test_two_networks_two_veths_the_default_route_and_the_ports_on_the_one_that_sorts_first(tmp_path):
+    world = FakeWorld(tmp_path)
+    world.networks.create("lab", create_options(["10.251.0.0/24"]))
+    rec = _record("lab", networks=["lab", "bridge"], port_bindings=[PortBinding("tcp", 80, "", 8080)])
+    plan = start_plan(world, rec)
+    assert [(ep.network, ep.ifname, ep.ip) for ep in plan.endpoints] == [("lab", "eth0", "10.251.0.2"),
+                                                                         ("bridge", "eth1", "10.250.0.2")]
+    host = plan.host(4242)
+    veths = [(s.bridge, s.peer_if) for s in host if type(s).__name__ == "CreateVeth"]
+    assert veths == [(world.networks.load("lab").bridge, "eth0"), ("mcfake0", "eth1")]
+    route = next(s for s in host if type(s).__name__ == "DefaultRoute")
+    assert (route.gateway, route.ifname) == ("10.250.0.1", "eth1")  # "bridge" sorts before "lab", as in Docker
+    assert {s.container_ip for s in host if type(s).__name__ in ("PublishRules", "StartProxy")} == {"10.250.0.2"}
+    assert _kinds(plan.files).count("WriteFile") == 3 and "10.251.0.2\th\n10.250.0.2\th\n" in plan.files[2].text
+
+
+def test_an_internal_network_gives_no_default_route(tmp_path):
+    world = FakeWorld(tmp_path)
+    world.networks.create("quiet", create_options(["10.251.0.0/24"], internal=True))
+    plan = start_plan(world, _record("quiet"))
+    assert plan.endpoints[0].gateway == "" and "DefaultRoute" not in _kinds(plan.host(1))

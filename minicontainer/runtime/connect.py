@@ -1,0 +1,234 @@
+"""`network connect` and `network disconnect`: a container's endpoints changed after it was created.
+
+A stopped container only has its record changed (the network is joined at its next start). A
+running one is changed live, under its lock, through its journal, in this order:
+
+    connect      the network's first use (if its bridge is down), a lease held by the container's
+                 supervisor, the veth (the lowest free ethN), the address, /etc/hosts, then the
+                 default route and the published ports if the network now sorts first
+    disconnect   the endpoint's veth undone (its address and routes go with it), its lease freed,
+                 /etc/hosts, then the default route and the published ports if they were on it
+
+Before touching the host the change is written into the record (`changing`: who, what, which
+endpoint). If the command dies half way, the next command's recover() finishes it the safe way: a
+connect is rolled back, a disconnect carried through (settle_interrupted).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+from minicontainer.errors import DaemonError
+from minicontainer.faults import checkpoint
+from minicontainer.kernel import proc
+from minicontainer.network.attach import endpoint, gateway_endpoint, next_ifname, route_steps, sandbox_steps, veth_of
+from minicontainer.network.modes import check_attachment
+from minicontainer.network.networks import PREDEFINED_DRIVERS, NetworkStore
+from minicontainer.plan import Step
+from minicontainer.specs.network import NetworkAttachment
+from minicontainer.store.containers import ContainerRecord
+from minicontainer.store.records import Endpoint
+
+
+def _explained(steps: list[Step]) -> list[dict]:
+    return [{"why": s.why, "sh": s.explain()} for s in steps]
+
+
+def connect(rt, ref: str, network: str, asked: NetworkAttachment) -> list[dict]:
+    """Connect the container to the network; returns what was done on the host (why, sh) for --explain."""
+    networks = NetworkStore(rt.root)
+    rec = rt.get(ref)
+    mode = rt.network_mode(rec.network_mode)
+    name = network if network in PREDEFINED_DRIVERS else networks.find(network).name
+    refusal = mode.join_refusal(name)  # before find() makes the default network's record
+    if refusal:
+        raise DaemonError(refusal)
+    net = networks.find(name)
+    asked = dataclasses.replace(asked, network=net.name)
+    check_attachment(asked, net)
+    store = rt.containers
+    with store.lock(rec.id):
+        rec = store.load(rec.id)
+        if any(a.network == net.name for a in rec.networks):
+            if rec.running:
+                raise DaemonError(f"endpoint with name {rec.name} already exists in network {net.name}")
+            return []  # Docker: a stopped container's duplicate connect changes nothing
+        if not rec.running:
+            rec.networks = [*rec.networks, asked]
+            store.save(rec)
+            return []
+        done = _connect_live(rt, networks, mode, rec, net, asked)
+    return done
+
+
+def _connect_live(rt, networks: NetworkStore, mode, rec: ContainerRecord, net, asked: NetworkAttachment) -> list[dict]:
+    store = rt.containers
+    done: list[dict] = [{"why": "the container's process", "sh": f"pid={rec.pid}"}]
+    up = mode.up_steps_of(net.name)
+    networks.kernel(net).bring_up(up)
+    done += _explained(up)
+    sup = rec.supervisor or {}
+    ip = networks.ipam(net).allocate(rec.id, asked.ip, holder=(sup["pid"], sup["start"]))
+    ep = endpoint(net, ip, rec.id, asked, ifname=next_ifname(rec.endpoints))
+    _begin(store, rec, "connect", ep)
+    try:
+        journal = store.journal(rec.id)
+        has_sandbox = any(type(s).__name__ == "BindNetns" for s in journal.steps())
+        steps = _attach(net, ep, rec.pid) + ([] if has_sandbox else sandbox_steps(rec.pid, rec.id))
+        from minicontainer.network.ports import apply_host
+        apply_host(journal, steps)
+        checkpoint("connect: endpoint wired")
+        done += _explained(steps)
+        done += _follow_gateway(rt, mode, rec, rec.endpoints + [ep])
+    except BaseException:
+        store.journal(rec.id).undo(only=veth_of(ep))
+        networks.ipam(net).release(ip, rec.id)
+        _follow_gateway(rt, mode, rec, rec.endpoints)
+        _end(store, rec)
+        raise
+    rec.endpoints = rec.endpoints + [ep]
+    rec.networks = [*rec.networks, asked]
+    _write_hosts(store, rec)
+    _end(store, rec)
+    return done
+
+
+def _attach(net, ep: Endpoint, pid: int) -> list[Step]:
+    from minicontainer.network.attach import attach_steps
+    return attach_steps(ep, pid, net.mtu)
+
+
+def disconnect(rt, ref: str, network: str, force: bool = False) -> list[dict]:
+    """Disconnect the container from the network; returns what was undone (why, sh) for --explain."""
+    networks = NetworkStore(rt.root)
+    rec = rt.get(ref)
+    try:
+        name = network if network in PREDEFINED_DRIVERS else networks.find(network).name
+    except DaemonError:
+        if not force:
+            raise
+        name = network  # -f: the network may be gone already
+    if name == "host" and rt.network_mode(rec.network_mode).host_files:
+        raise DaemonError("cannot disconnect container from host network - container was created in host network mode")
+    store = rt.containers
+    with store.lock(rec.id):
+        rec = store.load(rec.id)
+        if not any(a.network == name for a in rec.networks):
+            raise DaemonError(f"container {rec.id} is not connected to {'network' if rec.running else 'the network'} "
+                              f"{name}")
+        ep = rec.endpoint_on(name)
+        if not rec.running or ep is None:
+            rec.networks = [a for a in rec.networks if a.network != name]
+            store.save(rec)
+            return []
+        _begin(store, rec, "disconnect", ep)
+        done = _disconnect_live(rt, networks, rec, ep)
+    return done
+
+
+def _disconnect_live(rt, networks: NetworkStore, rec: ContainerRecord, ep: Endpoint) -> list[dict]:
+    store, mode = rt.containers, rt.network_mode(rec.network_mode)
+    journal = store.journal(rec.id)
+    undone = [s for s in journal.steps() if veth_of(ep)(s)]
+    errors = journal.undo(only=veth_of(ep))
+    checkpoint("disconnect: endpoint undone")
+    net = networks.load(ep.network)
+    if net is not None:
+        networks.ipam(net).release(ep.ip, rec.id)
+    rest = [e for e in rec.endpoints if e.endpoint_id != ep.endpoint_id]
+    done = [{"why": "the container's process", "sh": f"pid={rec.pid}"}]
+    done += [{"why": f"undo: {s.why}", "sh": s.explain_undo()} for s in undone]
+    done += _follow_gateway(rt, mode, rec, rest)
+    rec.endpoints = rest
+    rec.networks = [a for a in rec.networks if a.network != ep.network]
+    rec.teardown_errors = errors
+    _write_hosts(store, rec)
+    _end(store, rec)
+    return done
+
+
+def _follow_gateway(rt, mode, rec: ContainerRecord, endpoints: list[Endpoint]) -> list[dict]:
+    """After a change of endpoints: the default route via the gateway endpoint, and the published
+    ports' rules and proxies moved to it when they are elsewhere (they keep their host ports; a
+    port holder of --userland-proxy=false does not depend on the address and stays)."""
+    from minicontainer.network.ports import apply_host, published
+    done: list[dict] = []
+    routes = route_steps(rec.pid, endpoints)
+    for step in routes:
+        step.do()
+    done += _explained(routes)
+    gw = gateway_endpoint(endpoints)
+    journal = rt.containers.journal(rec.id)
+    current = [s for s in journal.steps() if _moves(s)]
+    target = gw.ip if gw is not None and rec.port_bindings else ""
+    if {s.container_ip for s in current} == ({target} if target else set()):
+        return done
+    journal.undo(only=_moves)
+    done += [{"why": f"undo: {s.why}", "sh": s.explain_undo()} for s in current]
+    if not target:
+        rec.ports = []  # no network left to publish on
+        return done
+    steps = [s for s in mode.port_steps(rec, endpoints, bound=rec.ports) if _moves(s)]
+    for step in steps:
+        if hasattr(step, "outlives_launcher"):
+            step.outlives_launcher = True  # this command exits: the proxy must not die with it
+    apply_host(journal, steps)
+    fresh = {(p.proto, p.host_ip, p.host_port): p for p in published(steps)}
+    rec.ports = [fresh.get((p.proto, p.host_ip, p.host_port), dataclasses.replace(p, container_ip=target))
+                 for p in rec.ports] or published(steps)
+    return done + _explained(steps)
+
+
+def _moves(step: Step) -> bool:
+    """The journaled port steps that depend on the container's address (a port holder does not)."""
+    from minicontainer.network.ports import is_port_step
+    return is_port_step(step) and type(step).__name__ != "HoldPort"
+
+
+def _write_hosts(store, rec: ContainerRecord) -> None:
+    """Its /etc/hosts, rewritten in place (it is bind-mounted into the container: a rename would not show)."""
+    from minicontainer.runtime.etcfiles import hosts
+    with open(store.path(rec.id, "hosts"), "w") as f:
+        f.write(hosts([ep.ip for ep in rec.endpoints], rec.config["Hostname"]))
+
+
+def _begin(store, rec: ContainerRecord, op: str, ep: Endpoint) -> None:
+    me = os.getpid()
+    rec.changing = {"op": op, "pid": me, "start": proc.start_ticks(me), "endpoint": dataclasses.asdict(ep)}
+    store.save(rec)
+    checkpoint(f"{op}: recorded")
+
+
+def _end(store, rec: ContainerRecord) -> None:
+    rec.changing = None
+    store.save(rec)
+    checkpoint("network change recorded")
+
+
+def settle_interrupted(rt, rec: ContainerRecord) -> ContainerRecord:
+    """A connect or disconnect whose command died half way (rec.changing names a dead process):
+    roll the connect back, carry the disconnect through. Called by recover(), under no lock."""
+    change = rec.changing
+    if not change or proc.is_alive(change["pid"], change["start"]):
+        return rec
+    store, networks = rt.containers, NetworkStore(rt.root)
+    with store.lock(rec.id):
+        rec = store.load(rec.id)
+        change = rec.changing
+        if not change or proc.is_alive(change["pid"], change["start"]):
+            return rec
+        ep = Endpoint.from_json(change["endpoint"])
+        if rec.running:
+            store.journal(rec.id).undo(only=veth_of(ep))
+        net = networks.load(ep.network)
+        if net is not None:
+            networks.ipam(net).release(ep.ip, rec.id)
+        rec.endpoints = [e for e in rec.endpoints if e.endpoint_id != ep.endpoint_id]
+        if change["op"] == "disconnect":
+            rec.networks = [a for a in rec.networks if a.network != ep.network]
+        if rec.running:
+            _follow_gateway(rt, rt.network_mode(rec.network_mode), rec, rec.endpoints)
+            _write_hosts(store, rec)
+        _end(store, rec)
+    return rec
