@@ -279,6 +279,17 @@ class Container:
         from minicontainer.show.explain import explain_script
         return explain_script(self._rt, self.record)
 
+    def connect(self, network: str, *, ip: str = "", aliases=()) -> None:
+        """`network connect [--ip A] [--alias N] NETWORK CONTAINER`: live if it runs, else at its next start."""
+        from minicontainer.runtime.connect import connect
+        from minicontainer.specs.network import NetworkAttachment, check_ip
+        connect(self._rt, self.id, network, NetworkAttachment(network, check_ip(ip) if ip else "", aliases=tuple(aliases)))
+
+    def disconnect(self, network: str, force: bool = False) -> None:
+        """`network disconnect [-f] NETWORK CONTAINER`."""
+        from minicontainer.runtime.connect import disconnect
+        disconnect(self._rt, self.id, network, force)
+
     def start(self) -> None:
         self._rt.start(self.id)
 

@@ -57,6 +57,7 @@ class StartProxy(Step):
     outlives_launcher: bool = False  # launched by a command that exits (network connect): no pdeathsig
     child: subprocess.Popen | None = state()  # the proxy, when this process launched it
     status: IO[str] | None = state()  # where the proxy reports its bind (or why it failed)
+    keep: int | None = state()  # we write "k" here once the proxy is journaled; EOF before that stops it
 
     @property
     def why(self) -> str:
@@ -70,13 +71,14 @@ class StartProxy(Step):
     def launch(self) -> None:
         """Start the proxy process without waiting for it (apply_host starts them all, then waits)."""
         r, w = os.pipe()
-        os.set_inheritable(w, True)
-        env = {**os.environ, "MINICONTAINER_PROXY_STATUS_FD": str(w)}
+        keep_r, self.keep = os.pipe()
+        env = {**os.environ, "MINICONTAINER_PROXY_STATUS_FD": str(w), "MINICONTAINER_PROXY_KEEP_FD": str(keep_r)}
         child = subprocess.Popen([sys.executable, "-m", "minicontainer.network.proxy", *self.argv()], env=env,
-                                pass_fds=(w,), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                pass_fds=(w, keep_r), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL, start_new_session=self.outlives_launcher,
                                 preexec_fn=None if self.outlives_launcher else _pdeathsig)
         os.close(w)
+        os.close(keep_r)
         self.child, self.status = child, os.fdopen(r)
         self.pid, self.start = child.pid, proc.start_ticks(child.pid)
 
@@ -88,15 +90,26 @@ class StartProxy(Step):
         self.status = None
         code, _, detail = report.partition("\n")
         if code != "0":
+            self._release_keep(b"x")
             self.child.wait()
             raise bind_error(self.proto, self.host_ip, self.host_port, detail)
         self.host_port = int(detail.split()[0])
+        self._release_keep(b"k")  # journaled before do() (Journal.apply): from now on the journal stops it
         self.child.returncode = 0  # it lives on after us: keep subprocess from warning about a running child
 
     def published(self) -> PublishedPort:
         return PublishedPort(self.proto, self.host_ip, self.host_port, self.container_port, self.container_ip, self.pid)
 
+    def _release_keep(self, word: bytes) -> None:
+        if self.keep is not None:
+            try:
+                os.write(self.keep, word)
+            finally:
+                os.close(self.keep)
+                self.keep = None
+
     def undo(self) -> None:
+        self._release_keep(b"x")
         if self.status is not None:
             self.status.close()
             self.status = None

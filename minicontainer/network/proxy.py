@@ -114,6 +114,14 @@ def serve_udp(listener: socket.socket, target: tuple[str, int]) -> None:
         up.send(data)
 
 
+def _adopted_or_exit(fd: int) -> None:
+    """Exit unless the process that started us writes "k" once we are in its journal: killed before
+    that, nobody would know to stop us (a `network connect` cannot give us its death signal)."""
+    if os.read(fd, 1) != b"k":
+        os._exit(0)
+    os.close(fd)
+
+
 def main(argv: list[str]) -> int:
     opts = dict(zip(argv[0::2], argv[1::2], strict=False))  # a trailing flag without a value is ignored
     proto, host_ip = opts["-proto"], opts["-host-ip"]
@@ -130,6 +138,9 @@ def main(argv: list[str]) -> int:
     if status:
         status.write(f"0\n{listener.getsockname()[1]}\n")
         status.close()
+    keep_fd = os.environ.get("MINICONTAINER_PROXY_KEEP_FD")
+    if keep_fd:
+        threading.Thread(target=_adopted_or_exit, args=(int(keep_fd),), daemon=True).start()
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     (serve_tcp if proto == "tcp" else serve_udp)(listener, target)
     return 0

@@ -162,14 +162,14 @@ def _follow_gateway(rt, mode, rec: ContainerRecord, endpoints: list[Endpoint]) -
     journal = rt.containers.journal(rec.id)
     current = [s for s in journal.steps() if _moves(s)]
     target = gw.ip if gw is not None and rec.port_bindings else ""
-    if {s.container_ip for s in current} == ({target} if target else set()):
-        return done
+    steps = [s for s in mode.port_steps(rec, endpoints, bound=rec.ports) if _moves(s)] if target else []
+    if all(map(_serving, current)) and sorted(map(_what, current)) == sorted(map(_what, steps)):
+        return done  # every port step is there, on the right address (a crash may have left only some)
     journal.undo(only=_moves)
     done += [{"why": f"undo: {s.why}", "sh": s.explain_undo()} for s in current]
     if not target:
         rec.ports = []  # no network left to publish on
         return done
-    steps = [s for s in mode.port_steps(rec, endpoints, bound=rec.ports) if _moves(s)]
     for step in steps:
         if hasattr(step, "outlives_launcher"):
             step.outlives_launcher = True  # this command exits: the proxy must not die with it
@@ -178,6 +178,17 @@ def _follow_gateway(rt, mode, rec: ContainerRecord, endpoints: list[Endpoint]) -
     rec.ports = [fresh.get((p.proto, p.host_ip, p.host_port), dataclasses.replace(p, container_ip=target))
                  for p in rec.ports] or published(steps)
     return done + _explained(steps)
+
+
+def _what(step) -> tuple:
+    """A port step's identity: what it binds or rules and where it sends it (not its pid)."""
+    return (type(step).__name__, step.proto, step.host_ip, step.host_port, step.container_ip, step.container_port)
+
+
+def _serving(step) -> bool:
+    """A journaled proxy still runs (one launched by a command killed before it was confirmed
+    exits by itself); other port steps are checked by the rule repair of every command."""
+    return type(step).__name__ != "StartProxy" or proc.is_alive(step.pid, step.start)
 
 
 def _moves(step: Step) -> bool:

@@ -59,7 +59,7 @@ def render(topo: Topology) -> str:
     c = _Canvas()
     c.text(HOST_X, 20, "minicontainer network show: follow a published port from the host to its container",
            ";font-size:14px;font-weight:bold")
-    c.text(HOST_X, 36, "solid: routes, and veth pairs (host end named, eth0 inside)  ·  dashed red: a published port: host port → DNAT or proxy → "
+    c.text(HOST_X, 36, "solid: routes, and veth pairs (host end named, ethN inside)  ·  dashed red: a published port: host port → DNAT or proxy → "
            "bridge → veth → eth0", ";fill:#555555")
     host_lines = [("host: root network namespace", True)]
     host_lines += [(f"{i.name}  {' '.join(i.addresses) or '-'}" + ("" if i.up else " (down)"), False) for i in topo.host]
@@ -86,7 +86,7 @@ def render(topo: Topology) -> str:
         for ep, ey, h in rows:
             c.box(CTR_X, ey, CTR_W, h, [
                 (f"container {ep.container} ({ep.short_id})", True),
-                (f"eth0 {ep.ip}/{ep.prefixlen}  {ep.mac}", False),
+                (f"{ep.ifname} {ep.ip}/{ep.prefixlen}  {ep.mac}", False),
                 (f"netns {ep.netns}", False)], fill="#fffbe6", cls="container")
             c.line([(BRIDGE_X + BRIDGE_W, by + 45), (CTR_X - 60, ey + 30), (CTR_X, ey + 30)],
                    color="#333333" if ep.veth_in_kernel else "#e74c3c",

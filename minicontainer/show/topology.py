@@ -22,7 +22,8 @@ class Endpoint:
     host_veth: str
     veth_in_kernel: bool
     netns: str
-    ports: list[PublishedPort] = field(default_factory=list)
+    ports: list[PublishedPort] = field(default_factory=list)  # those published on this endpoint
+    ifname: str = "eth0"      # its end inside the container (eth1... on a second network)
 
 
 @dataclass
@@ -89,8 +90,8 @@ def gather(rt, only: str | None = None) -> Topology:
                 continue
             veth = ep.host_if
             on_bridge = os.path.realpath(f"/sys/class/net/{veth}/master").endswith("/" + net.bridge) if veth else False
-            bn.endpoints.append(Endpoint(rec.name, rec.short_id, ep.ip, ep.prefixlen, ep.mac,
-                                         veth, on_bridge, ep.sandbox_key, list(rec.ports)))
+            bn.endpoints.append(Endpoint(rec.name, rec.short_id, ep.ip, ep.prefixlen, ep.mac, veth, on_bridge,
+                                         ep.sandbox_key, [p for p in rec.ports if p.container_ip == ep.ip], ep.ifname))
         topo.networks.append(bn)
     if only is None:
         from minicontainer.network.modes import ContainerMode, HostMode, NoneMode, kind_of

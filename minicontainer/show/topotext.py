@@ -23,7 +23,7 @@ def render(topo: Topology) -> str:
             last = i == len(net.endpoints) - 1
             branch, cont = ("└─", "   ") if last else ("├─", "│  ")
             gone = "" if ep.veth_in_kernel else "  [veth missing from the kernel!]"
-            out.append(f"│    {branch} {ep.host_veth or '?'} ══ eth0 {ep.ip}/{ep.prefixlen} {ep.mac}  "
+            out.append(f"│    {branch} {ep.host_veth or '?'} ══ {ep.ifname} {ep.ip}/{ep.prefixlen} {ep.mac}  "
                        f"container {ep.container} ({ep.short_id}), netns {ep.netns}{gone}")
             for port in ep.ports:
                 how = (f"proxy pid {port.proxy_pid} answers on the host" if port.proxy_pid

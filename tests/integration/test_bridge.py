@@ -239,7 +239,7 @@ def test_user_networks_are_isolated_from_each_other(br):
     a_net, b_net = f"10.{random.randrange(150, 199)}.1.0/24", f"10.{random.randrange(150, 199)}.2.0/24"
     br.ok("network", "create", "--subnet", a_net, "neta")
     br.ok("network", "create", "--subnet", b_net, "netb")
-    assert [line.split()[1] for line in br.ok("network", "ls").splitlines()[1:]] == ["neta", "netb"]
+    assert [line.split()[1] for line in br.ok("network", "ls").splitlines()[1:]] == ["bridge", "host", "neta", "netb", "none"]
     br.ok("run", "-d", "--name", "a1", "--net", "neta", "busybox", "sh", "-c", HTTPD.format(name="a1"))
     a1 = _inspect(br, "a1", "{{.NetworkSettings.Networks.neta.IPAddress}}")
     assert a1 == a_net.replace(".0/24", ".2")

@@ -136,3 +136,49 @@ def test_kill_9_at_every_step_of_rm(crash_env, role):
             mc(*rm)
         _check_recovered(mc, before, label)
     _serves(mc, port)
+
+
+def _same_processes(snap):
+    """The kernel-side snapshot with processes by command line: a proxy moved between networks and
+    back is a new process serving the same port."""
+    out = _kernel_only(snap)
+    out["processes"] = type(out["processes"])(line.split(" ", 1)[1] for line in out["processes"].elements())
+    return out
+
+
+def _networks_of(mc, name) -> set[str]:
+    import json
+    return set(json.loads(mc.ok("inspect", name))[0]["NetworkSettings"]["Networks"])
+
+
+@pytest.mark.parametrize("op", ["connect", "disconnect"])
+def test_kill_9_at_every_step_of_network_connect_and_disconnect(crash_env, op):
+    """"alpha" sorts before "bridge": connecting it moves the default route and the published ports
+    to it, disconnecting moves them back, so every kind of step is crashed."""
+    mc = crash_env
+    port = random.randrange(20000, 60000)
+    mc.ok("network", "create", "--subnet", f"10.{random.randrange(150, 199)}.{random.randrange(1, 250)}.0/24", "alpha")
+    mc(*("run", "-d", "--name", "crashweb", "-p", f"{port}:80", *RUN_ARGS), check=True)
+    connect, disconnect = ("network", "connect", "alpha", "crashweb"), ("network", "disconnect", "alpha", "crashweb")
+    if op == "connect":
+        steps = _steps(mc, "command", connect)
+        mc(*disconnect, check=True)
+    else:
+        mc(*connect, check=True)
+        steps = _steps(mc, "command", disconnect)
+    assert len(steps) >= 4, steps
+    before = _same_processes(_snapshot(mc))
+    for n, label in enumerate(steps, 1):
+        if op == "disconnect":
+            mc(*connect, check=True)
+        _crashing(mc, f"command:{n}", *(connect if op == "connect" else disconnect))
+        nets = _networks_of(mc, "crashweb")  # the next command settles what the crash cut short
+        assert nets in ({"bridge"}, {"bridge", "alpha"}), (label, nets)
+        assert curl(f"http://127.0.0.1:{port}/") == "hello-crash\n", label  # the ports work whatever happened
+        if "alpha" in nets:
+            assert "eth1" in mc.ok("exec", "crashweb", "ip", "-o", "link"), label
+            mc(*disconnect, check=True)
+        diff = residue.settled_difference(before, lambda: _same_processes(_snapshot(mc)))
+        assert not diff, f"after a crash at {label!r} of {op}:\n" + "\n".join(diff)
+    mc("rm", "-f", "-v", "crashweb", check=True)
+    mc("network", "rm", "alpha", check=True)
