@@ -51,6 +51,26 @@ def supervisor_rss(mc: list[str], env: dict) -> float:
         subprocess.run([*mc, "rm", "-f", cid], env=env, capture_output=True)
 
 
+def connect_cycle(mc: list[str], env: dict, runs: int) -> tuple[list[float], list[float]]:
+    """A running container on the default bridge connected to a second network and disconnected
+    again, `runs` times: the live hot-plug of a veth (the second network's bridge is up already)."""
+    subprocess.run([*mc, "network", "create", "--subnet", "10.252.0.0/24", "mcbenchnet"], env=env, check=True,
+                   stdout=subprocess.DEVNULL)
+    cid = subprocess.run([*mc, "run", "-d", "--net=bridge", "busybox", "sleep", "600"], env=env, check=True,
+                         capture_output=True, text=True).stdout.strip()
+    connects, disconnects = [], []
+    try:
+        subprocess.run([*mc, "network", "connect", "mcbenchnet", cid], env=env, check=True)  # brings its bridge up
+        subprocess.run([*mc, "network", "disconnect", "mcbenchnet", cid], env=env, check=True)
+        for _ in range(runs):
+            connects += timed_runs([*mc, "network", "connect", "mcbenchnet", cid], 1, env)
+            disconnects += timed_runs([*mc, "network", "disconnect", "mcbenchnet", cid], 1, env)
+    finally:
+        subprocess.run([*mc, "rm", "-f", cid], env=env, capture_output=True)
+        subprocess.run([*mc, "network", "rm", "mcbenchnet"], env=env, capture_output=True)
+    return connects, disconnects
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--runs", type=int, default=20)
@@ -79,6 +99,9 @@ def main() -> int:
         report("run --rm --net=bridge busybox true", timed_runs([*mc, "run", "--rm", "--net=bridge", "busybox", "true"], args.runs, env))
         report("run --rm --net=bridge -p 80 busybox true",
                timed_runs([*mc, "run", "--rm", "--net=bridge", "-p", "80", "busybox", "true"], args.runs, env))
+        connects, disconnects = connect_cycle(mc, env, args.runs)
+        report("network connect (running container)", connects)
+        report("network disconnect (running container)", disconnects)
         report("python -c pass (interpreter floor)", timed_runs([sys.executable, "-c", "pass"], args.runs, env))
         print(f"{'idle supervisor RSS':<44} {supervisor_rss(mc, env):7.1f} MiB")
         if not args.no_throughput:

@@ -90,7 +90,7 @@ class StartProxy(Step):
         self.status = None
         code, _, detail = report.partition("\n")
         if code != "0":
-            self._release_keep(b"x")
+            self._release_keep()
             self.child.wait()
             raise bind_error(self.proto, self.host_ip, self.host_port, detail)
         self.host_port = int(detail.split()[0])
@@ -100,16 +100,20 @@ class StartProxy(Step):
     def published(self) -> PublishedPort:
         return PublishedPort(self.proto, self.host_ip, self.host_port, self.container_port, self.container_ip, self.pid)
 
-    def _release_keep(self, word: bytes) -> None:
+    def _release_keep(self, word: bytes = b"") -> None:
+        """Tell the proxy it is journaled ("k"), or just close (it exits at EOF, if it still runs)."""
         if self.keep is not None:
             try:
-                os.write(self.keep, word)
+                if word:
+                    os.write(self.keep, word)
+            except BrokenPipeError:
+                pass  # it is gone already
             finally:
                 os.close(self.keep)
                 self.keep = None
 
     def undo(self) -> None:
-        self._release_keep(b"x")
+        self._release_keep()
         if self.status is not None:
             self.status.close()
             self.status = None
