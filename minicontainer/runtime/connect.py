@@ -22,8 +22,17 @@ import os
 from minicontainer.errors import DaemonError
 from minicontainer.faults import checkpoint
 from minicontainer.kernel import proc
-from minicontainer.network.attach import endpoint, gateway_endpoint, next_ifname, route_steps, sandbox_steps, veth_of
-from minicontainer.network.modes import check_attachment
+from minicontainer.kernel.netlink import BindNetns
+from minicontainer.network.attach import (
+    attach_steps,
+    endpoint,
+    gateway_endpoint,
+    next_ifname,
+    route_steps,
+    sandbox_steps,
+    veth_of,
+)
+from minicontainer.network.modes import HostMode, check_attachment, kind_of
 from minicontainer.network.networks import PREDEFINED_DRIVERS, NetworkStore
 from minicontainer.plan import Step
 from minicontainer.specs.network import NetworkAttachment
@@ -74,8 +83,8 @@ def _connect_live(rt, networks: NetworkStore, mode, rec: ContainerRecord, net, a
     _begin(store, rec, "connect", ep)
     try:
         journal = store.journal(rec.id)
-        has_sandbox = any(type(s).__name__ == "BindNetns" for s in journal.steps())
-        steps = _attach(net, ep, rec.pid) + ([] if has_sandbox else sandbox_steps(rec.pid, rec.id))
+        has_sandbox = any(isinstance(s, BindNetns) for s in journal.steps())  # it had no network left
+        steps = attach_steps(ep, rec.pid, net.mtu) + ([] if has_sandbox else sandbox_steps(rec.pid, rec.id))
         from minicontainer.network.ports import apply_host
         apply_host(journal, steps)
         checkpoint("connect: endpoint wired")
@@ -94,11 +103,6 @@ def _connect_live(rt, networks: NetworkStore, mode, rec: ContainerRecord, net, a
     return done
 
 
-def _attach(net, ep: Endpoint, pid: int) -> list[Step]:
-    from minicontainer.network.attach import attach_steps
-    return attach_steps(ep, pid, net.mtu)
-
-
 def disconnect(rt, ref: str, network: str, force: bool = False) -> list[dict]:
     """Disconnect the container from the network; returns what was undone (why, sh) for --explain."""
     networks = NetworkStore(rt.root)
@@ -109,7 +113,7 @@ def disconnect(rt, ref: str, network: str, force: bool = False) -> list[dict]:
         if not force:
             raise
         name = network  # -f: the network may be gone already
-    if name == "host" and rt.network_mode(rec.network_mode).host_files:
+    if name == "host" and kind_of(rec.network_mode) is HostMode:
         raise DaemonError("cannot disconnect container from host network - container was created in host network mode")
     store = rt.containers
     with store.lock(rec.id):
