@@ -260,6 +260,23 @@ def cmd_logs(rt, opts, args) -> int:
     return 0
 
 
+def cmd_attach(rt, opts, args) -> int:
+    """Join a detached container's stdio; ctrl-p ctrl-q (or --detach-keys) leaves it running."""
+    from minicontainer.runtime.attach import attach_client, detach_keys
+    keys = detach_keys(opts.detach_keys)
+    rec = rt.get(args[0])
+    if not rec.running:
+        raise MCError("cannot attach to a stopped container, start it first", 1)
+    tty, forward = rec.config.get("Tty", False), not opts.no_stdin and rec.config.get("OpenStdin", False)
+    if tty and forward and not os.isatty(0):
+        raise MCError("the input device is not a TTY", 1)
+    detached = attach_client(rt.containers.dir(rec.id), keys, forward, raw=tty and forward)
+    if detached:
+        print("read escape sequence", file=sys.stderr)  # the docker CLI's words, and its exit status 1
+        return 1
+    return rt.wait(rec.id)
+
+
 def cmd_exec(rt, opts, args) -> int:
     from minicontainer.specs.run import check_workdir, parse_env
     if opts.tty and opts.interactive and not os.isatty(0):
@@ -390,6 +407,12 @@ COMMANDS = {c.name: c for c in [
             [Flag("follow", "f", help="Follow log output"), Flag("timestamps", "t", help="Show timestamps"),
              Flag("tail", "n", kind="str", default="all", metavar="string", help="Number of lines to show from the end")],
             min_args=1, max_args=1, examples=["minicontainer logs web", "minicontainer logs -f --tail 10 web"]),
+    Command("attach", "attach [OPTIONS] CONTAINER", "Attach local standard input, output, and error streams to a running container",
+            cmd_attach,
+            [Flag("detach-keys", kind="str", metavar="string", help="Override the key sequence for detaching a container"),
+             Flag("no-stdin", help="Do not attach STDIN")],
+            min_args=1, max_args=1,
+            examples=["minicontainer run -dit --name box busybox sh", "minicontainer attach box   # ctrl-p ctrl-q detaches"]),
     Command("exec", "exec [OPTIONS] CONTAINER COMMAND [ARG...]", "Execute a command in a running container", cmd_exec,
             [Flag("interactive", "i", help="Keep STDIN open even if not attached"), Flag("tty", "t", help="Allocate a pseudo-TTY"),
              Flag("workdir", "w", kind="str", metavar="string", help="Working directory inside the container"),

@@ -31,7 +31,8 @@ def terminal_winsize(fd: int = 0) -> bytes | None:
 
 
 class Relay:
-    def __init__(self, started: Started, log: LogWriter | None, echo: bool, forward_stdin: bool, sink=None):
+    def __init__(self, started: Started, log: LogWriter | None, echo: bool, forward_stdin: bool, sink=None,
+                 attach=None):
         self.pid = started.pid
         self.master = started.master
         self.outputs = {started.master: "stdout"} if started.master is not None else dict(started.outputs)
@@ -42,6 +43,7 @@ class Relay:
         self.sink = sink  # sink(stream, data) instead of echoing: how the Python API captures exec output
         self.pending = b""
         self.signals: list[int] = []
+        self.attach = attach  # an attach.AttachPoint: `attach` clients get the output and feed the stdin
 
     def _on_signal(self, signum, _frame) -> None:
         self.signals.append(signum)
@@ -75,6 +77,8 @@ class Relay:
         stream = self.outputs[fd]
         if self.log:
             self.log.write(stream, data)
+        if self.attach is not None:
+            self.attach.send(data)
         if self.sink is not None:
             self.sink(stream, data)
         elif self.echo:
@@ -122,6 +126,7 @@ class Relay:
         try:
             while self.outputs:
                 rlist = [rfd, *self.outputs] + ([self.stdin_src] if self.stdin_src is not None else [])
+                rlist += self.attach.fds() if self.attach is not None else []
                 wlist = [self.stdin_dst] if self.pending and self.stdin_dst is not None else []
                 try:
                     readable, writable, _ = select.select(rlist, wlist, [])
@@ -140,9 +145,15 @@ class Relay:
                         self._read_output(fd)
                     elif fd == self.stdin_src:
                         self._read_stdin()
+                    elif self.attach is not None and fd in self.attach.fds():
+                        typed = self.attach.readable(fd)
+                        if self.stdin_dst is not None:
+                            self.pending += typed
                 if writable:
                     self._flush_stdin()
         finally:
+            if self.attach is not None:
+                self.attach.close()
             if raw_saved is not None:
                 termios.tcsetattr(0, termios.TCSADRAIN, raw_saved)
             for s, h in old_handlers.items():

@@ -102,11 +102,12 @@ def container_env(rec: ContainerRecord) -> list[str]:
     return [e for e in extra if e.partition("=")[0] not in keys] + env
 
 
-def launch_for(rec: ContainerRecord, foreground: bool, winsize: bytes | None = None) -> Launch:
-    """What the container's pid 1 runs, and how its stdio is wired (stdin only in the foreground)."""
+def launch_for(rec: ContainerRecord, winsize: bytes | None = None) -> Launch:
+    """What the container's pid 1 runs, and how its stdio is wired: with -i its stdin is a pipe the
+    supervisor holds open (fed from our stdin in the foreground, by `attach` clients when detached)."""
     return Launch(argv=rec.command, env=container_env(rec), cwd=rec.config.get("WorkingDir") or "/",
                   user=rec.config.get("User") or "", tty=rec.config.get("Tty", False),
-                  stdin=foreground and rec.config.get("OpenStdin", False), winsize=winsize)
+                  stdin=rec.config.get("OpenStdin", False), winsize=winsize)
 
 
 def file_steps(store: ContainerStore, rec: ContainerRecord, texts: dict[str, str]) -> list[Step]:
@@ -137,7 +138,7 @@ def container_steps(world: World, rec: ContainerRecord, private_net: bool) -> li
         volume_steps=volume_steps).steps
 
 
-def start_plan(world: World, rec: ContainerRecord, foreground: bool = False, winsize: bytes | None = None) -> StartPlan:
+def start_plan(world: World, rec: ContainerRecord, winsize: bytes | None = None) -> StartPlan:
     """Everything a start of rec does, in order. Refusals come before anything is taken; the lease
     (the only thing taken) comes last, so a refusal leaves nothing to give back."""
     mode = world.mode(rec.network_mode)
@@ -148,7 +149,7 @@ def start_plan(world: World, rec: ContainerRecord, foreground: bool = False, win
             raise allocated_error(rec.name, rec.id, clash)
     joins = mode.joins()
     container = container_steps(world, rec, "net" in mode.namespaces)
-    launch = launch_for(rec, foreground, winsize)
+    launch = launch_for(rec, winsize)
     endpoints = mode.reserve(rec, world.lease)
     network = mode.first_use_steps(rec)
     files = file_steps(world.containers, rec, world.etc_texts(rec, [ep.ip for ep in endpoints]))

@@ -52,6 +52,7 @@ class Supervisor:
         self.foreground = foreground
         self.started: Started | None = None
         self.log: LogWriter | None = None
+        self.attach = None  # where `attach` clients connect (a detached container's supervisor only)
 
     def start(self) -> None:
         """Start the container: build its StartPlan, then execute it phase by phase (every applied
@@ -62,8 +63,7 @@ class Supervisor:
         self.log = LogWriter(store.log_path(rec.id))
         trace.record_to(store.trace_path(rec.id))
         try:
-            plan = start_plan(RealWorld(self.rt), rec, self.foreground,
-                              terminal_winsize() if self.foreground else None)
+            plan = start_plan(RealWorld(self.rt), rec, terminal_winsize() if self.foreground else None)
             self._record_endpoints(plan)
             self.started = self._execute(plan)
             trace.write({"phase": "started", "pid": self.started.pid})
@@ -80,6 +80,9 @@ class Supervisor:
                 raise exc from None
             raise
         trace.stop()
+        if not self.foreground:  # listening before `run -d` returns: an `attach` right after it finds us
+            from minicontainer.runtime.attach import AttachPoint
+            self.attach = AttachPoint(store.dir(rec.id))
         me = os.getpid()
         with store.lock(rec.id):
             rec.status, rec.pid, rec.error, rec.exit_code = "running", self.started.pid, "", 0
@@ -162,7 +165,7 @@ class Supervisor:
         interactive = self.foreground and self.rec.config.get("OpenStdin", False)
         _reap_other_children(keep=started.pid)
         try:
-            Relay(started, self.log, echo=self.foreground, forward_stdin=interactive).run()
+            Relay(started, self.log, echo=self.foreground, forward_stdin=interactive, attach=self.attach).run()
         finally:
             self.log.close()
             _, status = os.waitpid(started.pid, 0)

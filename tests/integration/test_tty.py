@@ -74,3 +74,37 @@ def test_exec_it(mc):
 def test_it_without_terminal_is_refused(mc):
     proc = mc("run", "-it", "--rm", "busybox", "sh", input="")
     assert proc.returncode == 1 and "the input device is not a TTY" in proc.stderr
+
+
+def test_attach_to_a_dit_container_detach_keys_and_exit(mc):
+    """Docker's tutorial: `run -dit` from a script (no terminal), `attach`, ctrl-p ctrl-q leaves it running."""
+    mc.ok("run", "-dit", "--name", "box", "busybox", "sh")
+    proc, master = _spawn_on_pty(mc, "attach", "box")
+    try:
+        os.write(master, b"echo attached-$((40+2))\n")
+        _read_until(master, b"attached-42")
+        os.write(master, b"\x10\x11")  # ctrl-p ctrl-q
+        out = _read_until(master, b"read escape sequence")
+        assert proc.wait(timeout=10) == 1, out  # the docker CLI's status after a detach
+    finally:
+        os.close(master)
+    assert mc.ok("inspect", "-f", "{{.State.Status}}", "box") == "running\n"
+    proc, master = _spawn_on_pty(mc, "attach", "--detach-keys", "ctrl-x", "box")
+    try:
+        os.write(master, b"exit 3\n")
+        assert proc.wait(timeout=10) == 3  # the container's exit code, once it ends
+    finally:
+        os.close(master)
+    assert mc.ok("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", "box") == "exited 3\n"
+    stopped = mc("attach", "box")
+    assert stopped.returncode == 1 and "cannot attach to a stopped container, start it first" in stopped.stderr
+    mc.ok("rm", "box")
+
+
+def test_attach_to_a_di_container_feeds_its_stdin(mc):
+    mc.ok("run", "-di", "--name", "cat", "busybox", "sh", "-c", "read line; echo got:$line")
+    proc = subprocess.Popen([sys.executable, "-m", "minicontainer", "attach", "cat"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=mc.env, cwd=REPO)
+    out, err = proc.communicate(b"hello\n", timeout=15)
+    assert (proc.returncode, out) == (0, b"got:hello\n"), err
+    mc.ok("rm", "cat")
