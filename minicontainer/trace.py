@@ -13,6 +13,7 @@ Each line says where the command belongs (the phase):
   host       host side, once the namespaces exist: veth, /run/netns name, published ports
   exec       the command itself
   started    the container's pid, once it runs; failed: the error, if the start did not get there
+  changed    what a later `network connect` or `disconnect` did while it ran (each line names it)
 """
 
 from __future__ import annotations
@@ -82,6 +83,16 @@ def applied(step) -> None:
     """Called right after a step's do() succeeded."""
     if _fd is not None:
         write(entry(step))
+
+
+def append(path: str, lines: list[dict]) -> None:
+    """Add lines to a trace that is not being recorded by this process (a connect to a running container)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o644)
+    try:
+        for line in lines:
+            os.write(fd, (json.dumps(line) + "\n").encode())
+    finally:
+        os.close(fd)
 
 
 def read(path: str) -> list[dict]:

@@ -68,6 +68,7 @@ def connect(rt, ref: str, network: str, asked: NetworkAttachment) -> list[dict]:
             store.save(rec)
             return []
         done = _connect_live(rt, networks, mode, rec, net, asked)
+        _traced(store, rec, f"network connect {net.name}", done)
     return done
 
 
@@ -128,7 +129,15 @@ def disconnect(rt, ref: str, network: str, force: bool = False) -> list[dict]:
             return []
         _begin(store, rec, "disconnect", ep)
         done = _disconnect_live(rt, networks, rec, ep)
+        _traced(store, rec, f"network disconnect {name}", done)
     return done
+
+
+def _traced(store, rec: ContainerRecord, change: str, done: list[dict]) -> None:
+    """Into the container's trace, after its start: `explain CONTAINER` shows (and replays) it too."""
+    from minicontainer import trace
+    lines = [{"phase": "changed", "change": change, **d} for d in done if not d["sh"].startswith("pid=")]
+    trace.append(store.trace_path(rec.id), lines)
 
 
 def _disconnect_live(rt, networks: NetworkStore, rec: ContainerRecord, ep: Endpoint) -> list[dict]:

@@ -93,6 +93,12 @@ def render(lines: list[dict], title: str, names: dict[str, str] | None = None) -
         out += ['read ns < "$sync/ns"', "", "# ==== host side, wired to the container's namespaces (process $pid)"]
         out += _block(host)
         out += ['echo > "$sync/go"  # go: the container builds its view and runs its command']
+    last = None
+    for line in by_phase.get("changed", []):  # each connect or disconnect, in the order they happened
+        if line["change"] != last:
+            out += ["", f"# ==== later, while it ran: {line['change']}"]
+            last = line["change"]
+        out += _block([line])
     out += ['rm -r "$sync"  # the shell keeps its script open', "",
             'echo "$pid"  # the container runs as this process; its namespaces live as long as it does']
     return _with_names(out + failed, names)

@@ -82,6 +82,11 @@ def test_the_default_route_and_the_published_ports_follow_the_network_that_sorts
     assert curl(f"http://{host_side}:{port}/", netns=ns) == "hello-web\n"  # from outside: DNAT, and the reply goes back
     assert mc.ok("port", "web") .splitlines()[0] == f"80/tcp -> 0.0.0.0:{port}"
     mc.ok("network", "disconnect", "bridge", "web")
+    script = mc.ok("explain", "web")  # the start, then each change while it ran, as commands
+    connect_at, disconnect_at = (script.index("# ==== later, while it ran: network connect bridge"),
+                                 script.index("# ==== later, while it ran: network disconnect bridge"))
+    assert connect_at < disconnect_at and f"master {mc.bridge} up type veth peer name eth1" in script[connect_at:]
+    assert f"--to-destination {bridge_ip}:80" in script[connect_at:disconnect_at]
     assert f"default via {net}.1 dev eth0" in mc.ok("exec", "web", "ip", "route")
     assert f"--to-destination {net}.2:80" in _nat_rules() and f"--to-destination {bridge_ip}:80" not in _nat_rules()
     assert curl(f"http://{host_side}:{port}/", netns=ns) == "hello-web\n"
