@@ -241,13 +241,14 @@ class BridgeNetfilter(Step):
     network with enable_icc=false (its DROP between two ports of one bridge is an iptables rule) or
     without the userland proxy (a container's DNAT to a neighbour on its own bridge)."""
 
+    required: bool = True  # enable_icc=false cannot work without it; without the proxy Docker goes on (a warning)
     why = "frames between ports of one bridge must meet iptables (br_netfilter): enable_icc=false, or no userland proxy"
 
     def do(self) -> None:
         if not os.path.exists("/proc/sys/net/bridge"):
             import subprocess
             subprocess.run(["modprobe", "br_netfilter"], capture_output=True)
-        if _write_sysctl("net/bridge/bridge-nf-call-iptables", "1") is None:
+        if _write_sysctl("net/bridge/bridge-nf-call-iptables", "1") is None and self.required:
             raise OSError(errno.ENOENT, "br_netfilter is not available (modprobe br_netfilter failed)")
 
     def explain(self) -> str:

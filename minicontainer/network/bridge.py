@@ -42,7 +42,7 @@ class BridgeNetwork:
             steps.append(Sysctl(f"net.ipv4.conf.{net.bridge}.route_localnet", "1",
                                 why="let 127.0.0.1-sourced packets (DNATed in OUTPUT) be routed onto the bridge"))
         if not net.icc or not net.userland_proxy:  # Docker's condition too: both need iptables on bridged frames
-            steps.append(BridgeNetfilter())
+            steps.append(BridgeNetfilter(required=not net.icc))
         steps.append(AcceptOnNftablesForward(net.bridge))
         steps.append(Sysctl("net.ipv4.ip_forward", "1", why="route between the bridge and the host's other interfaces"))
         base, hooks, own = self.rule_sets()

@@ -37,12 +37,15 @@ class HostLocalIPAM:
         lease = f"{owner} {pid} {holder[1] if holder else proc.start_ticks(pid)}\n"
         self._ensure_dir()
         with locked(os.path.join(self.dir, "lock")):
-            for ip in [ipaddress.ip_address(want)] if want else self._dynamic():
-                if ip == self.gateway or not self._take(str(ip), lease):
-                    if want:
-                        raise DaemonError("Address already in use", 125)
-                    continue
+            return self._first(want, lambda ip: self._take(ip, lease))
+
+    def _first(self, want: str, free) -> str:
+        """`want` if free(want), else the first dynamic address that is free (never the gateway)."""
+        for ip in [ipaddress.ip_address(want)] if want else self._dynamic():
+            if ip != self.gateway and free(str(ip)):
                 return str(ip)
+            if want:
+                raise DaemonError("Address already in use", 125)
         raise DaemonError(f"no available IPv4 addresses on this network's address pools: {self.pool}", 125)
 
     def _dynamic(self):
@@ -67,13 +70,10 @@ class HostLocalIPAM:
 
     def next_free(self, want: str = "") -> str:
         """The address allocate() would hand out now, leasing nothing (for --dry-run)."""
-        for ip in [ipaddress.ip_address(want)] if want else self._dynamic():
-            path = os.path.join(self.dir, str(ip))
-            if ip != self.gateway and not (os.path.exists(path) and _held(open(path).read())):
-                return str(ip)
-            if want:
-                raise DaemonError("Address already in use", 125)
-        raise DaemonError(f"no available IPv4 addresses on this network's address pools: {self.pool}", 125)
+        def free(ip: str) -> bool:
+            path = os.path.join(self.dir, ip)
+            return not (os.path.exists(path) and _held(open(path).read()))
+        return self._first(want, free)
 
     def reclaim_dead(self) -> None:
         """Free the leases whose holder is gone (a supervisor killed before it could release them)."""

@@ -53,10 +53,7 @@ class NetworkMode:
     join_refusal_text = PRIVATE_NONE
 
     def validate(self, spec) -> None:
-        """Refuse a spec this mode cannot run, before anything exists."""
-        self._refuse_more_networks(spec)
-
-    def _refuse_more_networks(self, spec) -> None:
+        """Refuse a spec this mode cannot run, before anything exists: here, networks it cannot join."""
         for att in spec.networks[1:]:
             refusal = self.join_refusal(att.network)
             if refusal:
@@ -122,7 +119,7 @@ class ContainerMode(NetworkMode):
         self.containers = containers
 
     def validate(self, spec) -> None:
-        self._refuse_more_networks(spec)
+        super().validate(spec)
         if spec.publish or spec.publish_all:
             raise DaemonError("conflicting options: port publishing and the container type network mode", 125)
         if spec.hostname:  # Docker refuses it: the network identity belongs to the joined container
@@ -188,7 +185,7 @@ class BridgeMode(NetworkMode):
         return [dataclasses.replace(a, network=self._named(a.network)) for a in asked]
 
     def validate(self, spec) -> None:
-        self._refuse_more_networks(spec)
+        super().validate(spec)
         for att in self.attachments(spec):
             check_attachment(att, self.networks.load(att.network))
 

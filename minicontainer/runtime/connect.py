@@ -49,11 +49,11 @@ def connect(rt, ref: str, network: str, asked: NetworkAttachment) -> list[dict]:
     networks = NetworkStore(rt.root)
     rec = rt.get(ref)
     mode = rt.network_mode(rec.network_mode)
-    name = network if network in PREDEFINED_DRIVERS else networks.find(network).name
-    refusal = mode.join_refusal(name)  # before find() makes the default network's record
+    found = None if network in PREDEFINED_DRIVERS else networks.find(network)
+    refusal = mode.join_refusal(found.name if found else network)  # before find() makes the default's record
     if refusal:
         raise DaemonError(refusal)
-    net = networks.find(name)
+    net = found or networks.find(network)
     asked = dataclasses.replace(asked, network=net.name)
     check_attachment(asked, net)
     store = rt.containers
