@@ -96,14 +96,14 @@ def network_connect(rt, opts, args) -> int:
         raise DaemonError("network-scoped aliases are only supported for user-defined networks", 1)
     asked = NetworkAttachment(args[0], check_ip(opts.ip) if opts.ip else "", aliases=tuple(opts.alias),
                               gw_priority=opts.gw_priority)
-    done = _as_cli_error(lambda: connect(rt, args[1], args[0], asked))
+    done = _as_cli_error(lambda: connect(rt, args[1], args[0], asked, dry_run=opts.dry_run))
     _explain(opts, done, f"network connect {args[0]} {args[1]}")
     return 0
 
 
 def network_disconnect(rt, opts, args) -> int:
     from minicontainer.runtime.connect import disconnect
-    done = _as_cli_error(lambda: disconnect(rt, args[1], args[0], opts.force))
+    done = _as_cli_error(lambda: disconnect(rt, args[1], args[0], opts.force, dry_run=opts.dry_run))
     _explain(opts, done, f"network disconnect {args[0]} {args[1]}")
     return 0
 
@@ -118,8 +118,11 @@ def _as_cli_error(action):
 
 
 def _explain(opts, done: list[dict], title: str) -> None:
-    if opts.explain and done:
-        from minicontainer.show.script import render_teardown
+    """--explain: what was done, on stderr; --dry-run: what would be done, on stdout (as run's)."""
+    from minicontainer.show.script import render_teardown
+    if opts.dry_run:
+        _out(render_teardown(done, f"{title} --dry-run: what it would do (nothing was done)"))
+    elif opts.explain and done:
         sys.stderr.write(render_teardown(done, title))
 
 
@@ -170,14 +173,18 @@ def subcommands():
                  Flag("alias", kind="list", metavar="strings", help="Add network-scoped alias for the container"),
                  Flag("gw-priority", kind="int", metavar="int",
                       help="Highest gw-priority provides the default gateway. Accepts positive and negative values."),
-                 Flag("explain", help="Print what the connect did, as shell commands, on stderr")],
+                 Flag("explain", help="Print what the connect did, as shell commands, on stderr"),
+                 Flag("dry-run", help="Print what the connect would do, as shell commands, and change nothing")],
                 min_args=2, max_args=2,
-                examples=["minicontainer network connect lab web", "minicontainer network connect --ip 10.77.0.9 lab2 web"]),
+                examples=["minicontainer network connect lab web", "minicontainer network connect --ip 10.77.0.9 lab2 web",
+                          "minicontainer network connect --dry-run lab web"]),
         Command("disconnect", "network disconnect [OPTIONS] NETWORK CONTAINER", "Disconnect a container from a network",
                 network_disconnect,
                 [Flag("force", "f", help="Force the container to disconnect from a network"),
-                 Flag("explain", help="Print what the disconnect undid, as shell commands, on stderr")],
-                min_args=2, max_args=2, examples=["minicontainer network disconnect lab web"]),
+                 Flag("explain", help="Print what the disconnect undid, as shell commands, on stderr"),
+                 Flag("dry-run", help="Print what the disconnect would undo, as shell commands, and change nothing")],
+                min_args=2, max_args=2,
+                examples=["minicontainer network disconnect lab web", "minicontainer network disconnect --dry-run lab web"]),
         Command("show", "network show [OPTIONS] [NETWORK]",
                 "Draw the networks: bridges, veth pairs, addresses, published ports and the NAT between them",
                 network_show,

@@ -10,7 +10,7 @@ import os
 
 from minicontainer.errors import DaemonError
 from minicontainer.kernel import proc
-from minicontainer.store.locks import locked
+from minicontainer.store.locks import locked, write_atomic
 
 
 def _held(lease: str) -> bool:
@@ -90,6 +90,16 @@ class HostLocalIPAM:
                             os.unlink(path)
                 except FileNotFoundError:
                     pass
+
+    def hand_over(self, ip: str, owner: str, holder: tuple[int, int]) -> None:
+        """The lease of ip passes to another process (pid, start ticks): `network connect` takes it
+        as its own, so a crash before the change is recorded frees it, then gives it to the supervisor."""
+        path = os.path.join(self.dir, ip)
+        with locked(os.path.join(self.dir, "lock")):
+            with open(path) as f:
+                if f.read().split()[:1] != [owner]:
+                    raise DaemonError(f"the lease of {ip} is not {owner}'s", 1)
+            write_atomic(path, f"{owner} {holder[0]} {holder[1]}\n")
 
     def release(self, ip: str, owner: str) -> None:
         path = os.path.join(self.dir, ip)

@@ -145,18 +145,20 @@ class NetworkStore:
             nets[name] = self.predefined(name)
         return sorted(nets.values(), key=lambda n: n.name)
 
-    def find(self, ref: str) -> Network:
+    def find(self, ref: str, look_only: bool = False) -> Network:
         """A network by full id, name or unique id prefix (Docker's order), the predefined ones
-        included; "network X not found". Only a default network in use is found by its id."""
+        included; "network X not found". Only a default network in use is found by its id.
+        look_only: the default network's record is not made (--dry-run)."""
+        get = self.peek if look_only else self.get
         known = self.list() + [self.predefined("host"), self.predefined("none")]
         for match in (lambda n: n.id == ref, lambda n: n.name == ref, lambda n: bool(ref) and n.id.startswith(ref)):
             found = [n for n in known if match(n)]
             if len(found) == 1:
-                return self.get(found[0].name) if found[0].driver == "bridge" else found[0]
+                return get(found[0].name) if found[0].driver == "bridge" else found[0]
             if len(found) > 1:
                 raise DaemonError(f"network {ref} is ambiguous ({len(found)} matches found based on ID prefix)", 1)
         if ref == DEFAULT_NETWORK:
-            return self.get(ref)
+            return get(ref)
         raise DaemonError(f"network {ref} not found", 1)
 
     def list(self) -> list[Network]:

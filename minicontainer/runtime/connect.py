@@ -44,16 +44,29 @@ def _explained(steps: list[Step]) -> list[dict]:
     return [{"why": s.why, "sh": s.explain()} for s in steps]
 
 
-def connect(rt, ref: str, network: str, asked: NetworkAttachment) -> list[dict]:
-    """Connect the container to the network; returns what was done on the host (why, sh) for --explain."""
+def _undone(steps: list[Step]) -> list[dict]:
+    return [{"why": f"undo: {s.why}", "sh": s.explain_undo()} for s in steps]
+
+
+def _pid_line(rec: ContainerRecord) -> dict:
+    return {"why": "the container's process", "sh": f"pid={rec.pid}"}
+
+
+STOPPED = {"why": "the container is not running: only its record changes (the network is joined, or left, "
+                  "at its next start)", "sh": "# (no command)"}
+
+
+def connect(rt, ref: str, network: str, asked: NetworkAttachment, dry_run: bool = False) -> list[dict]:
+    """Connect the container to the network; returns what was done on the host (why, sh) for
+    --explain, or with dry_run what would be done (nothing is leased, recorded or applied)."""
     networks = NetworkStore(rt.root)
     rec = rt.get(ref)
-    mode = rt.network_mode(rec.network_mode)
+    mode = rt.network_mode(rec.network_mode, look_only=dry_run)
     found = None if network in PREDEFINED_DRIVERS else networks.find(network)
     refusal = mode.join_refusal(found.name if found else network)  # before find() makes the default's record
     if refusal:
         raise DaemonError(refusal)
-    net = found or networks.find(network)
+    net = found or networks.find(network, look_only=dry_run)
     asked = dataclasses.replace(asked, network=net.name)
     check_attachment(asked, net)
     store = rt.containers
@@ -63,6 +76,8 @@ def connect(rt, ref: str, network: str, asked: NetworkAttachment) -> list[dict]:
             if rec.running:
                 raise DaemonError(f"endpoint with name {rec.name} already exists in network {net.name}")
             return []  # Docker: a stopped container's duplicate connect changes nothing
+        if dry_run:
+            return _connect_plan(rt, networks, mode, rec, net, asked) if rec.running else [STOPPED]
         if not rec.running:
             rec.networks = [*rec.networks, asked]
             store.save(rec)
@@ -72,28 +87,46 @@ def connect(rt, ref: str, network: str, asked: NetworkAttachment) -> list[dict]:
     return done
 
 
+def _wiring(store, rec: ContainerRecord, ep: Endpoint, mtu: int) -> list[Step]:
+    """The new endpoint's veth and address, and the /run/netns name if it had no network left."""
+    has_sandbox = any(isinstance(s, BindNetns) for s in store.journal(rec.id).steps())
+    return attach_steps(ep, rec.pid, mtu) + ([] if has_sandbox else sandbox_steps(rec.pid, rec.id))
+
+
+def _connect_plan(rt, networks: NetworkStore, mode, rec: ContainerRecord, net, asked: NetworkAttachment) -> list[dict]:
+    """connect --dry-run: the same steps, with the address the lease would give now."""
+    ip = networks.ipam(net).next_free(asked.ip)
+    ep = endpoint(net, ip, rec.id, asked, ifname=next_ifname(rec.endpoints))
+    lease = {"why": f"lease {ip} on {net.name}",
+             "sh": f"# (no command: the runtime writes a lease file, {os.path.join(networks.ipam(net).dir, ip)})"}
+    return ([_pid_line(rec), *_explained(mode.up_steps_of(net.name)), lease,
+             *_explained(_wiring(rt.containers, rec, ep, net.mtu))]
+            + _gateway_move(rt, mode, rec, rec.endpoints + [ep]).lines())
+
+
 def _connect_live(rt, networks: NetworkStore, mode, rec: ContainerRecord, net, asked: NetworkAttachment) -> list[dict]:
     store = rt.containers
-    done: list[dict] = [{"why": "the container's process", "sh": f"pid={rec.pid}"}]
+    done: list[dict] = [_pid_line(rec)]
     up = mode.up_steps_of(net.name)
     networks.kernel(net).bring_up(up)
     done += _explained(up)
-    sup = rec.supervisor or {}
-    ip = networks.ipam(net).allocate(rec.id, asked.ip, holder=(sup["pid"], sup["start"]))
+    ipam = networks.ipam(net)
+    ip = ipam.allocate(rec.id, asked.ip)  # held by this command until the change is recorded: a crash frees it
+    checkpoint("connect: leased")
     ep = endpoint(net, ip, rec.id, asked, ifname=next_ifname(rec.endpoints))
-    _begin(store, rec, "connect", ep)
     try:
-        journal = store.journal(rec.id)
-        has_sandbox = any(isinstance(s, BindNetns) for s in journal.steps())  # it had no network left
-        steps = attach_steps(ep, rec.pid, net.mtu) + ([] if has_sandbox else sandbox_steps(rec.pid, rec.id))
+        _begin(store, rec, "connect", ep)
+        sup = rec.supervisor or {}
+        ipam.hand_over(ip, rec.id, (sup["pid"], sup["start"]))  # now the container's, for as long as it runs
+        steps = _wiring(store, rec, ep, net.mtu)
         from minicontainer.network.ports import apply_host
-        apply_host(journal, steps)
+        apply_host(store.journal(rec.id), steps)
         checkpoint("connect: endpoint wired")
         done += _explained(steps)
         done += _follow_gateway(rt, mode, rec, rec.endpoints + [ep])
     except BaseException:
         store.journal(rec.id).undo(only=veth_of(ep))
-        networks.ipam(net).release(ip, rec.id)
+        ipam.release(ip, rec.id)
         _follow_gateway(rt, mode, rec, rec.endpoints)
         _end(store, rec)
         raise
@@ -104,8 +137,9 @@ def _connect_live(rt, networks: NetworkStore, mode, rec: ContainerRecord, net, a
     return done
 
 
-def disconnect(rt, ref: str, network: str, force: bool = False) -> list[dict]:
-    """Disconnect the container from the network; returns what was undone (why, sh) for --explain."""
+def disconnect(rt, ref: str, network: str, force: bool = False, dry_run: bool = False) -> list[dict]:
+    """Disconnect the container from the network; returns what was undone (why, sh) for --explain,
+    or with dry_run what would be undone (nothing is)."""
     networks = NetworkStore(rt.root)
     rec = rt.get(ref)
     try:
@@ -123,6 +157,8 @@ def disconnect(rt, ref: str, network: str, force: bool = False) -> list[dict]:
             raise DaemonError(f"container {rec.id} is not connected to {'network' if rec.running else 'the network'} "
                               f"{name}")
         ep = rec.endpoint_on(name)
+        if dry_run:
+            return _disconnect_plan(rt, networks, rec, ep) if rec.running and ep else [STOPPED]
         if not rec.running or ep is None:
             rec.networks = [a for a in rec.networks if a.network != name]
             store.save(rec)
@@ -131,6 +167,22 @@ def disconnect(rt, ref: str, network: str, force: bool = False) -> list[dict]:
         done = _disconnect_live(rt, networks, rec, ep)
         _traced(store, rec, f"network disconnect {name}", done)
     return done
+
+
+def _freed(networks: NetworkStore, ep: Endpoint) -> list[dict]:
+    net = networks.load(ep.network)
+    if net is None:
+        return []
+    lease = os.path.join(networks.ipam(net).dir, ep.ip)
+    return [{"why": f"free its address {ep.ip} (a host-local IPAM lease file)", "sh": f"rm -f {lease}"}]
+
+
+def _disconnect_plan(rt, networks: NetworkStore, rec: ContainerRecord, ep: Endpoint) -> list[dict]:
+    """disconnect --dry-run: what the disconnect would undo and redo."""
+    mode = rt.network_mode(rec.network_mode, look_only=True)
+    undone = [s for s in rt.containers.journal(rec.id).steps() if veth_of(ep)(s)]
+    rest = [e for e in rec.endpoints if e.endpoint_id != ep.endpoint_id]
+    return [_pid_line(rec), *_undone(undone), *_freed(networks, ep), *_gateway_move(rt, mode, rec, rest).lines()]
 
 
 def _traced(store, rec: ContainerRecord, change: str, done: list[dict]) -> None:
@@ -146,13 +198,12 @@ def _disconnect_live(rt, networks: NetworkStore, rec: ContainerRecord, ep: Endpo
     undone = [s for s in journal.steps() if veth_of(ep)(s)]
     errors = journal.undo(only=veth_of(ep))
     checkpoint("disconnect: endpoint undone")
+    freed = _freed(networks, ep)
     net = networks.load(ep.network)
     if net is not None:
         networks.ipam(net).release(ep.ip, rec.id)
     rest = [e for e in rec.endpoints if e.endpoint_id != ep.endpoint_id]
-    done = [{"why": "the container's process", "sh": f"pid={rec.pid}"}]
-    done += [{"why": f"undo: {s.why}", "sh": s.explain_undo()} for s in undone]
-    done += _follow_gateway(rt, mode, rec, rest)
+    done = [_pid_line(rec), *_undone(undone), *freed, *_follow_gateway(rt, mode, rec, rest)]
     rec.endpoints = rest
     rec.networks = [a for a in rec.networks if a.network != ep.network]
     rec.teardown_errors = errors
@@ -161,36 +212,54 @@ def _disconnect_live(rt, networks: NetworkStore, rec: ContainerRecord, ep: Endpo
     return done
 
 
-def _follow_gateway(rt, mode, rec: ContainerRecord, endpoints: list[Endpoint]) -> list[dict]:
-    """After a change of endpoints: the default route via the gateway endpoint, and the published
-    ports' rules and proxies moved to it when they are elsewhere (they keep their host ports; a
-    port holder of --userland-proxy=false does not depend on the address and stays)."""
-    from minicontainer.network.ports import apply_host, published
-    done: list[dict] = []
+@dataclasses.dataclass
+class GatewayMove:
+    """What a change of endpoints does to the default route and the published ports."""
+
+    routes: list[Step]          # the default route via the gateway endpoint (or none)
+    stale: list[Step]           # journaled port steps to undo: on another address, or one half gone
+    ports: list[Step]           # the port steps to apply on the gateway endpoint
+    moved: bool                 # the ports change at all (else stale and ports are empty)
+
+    def lines(self) -> list[dict]:
+        return _explained(self.routes) + _undone(self.stale) + _explained(self.ports)
+
+
+def _gateway_move(rt, mode, rec: ContainerRecord, endpoints: list[Endpoint]) -> GatewayMove:
+    """Plans the move, touching nothing. The ports keep their host ports; a port holder of
+    --userland-proxy=false does not depend on the address and stays."""
     routes = route_steps(rec.pid, endpoints)
-    for step in routes:
-        step.do()
-    done += _explained(routes)
     gw = gateway_endpoint(endpoints)
-    journal = rt.containers.journal(rec.id)
-    current = [s for s in journal.steps() if _moves(s)]
+    current = [s for s in rt.containers.journal(rec.id).steps() if _moves(s)]
     target = gw.ip if gw is not None and rec.port_bindings else ""
     steps = [s for s in mode.port_steps(rec, endpoints, bound=rec.ports) if _moves(s)] if target else []
     if all(map(_serving, current)) and sorted(map(_what, current)) == sorted(map(_what, steps)):
-        return done  # every port step is there, on the right address (a crash may have left only some)
+        return GatewayMove(routes, [], [], False)  # every port step is there, on the right address
+    return GatewayMove(routes, current, steps, True)
+
+
+def _follow_gateway(rt, mode, rec: ContainerRecord, endpoints: list[Endpoint]) -> list[dict]:
+    """After a change of endpoints: apply _gateway_move(), and update the ports in the record."""
+    from minicontainer.network.ports import apply_host, published
+    move = _gateway_move(rt, mode, rec, endpoints)
+    for step in move.routes:
+        step.do()
+    if not move.moved:
+        return move.lines()
+    journal = rt.containers.journal(rec.id)
     journal.undo(only=_moves)
-    done += [{"why": f"undo: {s.why}", "sh": s.explain_undo()} for s in current]
-    if not target:
+    if not move.ports:
         rec.ports = []  # no network left to publish on
-        return done
-    for step in steps:
+        return move.lines()
+    for step in move.ports:
         if hasattr(step, "outlives_launcher"):
             step.outlives_launcher = True  # this command exits: the proxy must not die with it
-    apply_host(journal, steps)
-    fresh = {(p.proto, p.host_ip, p.host_port): p for p in published(steps)}
+    apply_host(journal, move.ports)
+    target = gateway_endpoint(endpoints).ip
+    fresh = {(p.proto, p.host_ip, p.host_port): p for p in published(move.ports)}
     rec.ports = [fresh.get((p.proto, p.host_ip, p.host_port), dataclasses.replace(p, container_ip=target))
-                 for p in rec.ports] or published(steps)
-    return done + _explained(steps)
+                 for p in rec.ports] or published(move.ports)
+    return move.lines()
 
 
 def _what(step) -> tuple:

@@ -3,6 +3,7 @@ sysctl / unshare, builds the same kernel state as the runtime; --dry-run changes
 
 import json
 import os
+import random
 import re
 import subprocess
 import time
@@ -52,13 +53,15 @@ def _addrs(*args: str) -> list:
             for link in _ip_json("addr", "show", *args)]
 
 
-def _rules(mc) -> list[str]:
-    """Our rules in iptables-save form (no counters), both tables."""
+def _rules(mc, others: tuple = ()) -> list[str]:
+    """Our rules in iptables-save form (no counters), both tables; others: (bridge, subnet prefix)
+    of networks besides the default."""
+    marks = [mc.prefix, mc.bridge, mc.net + "."] + [m for other in others for m in other]
     out = []
     for table in ("nat", "filter"):
         save = subprocess.run(["iptables-legacy-save", "-t", table], capture_output=True, text=True).stdout
         out += [f"{table} {line}" for line in save.splitlines()
-                if (mc.prefix in line or mc.bridge in line or mc.net + "." in line) and not line.startswith("#")]
+                if any(m in line for m in marks) and not line.startswith("#")]
     return out
 
 
@@ -87,22 +90,23 @@ def _listeners(port: int) -> list[tuple]:
                    if c.status == psutil.CONN_LISTEN and c.laddr.port == port})
 
 
-def snapshot(mc, netns: str, init_pid: int, port: int) -> dict:
-    """The kernel state one container start built: links, addresses, routes, rules, sysctls, mounts."""
-    host_links = _links("dev", mc.bridge) + _links("master", mc.bridge)
+def snapshot(mc, netns: str, init_pid: int, port: int, others: tuple = ()) -> dict:
+    """The kernel state one container start built: links, addresses, routes, rules, sysctls, mounts;
+    others: (bridge, subnet prefix) of the networks it joined besides the default."""
+    bridges = [mc.bridge] + [bridge for bridge, _ in others]
     in_ns = ["-n", netns]
     return {
-        "host links": host_links,
-        "host veth names": sorted(os.listdir(f"/sys/class/net/{mc.bridge}/brif")),
-        "bridge addresses": _addrs("dev", mc.bridge),
-        "host routes": [_clean(r) for r in _ip_json("route", "show", "dev", mc.bridge)],
+        "host links": [link for b in bridges for link in _links("dev", b) + _links("master", b)],
+        "host veth names": [sorted(os.listdir(f"/sys/class/net/{b}/brif")) for b in bridges],
+        "bridge addresses": [_addrs("dev", b) for b in bridges],
+        "host routes": [_clean(r) for b in bridges for r in _ip_json("route", "show", "dev", b)],
         "container links": [_clean(x) for x in _ip_json(*in_ns, "-d", "link")],
         "container addresses": [sorted((a["local"], a["prefixlen"], a.get("broadcast", ""))
                                        for a in link.get("addr_info", []) if a["family"] == "inet")
                                 for link in _ip_json(*in_ns, "addr")],
         "container routes": [_clean(r) for r in _ip_json(*in_ns, "route")],
         "container MAC": [link["address"] for link in _ip_json(*in_ns, "link") if link["ifname"] == "eth0"],
-        "rules": _rules(mc),
+        "rules": _rules(mc, others),
         "sysctls": {k: _sysctl(k) for k in ("net.ipv4.ip_forward", f"net.ipv6.conf.{mc.bridge}.accept_ra",
                                             f"net.ipv4.conf.{mc.bridge}.route_localnet")},
         "netns mounts": sorted(line.split()[1] for line in open("/proc/mounts") if f"/run/netns/{netns}" in line),
@@ -118,7 +122,10 @@ def _run_script(text: str) -> subprocess.CompletedProcess:
     return subprocess.run(["sh", "-c", text], capture_output=True, text=True, env=env, timeout=60)
 
 
-def test_explain_replays_to_the_same_kernel_state(mc, tmp_path):
+@pytest.mark.parametrize("later", ["", "connect-disconnect"])
+def test_explain_replays_to_the_same_kernel_state(mc, tmp_path, later):
+    """later: after the start, connect a network that takes the default route and the ports
+    (--gw-priority 1), then disconnect the default bridge: explain replays those too."""
     www = tmp_path / "www"
     www.mkdir()
     (www / "index.html").write_text(PAGE)
@@ -131,17 +138,30 @@ def test_explain_replays_to_the_same_kernel_state(mc, tmp_path):
     script = mc.ok("explain", "web")
     assert script == run.stderr.replace("# run: container web", "# what `minicontainer` did to start container web")
     assert curl(f"http://127.0.0.1:{port}/") == PAGE
+    others: tuple = ()
+    if later:
+        subnet = f"10.{random.randrange(150, 199)}.{random.randrange(1, 250)}"
+        mc.ok("network", "create", "--subnet", f"{subnet}.0/24", "lab")
+        lab = json.loads(mc.ok("network", "inspect", "lab"))[0]["Options"]["com.docker.network.bridge.name"]
+        others = ((lab, subnet + "."),)
+        mc.ok("network", "connect", "--gw-priority", "1", "lab", "web")
+        mc.ok("network", "disconnect", "bridge", "web")
+        script = mc.ok("explain", "web")
+        for change in ("network connect lab", "network disconnect bridge"):
+            assert f"# ==== later, while it ran: {change}" in script
+        assert curl(f"http://127.0.0.1:{port}/") == PAGE  # through the ports that moved to lab
     pid = int(mc.ok("inspect", "-f", "{{.State.Pid}}", "web"))
     netns = cid[:12]
-    built = snapshot(mc, netns, pid, port)
+    built = snapshot(mc, netns, pid, port, others)
     assert built["rules"] and built["mounts"] and built["listeners"]
 
     # Tear the runtime's build down, keeping the teardown it explains, then replay the script.
     rm = mc("rm", "-f", "--explain", "web")
     assert rm.returncode == 0, rm.stderr
-    net_rm = mc("network", "rm", "--explain", "--predefined", "bridge")
-    assert net_rm.returncode == 0, net_rm.stderr
-    assert not os.path.exists(f"/sys/class/net/{mc.bridge}") and not _rules(mc)
+    net_rms = [mc("network", "rm", "--explain", "--predefined", name) for name in ("bridge", "lab")[:1 + len(others)]]
+    for net_rm in net_rms:
+        assert net_rm.returncode == 0, net_rm.stderr
+    assert not os.path.exists(f"/sys/class/net/{mc.bridge}") and not _rules(mc, others)
 
     replay = _run_script(script)
     replayed_pid = None
@@ -153,7 +173,7 @@ def test_explain_replays_to_the_same_kernel_state(mc, tmp_path):
             time.sleep(0.05)
         init = psutil.Process(replayed_pid).children()[0].pid
         assert curl(f"http://127.0.0.1:{port}/") == PAGE  # the replayed container serves through its proxy
-        replayed = snapshot(mc, netns, init, port)
+        replayed = snapshot(mc, netns, init, port, others)
         for key in built:
             assert replayed[key] == built[key], key
     finally:
@@ -163,10 +183,11 @@ def test_explain_replays_to_the_same_kernel_state(mc, tmp_path):
             os.kill(replayed_pid, 9)
         teardown = [line for line in rm.stderr.splitlines() if not line.startswith("kill ")]
         undone = _run_script("\n".join(teardown).replace("set -e", ""))
-        _run_script(net_rm.stderr.replace("set -e", ""))
+        for net_rm in net_rms:
+            _run_script(net_rm.stderr.replace("set -e", ""))
     assert undone.returncode == 0, undone.stderr
     assert not os.path.exists(f"/sys/class/net/{mc.bridge}"), "the explained teardown left the bridge"
-    assert not _rules(mc), "the explained teardown left rules"
+    assert not _rules(mc, others), "the explained teardown left rules"
     assert not os.path.exists(f"/run/netns/{netns}")
     assert _listeners(port) == [], "the explained teardown left a proxy"
 
@@ -191,6 +212,52 @@ def test_dry_run_changes_nothing(mc, tmp_path):
                      f"mount --rbind {tmp_path}/new $ctr/merged/data", "pivot_root . .", "exec env -i"):
         assert expected in text, expected
     assert subprocess.run(["sh", "-n"], input=text, text=True).returncode == 0  # it parses as shell
+
+
+def _state_files(mc) -> dict:
+    """Every file of the state root but the container's log, with its content: records, leases, journals."""
+    out = {}
+    for top, _, files in os.walk(mc.root):
+        for name in files:
+            path = os.path.join(top, name)
+            if os.path.islink(path):
+                out[path] = os.readlink(path)
+            elif "/images/" not in path and not name.endswith((".log", ".lock", ".sock")):
+                with open(path, "rb") as f:
+                    out[path] = f.read()
+    return out
+
+
+def test_connect_and_disconnect_dry_runs_change_nothing(mc):
+    subnet = f"10.{random.randrange(150, 199)}.{random.randrange(1, 250)}"
+    mc.ok("network", "create", "--subnet", f"{subnet}.0/24", "lab")
+    port = _free_port()
+    mc.ok("run", "-d", "--name", "web", "-p", f"{port}:80", "busybox", "sleep", "300")
+    before, files = _kernel_state(mc), _state_files(mc)
+    connect = mc.ok("network", "connect", "--dry-run", "--gw-priority", "1", "lab", "web")
+    disconnect = mc.ok("network", "disconnect", "--dry-run", "bridge", "web")
+    assert _kernel_state(mc) == before and _state_files(mc) == files
+    assert list(json.loads(mc.ok("inspect", "web"))[0]["NetworkSettings"]["Networks"]) == ["bridge"]
+    lab = json.loads(mc.ok("network", "inspect", "lab"))[0]["Options"]["com.docker.network.bridge.name"]
+    pid = mc.ok("inspect", "-f", "{{.State.Pid}}", "web").strip()
+    for expected in (f"pid={pid}", f"ip link add {lab} type bridge", f"master {lab} up type veth peer name eth1",
+                     f"ip addr add {subnet}.2/24 brd + dev eth1", f"ip route replace default via {subnet}.1 dev eth1",
+                     f"--dport {port} -j DNAT --to-destination {subnet}.2:80", f"-host-port {port} -container-ip {subnet}.2"):
+        assert expected in connect, expected
+    for expected in ("ip link del veth", f"rm -f {mc.root}/networks/bridge/leases/{mc.net}.0.2",
+                     f"-D {mc.prefix} ! -i {mc.bridge} -p tcp -m tcp --dport {port} -j DNAT"):
+        assert expected in disconnect, expected
+    assert "ip route" not in disconnect and " -A " not in disconnect  # its only network: the ports just go
+    for text in (connect, disconnect):
+        assert subprocess.run(["sh", "-n"], input=text, text=True).returncode == 0
+    # The real connect does what its dry run said (the veth name is drawn anew).
+    done = mc("network", "connect", "--explain", "--gw-priority", "1", "lab", "web").stderr
+    assert re.sub(r"veth\w+", "VETH", done.split("\n", 2)[2]) == re.sub(
+        r"veth\w+", "VETH", "\n".join(ln for ln in connect.split("\n", 2)[2].splitlines() if "lease" not in ln) + "\n")
+    mc.ok("stop", "-t", "0", "web")
+    assert "the container is not running" in mc.ok("network", "disconnect", "--dry-run", "lab", "web")
+    mc.ok("rm", "web")
+    mc.ok("network", "rm", "lab")
 
 
 def test_dry_run_needs_the_image_here(mc):
