@@ -47,6 +47,12 @@ RUN_FLAGS = [
     Flag("env", "e", kind="list", metavar="list", help="Set environment variables"),
     Flag("workdir", "w", kind="str", metavar="string", help="Working directory inside the container"),
     Flag("hostname", "h", kind="str", metavar="string", help="Container host name"),
+    Flag("domainname", kind="str", metavar="string", help="Container NIS domain name"),
+    Flag("dns", kind="list", metavar="list", help="Set custom DNS servers"),
+    Flag("dns-search", kind="list", metavar="list", help="Set custom DNS search domains"),
+    Flag("dns-option", kind="list", metavar="list", help="Set DNS options"),
+    Flag("add-host", kind="list", metavar="list", help='Add a custom host-to-IP mapping (host:ip, or host:host-gateway)'),
+    Flag("link", kind="list", metavar="list", help="Add link to another container (the default bridge: an /etc/hosts line)"),
     Flag("interactive", "i", help="Keep STDIN open even if not attached"),
     Flag("tty", "t", help="Allocate a pseudo-TTY"),
     Flag("network", kind="list", metavar="network",
@@ -81,7 +87,9 @@ def _run_spec(opts, args):
                         network=opts.network + opts.net, publish=opts.publish, volume=opts.volume, mount=opts.mount,
                         user=opts.user, entrypoint=opts.entrypoint[-1] if opts.entrypoint else None,
                         publish_all=opts.publish_all, ip=opts.ip, mac_address=opts.mac_address,
-                        network_alias=opts.network_alias + opts.net_alias)
+                        network_alias=opts.network_alias + opts.net_alias, domainname=opts.domainname,
+                        dns=opts.dns, dns_search=opts.dns_search, dns_option=opts.dns_option, add_host=opts.add_host,
+                        link=opts.link)
 
 
 def _create(rt, spec, pull_policy: str = "missing"):

@@ -35,3 +35,16 @@ def firewall_for(chain_prefix: str = "MC") -> Firewall:
     """The driver for a network's rules, keyed by its settings (today: its chain prefix)."""
     from minicontainer.network.iptc_firewall import IptablesFirewall
     return IptablesFirewall(Chains(chain_prefix))
+
+
+def add_in_netns(netns_path: str, chains, rules: list[Rule]) -> list[str]:
+    """Add rules to the tables of another network namespace (a container's, for its embedded DNS
+    server). The driver's table handles are made there, then made again here, so that the next
+    rule for the host goes to the host's tables."""
+    from minicontainer.kernel.rtnl import in_netns
+    from minicontainer.network.iptc_firewall import IptablesFirewall, reopen_tables
+    try:
+        with in_netns(netns_path):
+            return IptablesFirewall(chains).add(rules)
+    finally:
+        reopen_tables({r.table for r in rules})

@@ -106,6 +106,12 @@ class HostMode(NetworkMode):
     def default_hostname(self, cid: str) -> str:
         return socket.gethostname()
 
+    def validate(self, spec) -> None:
+        super().validate(spec)
+        if spec.dns.links:
+            raise DaemonError("conflicting options: host type networking can't be used with links. "
+                              "This would result in undefined behavior", 125)
+
 
 class ContainerMode(NetworkMode):
     """--network container:NAME: the network namespace of another running container."""
@@ -124,6 +130,13 @@ class ContainerMode(NetworkMode):
             raise DaemonError("conflicting options: port publishing and the container type network mode", 125)
         if spec.hostname:  # Docker refuses it: the network identity belongs to the joined container
             raise DaemonError("conflicting options: hostname and the network mode", 125)
+        if spec.dns.servers:  # and so do its /etc files (runconfig's ErrConflictNetworkAndDNS, ...Hosts)
+            raise DaemonError("conflicting options: dns and the network mode", 125)
+        if spec.dns.extra_hosts:
+            raise DaemonError("conflicting options: custom host-to-IP mapping and the network mode", 125)
+        if spec.dns.links:
+            raise DaemonError("conflicting options: container type network can't be used with links. "
+                              "This would result in undefined behavior", 125)
 
     def recorded(self) -> str:
         try:
@@ -220,8 +233,23 @@ class BridgeMode(NetworkMode):
             steps += attach_steps(ep, pid, self.network(ep.network).mtu)
         if endpoints:
             steps += sandbox_steps(pid, rec.id) + route_steps(pid, endpoints)
+        steps += self.dns_steps(rec, pid)
         steps += self.port_steps(rec, endpoints)
         return steps
+
+    def dns_steps(self, rec, pid: int) -> list[Step]:
+        """The embedded DNS server, for a container on a user-defined network (Docker starts one
+        for such a sandbox only): its upstreams are what its resolv.conf swapped out."""
+        from minicontainer.specs.network import is_user_defined
+        if not any(is_user_defined(a.network) for a in rec.networks):
+            return []
+        from minicontainer.network import resolvconf
+        from minicontainer.network.embedded_dns import EmbeddedDNS
+        hc = rec.host_config
+        conf = resolvconf.build("internal", hc.get("Dns") or (), hc.get("DnsSearch") or (), hc.get("DnsOptions") or ())
+        way_out = any(not self.network(a.network).internal for a in rec.networks)
+        return [EmbeddedDNS(pid, rec.id, self.networks.root.lib, conf.upstreams, proxy=way_out,
+                            dotless_local=conf.ndots_set)]
 
     def port_steps(self, rec, endpoints: list[Endpoint], bound: list | None = None) -> list[Step]:
         """The published ports, on the gateway endpoint (`bound`: the ports as they were bound

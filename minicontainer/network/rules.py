@@ -196,3 +196,33 @@ def iptables_save(rules: list[Rule], c: Chains, policies: dict[str, str] | None 
             out += [r.save_line() for r in content]
         out.append("COMMIT")
     return "\n".join(out) + "\n"
+
+
+# ---------------------------------------------------------------- inside a container's namespace
+
+@dataclass(frozen=True)
+class ResolverChains:
+    """The chains of the embedded DNS server, in the container's own nat table (Docker's names:
+    nothing else is in that table to clash with)."""
+
+    output: str = "DOCKER_OUTPUT"
+    postrouting: str = "DOCKER_POSTROUTING"
+
+    def owned(self) -> dict[str, list[str]]:
+        return {NAT: [self.output, self.postrouting]}
+
+
+def resolver_rules(address: str, udp_port: int, tcp_port: int, c: ResolverChains = ResolverChains()) -> list[Rule]:
+    """libnetwork's setupIptablesNAT: queries to address:53 go to the listeners' ports, their
+    replies leave from port 53. In the order iptables-save shows them on a Docker host."""
+    dst, src = _host(address), _host(address)
+    out = [Rule(NAT, "OUTPUT", c.output, dst=dst, position=0, why="the container's queries to the resolver's address"),
+           Rule(NAT, "POSTROUTING", c.postrouting, dst=dst, position=0, why="and the resolver's replies")]
+    for proto, port in (("tcp", tcp_port), ("udp", udp_port)):
+        out.append(Rule(NAT, c.output, "DNAT", dst=dst, proto=proto, matches=((proto, (("dport", "53"),)),),
+                        target_opts=(("to-destination", f"{address}:{port}"),),
+                        why=f"{address}:53/{proto} is the resolver's listener on port {port}"))
+    for proto, port in (("tcp", tcp_port), ("udp", udp_port)):
+        out.append(Rule(NAT, c.postrouting, "SNAT", src=src, proto=proto, matches=((proto, (("sport", str(port)),)),),
+                        target_opts=(("to-source", ":53"),), why=f"its {proto} replies come from port 53"))
+    return out

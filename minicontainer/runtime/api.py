@@ -122,7 +122,7 @@ class Runtime:
         hostname = spec.hostname or mode.default_hostname(cid)
         interactive, attached = spec.interactive, not spec.detach
         config = {
-            "Hostname": hostname, "Domainname": "", "User": spec.user or image.config.get("User") or "",
+            "Hostname": hostname, "Domainname": spec.domainname, "User": spec.user or image.config.get("User") or "",
             "AttachStdin": interactive and attached, "AttachStdout": attached, "AttachStderr": attached,
             "Tty": spec.tty, "OpenStdin": interactive, "StdinOnce": interactive and attached,
             "Env": merge_env(list(image.config.get("Env") or []), spec.env), "Cmd": cmd, "Image": spec.image,
@@ -133,7 +133,10 @@ class Runtime:
         return ContainerRecord(id=cid, name=spec.name or "", created=now_rfc3339(), image_id=image.id,
                                image_ref=spec.image, config=config,
                                host_config={"NetworkMode": spec.network, "AutoRemove": spec.remove,
-                                            "Binds": spec.binds or None},
+                                            "Binds": spec.binds or None, "Dns": list(spec.dns.servers),
+                                            "DnsSearch": list(spec.dns.search), "DnsOptions": list(spec.dns.options),
+                                            "ExtraHosts": list(spec.dns.extra_hosts) or None,
+                                            "Links": list(spec.dns.links) or None},
                                port_bindings=list(spec.publish) if mode.publishes else [],
                                networks=mode.attachments(spec))
 
@@ -221,7 +224,7 @@ class Runtime:
         for d in ("upper", "work", "merged"):
             os.mkdir(store.path(rec.id, d), 0o755)
         host_files = self.network_mode(rec.network_mode).host_files
-        for name, text in etcfiles.container_files(rec.config["Hostname"], host_files).items():
+        for name, text in etcfiles.container_files(rec, host_files).items():
             with open(store.path(rec.id, name), "w") as f:
                 f.write(text)
 

@@ -132,7 +132,7 @@ def _connect_live(rt, networks: NetworkStore, mode, rec: ContainerRecord, net, a
         raise
     rec.endpoints = rec.endpoints + [ep]
     rec.networks = [*rec.networks, asked]
-    _write_hosts(store, rec)
+    _write_hosts(rt, rec)
     _end(store, rec)
     return done
 
@@ -207,7 +207,7 @@ def _disconnect_live(rt, networks: NetworkStore, rec: ContainerRecord, ep: Endpo
     rec.endpoints = rest
     rec.networks = [a for a in rec.networks if a.network != ep.network]
     rec.teardown_errors = errors
-    _write_hosts(store, rec)
+    _write_hosts(rt, rec)
     _end(store, rec)
     return done
 
@@ -279,11 +279,14 @@ def _moves(step: Step) -> bool:
     return is_port_step(step) and type(step).__name__ != "HoldPort"
 
 
-def _write_hosts(store, rec: ContainerRecord) -> None:
+def _write_hosts(rt, rec: ContainerRecord) -> None:
     """Its /etc/hosts, rewritten in place (it is bind-mounted into the container: a rename would not show)."""
     from minicontainer.runtime.etcfiles import hosts
-    with open(store.path(rec.id, "hosts"), "w") as f:
-        f.write(hosts([ep.ip for ep in rec.endpoints], rec.config["Hostname"]))
+    from minicontainer.runtime.startplan import extra_hosts
+    text = hosts([ep.ip for ep in rec.endpoints], rec.config["Hostname"], rec.config.get("Domainname", ""),
+                 extra_hosts(rt, rec, strict=False))
+    with open(rt.containers.path(rec.id, "hosts"), "w") as f:
+        f.write(text)
 
 
 def _begin(store, rec: ContainerRecord, op: str, ep: Endpoint) -> None:
@@ -322,6 +325,6 @@ def settle_interrupted(rt, rec: ContainerRecord) -> ContainerRecord:
             rec.networks = [a for a in rec.networks if a.network != ep.network]
         if rec.running:
             _follow_gateway(rt, rt.network_mode(rec.network_mode), rec, rec.endpoints)
-            _write_hosts(store, rec)
+            _write_hosts(rt, rec)
         _end(store, rec)
     return rec

@@ -7,7 +7,6 @@ volume is shown at the path it would get.
 
 from __future__ import annotations
 
-from minicontainer.runtime.etcfiles import container_files
 from minicontainer.runtime.startplan import RuntimeWorld, StartPlan, start_plan
 from minicontainer.runtime.volumes import mount_records
 
@@ -15,16 +14,13 @@ ANONYMOUS = "ANONYMOUS-VOLUME-ID"
 
 
 class DryWorld(RuntimeWorld):
-    """A world that gives and takes nothing: the next free address, the /etc files as create would write them."""
+    """A world that gives and takes nothing: the next free address."""
 
     look_only = True
 
     def lease(self, net, cid: str, ip: str = "") -> str:
         from minicontainer.network.networks import NetworkStore
         return NetworkStore(self.rt.root).ipam(net).next_free(ip)
-
-    def etc_texts(self, rec, ips: list[str]) -> dict[str, str]:
-        return container_files(rec.config["Hostname"], self.mode(rec.network_mode).host_files, ips)
 
 
 def dry_run_plan(rt, spec) -> tuple[StartPlan, object]:

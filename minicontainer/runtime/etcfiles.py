@@ -1,10 +1,14 @@
 """The /etc/hostname, /etc/hosts and /etc/resolv.conf Docker writes for each container.
 
 They live in the container's state directory and are bind-mounted over the image's files, so the
-image is never changed and the host can read (and later issues rewrite) them.
+image is never changed and the host can read (and rewrite, at a start or a connect) them. The
+resolv.conf is Docker's (network/resolvconf.py); /etc/hosts is libnetwork's: the defaults, then the
+--add-host and --link lines, then a line per address of the container naming it.
 """
 
 from __future__ import annotations
+
+from minicontainer.network import resolvconf
 
 HOSTS_HEADER = """127.0.0.1\tlocalhost
 ::1\tlocalhost ip6-localhost ip6-loopback
@@ -14,45 +18,41 @@ ff02::1\tip6-allnodes
 ff02::2\tip6-allrouters
 """
 ETC_FILES = ("hostname", "hosts", "resolv.conf")  # in the container's state directory, bound over /etc/<name>
-DEFAULT_NAMESERVERS = ["8.8.8.8", "8.8.4.4"]  # what Docker falls back to; written, never contacted here
 
 
-def hosts(ips: list[str], hostname: str) -> str:
-    """A line for each address the container has, one per network (Docker adds one at a connect)."""
-    return HOSTS_HEADER + "".join(f"{ip}\t{hostname}\n" for ip in ips)
+def hosts(ips: list[str], hostname: str, domainname: str = "", extra: list[tuple[str, str]] = ()) -> str:
+    """extra: (names, ip) lines first (--add-host, --link); then one line per address the container
+    has (one per network: Docker adds one at a connect), naming its FQDN and its short hostname."""
+    names = f"{hostname}.{domainname}" if domainname else hostname
+    if "." in names:
+        names += " " + names.partition(".")[0]
+    return HOSTS_HEADER + "".join(f"{ip}\t{n}\n" for n, ip in extra) + "".join(f"{ip}\t{names}\n" for ip in ips)
 
 
-def _is_loopback(addr: str) -> bool:
-    import ipaddress
-    try:
-        return ipaddress.ip_address(addr.split("%")[0]).is_loopback
-    except ValueError:
-        return False
+def resolv_kind(host_files: bool, networks: list[str]) -> str:
+    """Which resolv.conf a container gets: the host's, one for the embedded server (a user-defined
+    network among its networks), or the legacy one (the default bridge, none)."""
+    from minicontainer.specs.network import is_user_defined
+    if host_files:
+        return "host"
+    return "internal" if any(map(is_user_defined, networks)) else "legacy"
 
 
-def resolv_conf(host_text: str, host_network: bool) -> str:
-    """The host's resolv.conf; for a private network, minus loopback resolvers it could not reach."""
-    if host_network:
-        return host_text
-    lines, servers = [], 0
-    for line in host_text.splitlines():
-        fields = line.split()
-        if fields[:1] == ["nameserver"] and len(fields) > 1:
-            if _is_loopback(fields[1]):
-                continue
-            servers += 1
-        lines.append(line)
-    if not servers:
-        lines += [f"nameserver {ns}" for ns in DEFAULT_NAMESERVERS]
-    return "\n".join(lines) + "\n"
+def resolv_conf(rec, host_files: bool) -> resolvconf.ResolvConf:
+    hc = rec.host_config
+    return resolvconf.build(resolv_kind(host_files, [a.network for a in rec.networks]), hc.get("Dns") or (),
+                            hc.get("DnsSearch") or (), hc.get("DnsOptions") or ())
 
 
-def container_files(hostname: str, host_files: bool, ips: list[str] = ()) -> dict[str, str]:
-    """The text of a container's /etc files: host mode gets the host's hosts and resolv.conf;
-    otherwise hosts names its addresses once it has them."""
-    hosts_text = _read("/etc/hosts") if host_files else hosts(list(ips), hostname)
-    return {"hostname": hostname + "\n", "hosts": hosts_text,
-            "resolv.conf": resolv_conf(_read("/etc/resolv.conf"), host_files)}
+def container_files(rec, host_files: bool, ips: list[str] = (), extra: list[tuple[str, str]] = ()) -> dict[str, str]:
+    """The text of a container's /etc files: host mode gets the host's /etc/hosts (unless --add-host
+    asks for lines of its own, as Docker), otherwise hosts names its addresses once it has them."""
+    config = rec.config
+    if host_files and not extra:
+        hosts_text = _read("/etc/hosts")
+    else:
+        hosts_text = hosts(list(ips), config["Hostname"], config.get("Domainname", ""), list(extra))
+    return {"hostname": config["Hostname"] + "\n", "hosts": hosts_text, "resolv.conf": resolv_conf(rec, host_files).text}
 
 
 def _read(path: str) -> str:

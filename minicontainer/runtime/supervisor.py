@@ -26,23 +26,13 @@ from minicontainer.store.containers import ContainerRecord
 
 
 class RealWorld(RuntimeWorld):
-    """A real start: a lease held by this process, the /etc files as create wrote them."""
+    """A real start: a lease held by this process."""
 
     def lease(self, net, cid: str, ip: str = "") -> str:
         from minicontainer.network.networks import NetworkStore
         ip = NetworkStore(self.rt.root).ipam(net).allocate(cid, ip)
         checkpoint("address leased")
         return ip
-
-    def etc_texts(self, rec: ContainerRecord, ips: list[str]) -> dict[str, str]:
-        from minicontainer.runtime.etcfiles import ETC_FILES, hosts
-        texts = {}
-        for name in ETC_FILES:
-            with open(self.containers.path(rec.id, name)) as f:
-                texts[name] = f.read()
-        if ips:  # its addresses are known now: /etc/hosts names them
-            texts["hosts"] = hosts(ips, rec.config["Hostname"])
-        return texts
 
 
 class Supervisor:

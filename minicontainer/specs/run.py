@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from minicontainer.errors import DaemonError, MCError
+from minicontainer.specs.dns import DnsSpec
 from minicontainer.specs.names import validate_name
 
 _HOSTNAME_RE = re.compile(r"^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,62}[a-zA-Z0-9])?$")
@@ -35,6 +36,8 @@ class RunSpec:
     user: str = ""                                # -u: "" means the image's User
     entrypoint: str | None = None                 # --entrypoint: None means the image's; "" clears it
     publish_all: bool = False                     # -P: every ExposedPorts entry on a random host port
+    domainname: str = ""                          # --domainname: Config.Domainname
+    dns: DnsSpec = field(default_factory=DnsSpec)  # --dns, --dns-search, --dns-option, --add-host, --link
 
 
 def parse_env(items: list[str], environ: Mapping[str, str] | None = None) -> list[str]:
@@ -85,9 +88,11 @@ def validate(spec: RunSpec) -> RunSpec:
 
 def from_options(image: str, command=(), *, name=None, detach=False, remove=False, env=(), workdir="", hostname="",
                  interactive=False, tty=False, network="bridge", publish=(), volume=(), mount=(), user="",
-                 entrypoint=None, publish_all=False, ip="", mac_address="", network_alias=()) -> RunSpec:
+                 entrypoint=None, publish_all=False, ip="", mac_address="", network_alias=(), domainname="",
+                 dns=(), dns_search=(), dns_option=(), add_host=(), link=()) -> RunSpec:
     """A validated RunSpec from `run`'s options as strings, the way the CLI and the Python API both
     take them (`publish=["8080:80"]`, `volume=["/src:/dst:ro"]`): one parser, the same errors."""
+    from minicontainer.specs.dns import dns_spec
     from minicontainer.specs.network import attachments
     from minicontainer.specs.ports import parse_all
     from minicontainer.specs.volumes import check_duplicates, parse_mount, parse_volume
@@ -97,5 +102,6 @@ def from_options(image: str, command=(), *, name=None, detach=False, remove=Fals
     spec = RunSpec(image=image, command=list(command), name=name or None, detach=detach, remove=remove,
                    env=parse_env(list(env)), workdir=workdir, hostname=hostname, interactive=interactive, tty=tty,
                    network=networks[0].network, networks=networks, publish=parse_all(list(publish)), mounts=mounts, binds=list(volume), user=user,
-                   entrypoint=entrypoint, publish_all=publish_all)
+                   entrypoint=entrypoint, publish_all=publish_all, domainname=domainname,
+                   dns=dns_spec(dns, dns_search, dns_option, add_host, link))
     return validate(spec)

@@ -63,11 +63,12 @@ def endpoint_json(ep: Endpoint | None, asked=None, network_id: str = "", dns_nam
 
 
 def _dns_names(rec, network: str, aliases) -> list[str] | None:
-    """Docker's DNSNames on a user-defined network: name, aliases, short id, hostname (deduplicated)."""
+    """Docker's DNSNames on a user-defined network (none on the others: they have no embedded DNS)."""
+    from minicontainer.network.names import dns_names
     from minicontainer.specs.network import is_user_defined
     if not is_user_defined(network):
         return None
-    return list(dict.fromkeys([rec.name, *aliases, rec.short_id, rec.config.get("Hostname", "")]))
+    return dns_names(rec.name, aliases, rec.short_id, rec.config.get("Hostname", ""))
 
 
 def networks_json(rt, rec) -> dict:
@@ -106,8 +107,15 @@ def _network_settings(rt, rec) -> dict:
     }
 
 
+def _links(rec) -> list[str] | None:
+    """HostConfig.Links as Docker shows a --link NAME:ALIAS: "/NAME:/CONTAINER/ALIAS"."""
+    links = rec.host_config.get("Links") or []
+    return [f"/{n}:/{rec.name}/{a}" for n, _, a in (link.partition(":") for link in links)] or None
+
+
 def container_json(rt, rec) -> dict:
     store = rt.containers
+    hc = rec.host_config
     cmd = rec.command
     image = rt.images.find(rec.image_id)
     lower = ":".join(rt.images.lower_dirs(image)) if image else ""
@@ -132,11 +140,12 @@ def container_json(rt, rec) -> dict:
         "Platform": "linux",
         "MountLabel": "", "ProcessLabel": "", "AppArmorProfile": "", "ExecIDs": None,
         "HostConfig": {
-            "Binds": rec.host_config.get("Binds"), "LogConfig": {"Type": "json-file", "Config": {}},
+            "Binds": hc.get("Binds"), "LogConfig": {"Type": "json-file", "Config": {}},
             "NetworkMode": rec.network_mode, "PortBindings": port_bindings(rec),
             "RestartPolicy": {"Name": "no", "MaximumRetryCount": 0},
             "AutoRemove": rec.host_config.get("AutoRemove", False),
-            "CgroupnsMode": "host", "Dns": [], "DnsOptions": [], "DnsSearch": [], "ExtraHosts": None,
+            "CgroupnsMode": "host", "Dns": hc.get("Dns") or [], "DnsOptions": hc.get("DnsOptions") or [],
+            "DnsSearch": hc.get("DnsSearch") or [], "ExtraHosts": hc.get("ExtraHosts"), "Links": _links(rec),
             "IpcMode": "private", "PidMode": "", "Privileged": False, "PublishAllPorts": False,
             "ReadonlyRootfs": False, "UTSMode": "", "ShmSize": 67108864, "Runtime": "minicontainer",
             "MaskedPaths": list(MASKED_PATHS), "ReadonlyPaths": list(READONLY_PATHS),

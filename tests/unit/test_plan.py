@@ -2,7 +2,7 @@ from minicontainer.kernel.netdev import LinkUp
 from minicontainer.network.modes import namespace_kinds
 from minicontainer.plan import Plan, Step
 from minicontainer.runtime.container_plan import container_plan
-from minicontainer.runtime.etcfiles import hosts, resolv_conf
+from minicontainer.runtime.etcfiles import hosts
 
 
 class Record(Step):
@@ -58,7 +58,5 @@ def test_host_network_keeps_host_netns():
 
 def test_etc_files():
     assert hosts(["172.17.0.2"], "92abdbf53f12").endswith("ff02::2\tip6-allrouters\n172.17.0.2\t92abdbf53f12\n")
-    assert resolv_conf("nameserver 127.0.0.53\nsearch lan\n", host_network=False) == \
-        "search lan\nnameserver 8.8.8.8\nnameserver 8.8.4.4\n"
-    assert resolv_conf("nameserver 10.0.0.2\n", host_network=False) == "nameserver 10.0.0.2\n"
-    assert resolv_conf("nameserver 127.0.0.53\n", host_network=True) == "nameserver 127.0.0.53\n"
+    assert hosts(["10.0.0.2"], "web", "example.org", [("db", "10.0.0.3")]).endswith(
+        "10.0.0.3\tdb\n10.0.0.2\tweb.example.org web\n")  # extra lines first, then the FQDN and the short name

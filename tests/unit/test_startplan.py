@@ -45,8 +45,12 @@ class FakeWorld:
     def taken_ports(self, cid):
         return self.taken
 
-    def etc_texts(self, rec, ips):
-        return {"hostname": "h\n", "hosts": "".join(f"{ip}\th\n" for ip in ips), "resolv.conf": ""}
+    def extra_hosts(self, rec):
+        return [("db", "10.250.0.9")] if rec.host_config.get("Links") else []
+
+    def etc_texts(self, rec, ips, extra):
+        return {"hostname": "h\n", "hosts": "".join(f"{ip}\t{n}\n" for n, ip in extra + [("h", ip) for ip in ips]),
+                "resolv.conf": ""}
 
 
 def _record(network="bridge", networks=None, **kw):
