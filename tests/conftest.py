@@ -15,6 +15,11 @@ from minicontainer.sandbox import allocate, pid_namespaces, settled_leftovers
 pytest_plugins = ["minicontainer.testing"]  # the fixtures users get: mc_sandbox, mc_outside
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The host resolv.conf every test's containers see: their embedded DNS servers forward what they
+# do not know there, and nothing answers on it (the machine's real resolvers are never asked).
+# A test that needs an upstream starts one of its own and points this at it.
+NO_UPSTREAM = os.path.join(REPO, "tests", "data", "resolv-no-upstream.conf")
+os.environ["MINICONTAINER_RESOLV_CONF"] = NO_UPSTREAM  # every process a test starts, API users' too
 
 
 def pytest_collection_modifyitems(config, items):

@@ -43,6 +43,7 @@ class Runtime:
     def create(self, spec: RunSpec) -> ContainerRecord:
         spec = self.complete(spec)
         rec = self.new_record(spec)
+        self._check_links(spec)
         if spec.mounts:
             from minicontainer.runtime.volumes import check_sources, mount_records
             check_sources(spec.mounts)  # a missing --mount source fails before anything exists
@@ -218,6 +219,17 @@ class Runtime:
             return self.containers.load(self.containers.resolve(ref))
         except NoSuchContainer:
             return None
+
+    def _check_links(self, spec: RunSpec) -> None:
+        """--link NAME: the container must exist now, and not share the host's network (registerLinks)."""
+        for link in spec.dns.links:
+            name = link.partition(":")[0]
+            target = self._find(name)
+            if target is None:
+                raise DaemonError(f"could not get container for {name}: No such container: {name}", 125)
+            if target.network_mode == "host":
+                raise DaemonError("conflicting options: host type networking can't be used with links. "
+                                  "This would result in undefined behavior", 125)
 
     def _write_files(self, rec: ContainerRecord) -> None:
         store = self.containers
