@@ -67,13 +67,16 @@ class EmbeddedDNS(Step):
         ns = f"nsenter --net=/proc/{CONTAINER_PID}/ns/net "
         rules = resolver_rules(ADDRESS, self.udp_port, self.tcp_port)
         chains = ResolverChains()
-        lines = ["# (the supervisor holds these listeners; this is the same server as a process of its own)",
-                 "minicontainer-resolver " + " ".join(self.argv()) + f" --netns /proc/{CONTAINER_PID}/ns/net"
-                 " </dev/null >/dev/null 2>&1 &"]
+        lines = ["# (the supervisor holds these listeners; this is the same server as a process of its own)"]
+        if not self.udp_port:
+            lines.append("# (a dry run: port 0 stands for the random ports the start draws)")
+        lines.append("minicontainer-resolver " + " ".join(self.argv()) + f" --netns /proc/{CONTAINER_PID}/ns/net"
+                     " </dev/null >/dev/null 2>&1 &")
         lines += [ns + f"iptables-legacy --wait -t nat -N {name}" for name in chains.owned()["nat"]]
         lines += [ns + r.planned_command() for r in rules]
         return "\n".join(lines)
 
     def explain_undo(self) -> str:
-        return ("pkill -f -- '" + " ".join(self.argv()) + " --netns '"
+        # anchored at the end, so that it never matches the shell running this line
+        return ("pkill -f -- '" + " ".join(self.argv()) + " --netns /proc/[0-9]*/ns/net$'"
                 "  # the supervisor closes its listeners; the rules go with the namespace")

@@ -6,8 +6,7 @@
     attach      attach_client(): the caller's stdin to the socket (raw, with a tty), the socket to
                 its stdout, until the container's output ends or the detach keys are typed
 
-The socket is bound through /proc/self/fd/N/ of the container's directory: a unix socket path may
-have 107 bytes, a state root's container directory may be longer. The directory is root's (0710).
+The socket is in the container's directory (runtime/unixsock.py).
 Output is one stream, as a tty's is (without -t, stdout and stderr arrive interleaved on stdout).
 """
 
@@ -45,26 +44,13 @@ def detach_keys(spec: str) -> bytes:
     return bytes(out)
 
 
-def _path_via(dir_fd: int) -> str:
-    return f"/proc/self/fd/{dir_fd}/{SOCKET}"
-
-
 class AttachPoint:
     """The supervisor's end: a listening socket and the clients attached to it."""
 
     def __init__(self, directory: str):
-        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
-        dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        try:
-            try:
-                os.unlink(os.path.join(directory, SOCKET))  # one left by a supervisor killed before
-            except FileNotFoundError:
-                pass
-            self.listener.bind(_path_via(dir_fd))
-        finally:
-            os.close(dir_fd)
-        self.path = os.path.join(directory, SOCKET)
-        self.listener.listen(8)
+        from minicontainer.runtime.unixsock import listen_in
+        self.directory = directory
+        self.listener = listen_in(directory, SOCKET)
         self.clients: dict[int, socket.socket] = {}
 
     def fds(self) -> list[int]:
@@ -100,23 +86,18 @@ class AttachPoint:
         for fd in list(self.clients):
             self._drop(fd)
         self.listener.close()
-        try:
-            os.unlink(self.path)
-        except FileNotFoundError:
-            pass
+        from minicontainer.runtime.unixsock import remove_in
+        remove_in(self.directory, SOCKET)
 
 
 def attach_client(directory: str, keys: bytes, forward_stdin: bool, raw: bool) -> bool:
     """Join the container's stdio until its output ends (False) or the detach keys are typed (True)."""
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
-    dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    from minicontainer.runtime.unixsock import connect_in
     try:
-        sock.connect(_path_via(dir_fd))
+        sock = connect_in(directory, SOCKET)
     except OSError:
         raise MCError("cannot attach: the container's supervisor does not listen (it was started by an older "
                       "minicontainer, or in the foreground)", 1) from None
-    finally:
-        os.close(dir_fd)
     saved = termios.tcgetattr(0) if raw else None
     if raw:
         tty.setraw(0, termios.TCSANOW)  # TCSAFLUSH (the default) would drop what was typed before we got here

@@ -101,7 +101,15 @@ def _connect_plan(rt, networks: NetworkStore, mode, rec: ContainerRecord, net, a
              "sh": f"# (no command: the runtime writes a lease file, {os.path.join(networks.ipam(net).dir, ip)})"}
     return ([_pid_line(rec), *_explained(mode.up_steps_of(net.name)), lease,
              *_explained(_wiring(rt.containers, rec, ep, net.mtu))]
-            + _gateway_move(rt, mode, rec, rec.endpoints + [ep]).lines())
+            + _gateway_move(rt, mode, rec, rec.endpoints + [ep]).lines() + _names_plan(rt, mode, rec, asked))
+
+
+def _names_plan(rt, mode, rec: ContainerRecord, asked: NetworkAttachment) -> list[dict]:
+    """connect --dry-run: the embedded DNS server _first_names() would have the supervisor start."""
+    from minicontainer.network.embedded_dns import EmbeddedDNS
+    if any(isinstance(s, EmbeddedDNS) for s in rt.containers.journal(rec.id).steps()):
+        return []
+    return _explained(mode.dns_steps(dataclasses.replace(rec, networks=[*rec.networks, asked]), rec.pid))
 
 
 def _connect_live(rt, networks: NetworkStore, mode, rec: ContainerRecord, net, asked: NetworkAttachment) -> list[dict]:
@@ -134,7 +142,26 @@ def _connect_live(rt, networks: NetworkStore, mode, rec: ContainerRecord, net, a
     rec.networks = [*rec.networks, asked]
     _write_hosts(rt, rec)
     _end(store, rec)
-    return done
+    return done + _first_names(rt, rec)
+
+
+def _first_names(rt, rec: ContainerRecord) -> list[dict]:
+    """Its first user-defined network: the supervisor starts the embedded DNS server (only it lives
+    as long as the container) and resolv.conf now names 127.0.0.11, as Docker's rebuildDNS does."""
+    from minicontainer.network.embedded_dns import EmbeddedDNS
+    from minicontainer.runtime.etcfiles import resolv_conf
+    from minicontainer.specs.network import is_user_defined
+    if not any(is_user_defined(a.network) for a in rec.networks):
+        return []
+    if any(isinstance(s, EmbeddedDNS) for s in rt.containers.journal(rec.id).steps()):
+        return []
+    from minicontainer.runtime.control import request
+    lines = request(rt.containers.dir(rec.id), "dns")["lines"]
+    checkpoint("connect: embedded DNS started")
+    with open(rt.containers.path(rec.id, "resolv.conf"), "w") as f:  # in place: it is bind-mounted
+        f.write(resolv_conf(rec, host_files=False).text)
+    return lines + [{"why": "its /etc/resolv.conf now names the embedded DNS server",
+                     "sh": "# (rewritten in place: nameserver 127.0.0.11)"}]
 
 
 def disconnect(rt, ref: str, network: str, force: bool = False, dry_run: bool = False) -> list[dict]:

@@ -43,6 +43,7 @@ class Supervisor:
         self.started: Started | None = None
         self.log: LogWriter | None = None
         self.attach = None  # where `attach` clients connect (a detached container's supervisor only)
+        self.control = None  # where `network connect` asks for what only we can hold (runtime/control.py)
 
     def start(self) -> None:
         """Start the container: build its StartPlan, then execute it phase by phase (every applied
@@ -73,6 +74,10 @@ class Supervisor:
         if not self.foreground:  # listening before `run -d` returns: an `attach` right after it finds us
             from minicontainer.runtime.attach import AttachPoint
             self.attach = AttachPoint(store.dir(rec.id))
+        from minicontainer.network.modes import BridgeMode, kind_of
+        if kind_of(rec.network_mode) is BridgeMode:  # it may be connected to a user-defined network later
+            from minicontainer.runtime.control import ControlPoint
+            self.control = ControlPoint(store.dir(rec.id), {"dns": self._start_dns})
         me = os.getpid()
         with store.lock(rec.id):
             rec.status, rec.pid, rec.error, rec.exit_code = "running", self.started.pid, "", 0
@@ -117,6 +122,20 @@ class Supervisor:
                 close_joined.callback(os.close, join[kind])
             return spawn_container(plan.namespaces, Plan(plan.container), plan.launch, ready, join)
 
+    def _start_dns(self) -> dict:
+        """`network connect` gave the container its first user-defined network: its embedded DNS
+        server, journaled like the start's (the caller holds the container's lock)."""
+        from minicontainer.network.embedded_dns import EmbeddedDNS
+        from minicontainer.network.ports import apply_host
+        store = self.rt.containers
+        rec = store.load(self.rec.id)
+        journal = store.journal(rec.id)
+        if any(isinstance(s, EmbeddedDNS) for s in journal.steps()):
+            return {"lines": []}
+        steps = self.rt.network_mode(rec.network_mode).dns_steps(rec, rec.pid)
+        apply_host(journal, steps)
+        return {"lines": [{"why": s.why, "sh": s.explain()} for s in steps]}
+
     def _record_endpoints(self, plan: StartPlan) -> None:
         if not plan.endpoints:
             return
@@ -159,6 +178,8 @@ class Supervisor:
         finally:
             self.log.close()
             _, status = os.waitpid(started.pid, 0)
+            if self.control is not None:
+                self.control.close()
         code = os.waitstatus_to_exitcode(status)
         code = 128 - code if code < 0 else code  # killed by signal N: 128+N, as a shell reports it
         self.finish(code)

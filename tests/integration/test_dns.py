@@ -247,3 +247,20 @@ def test_bench_style_lookup_through_127_0_0_11_from_the_host(mc):
     assert out.stdout.strip() == _ip(mc, "one", "lab"), out.stderr
     mc.ok("rm", "-f", "one")
     mc.ok("network", "rm", "lab")
+
+
+def test_a_default_bridge_container_connected_to_a_user_network_gets_the_embedded_dns(mc):
+    mc.ok("network", "create", "--subnet", f"{_subnet()}.0/24", "lab")
+    mc.ok("run", "-d", "--name", "server", "--network", "lab", "busybox", "sleep", "300")
+    mc.ok("run", "-d", "--name", "plain", "busybox", "sleep", "300")
+    assert mc("exec", "plain", "ping", "-c", "1", "-W", "1", "server").returncode != 0  # no names on the bridge
+    done = mc("network", "connect", "--explain", "lab", "plain")
+    assert done.returncode == 0, done.stderr
+    assert "minicontainer-resolver" in done.stderr  # its supervisor started the server
+    assert "\nnameserver 127.0.0.11\n" in mc.ok("exec", "plain", "cat", "/etc/resolv.conf")
+    assert mc("exec", "plain", "ping", "-c", "1", "-W", "2", "server").returncode == 0
+    assert _addresses(_lookup(mc, "server", "plain")) == [_ip(mc, "plain", "lab")]
+    mc.ok("network", "disconnect", "lab", "plain")  # the server stays, as Docker's; lab's names go
+    assert mc("exec", "plain", "ping", "-c", "1", "-W", "1", "server").returncode != 0
+    mc.ok("rm", "-f", "server", "plain")
+    mc.ok("network", "rm", "lab")

@@ -93,7 +93,7 @@ def _listeners(port: int) -> list[tuple]:
 def snapshot(mc, netns: str, init_pid: int, port: int, others: tuple = ()) -> dict:
     """The kernel state one container start built: links, addresses, routes, rules, sysctls, mounts;
     others: (bridge, subnet prefix) of the networks it joined besides the default."""
-    bridges = [mc.bridge] + [bridge for bridge, _ in others]
+    bridges = [b for b in [mc.bridge] + [bridge for bridge, _ in others] if os.path.exists(f"/sys/class/net/{b}")]
     in_ns = ["-n", netns]
     return {
         "host links": [link for b in bridges for link in _links("dev", b) + _links("master", b)],
@@ -106,6 +106,11 @@ def snapshot(mc, netns: str, init_pid: int, port: int, others: tuple = ()) -> di
                                 for link in _ip_json(*in_ns, "addr")],
         "container routes": [_clean(r) for r in _ip_json(*in_ns, "route")],
         "container MAC": [link["address"] for link in _ip_json(*in_ns, "link") if link["ifname"] == "eth0"],
+        "container rules": [line for line in subprocess.run(["ip", "netns", "exec", netns, "iptables-legacy-save"],
+                                                            capture_output=True, text=True).stdout.splitlines()
+                            if line[:1] in "-:*" and not line.startswith("# ")],
+        "container listeners": sorted(subprocess.run(["ip", "netns", "exec", netns, "ss", "-Hlnut"], capture_output=True,
+                                                     text=True).stdout.split("\n")),
         "rules": _rules(mc, others),
         "sysctls": {k: _sysctl(k) for k in ("net.ipv4.ip_forward", f"net.ipv6.conf.{mc.bridge}.accept_ra",
                                             f"net.ipv4.conf.{mc.bridge}.route_localnet")},
@@ -122,43 +127,51 @@ def _run_script(text: str) -> subprocess.CompletedProcess:
     return subprocess.run(["sh", "-c", text], capture_output=True, text=True, env=env, timeout=60)
 
 
-@pytest.mark.parametrize("later", ["", "connect-disconnect"])
+@pytest.mark.parametrize("later", ["", "connect-disconnect", "user-network"])
 def test_explain_replays_to_the_same_kernel_state(mc, tmp_path, later):
     """later: after the start, connect a network that takes the default route and the ports
-    (--gw-priority 1), then disconnect the default bridge: explain replays those too."""
+    (--gw-priority 1) and so gets the embedded DNS server, then disconnect the default bridge; or
+    start on that network: explain replays those too."""
     www = tmp_path / "www"
     www.mkdir()
     (www / "index.html").write_text(PAGE)
     port = _free_port()
-    run = mc("run", "--explain", "-d", "--name", "web", "-p", f"{port}:80", "-v", f"{www}:/www:ro",
-             "busybox", "httpd", "-f", "-p", "80", "-h", "/www")
-    assert run.returncode == 0, run.stderr
-    cid = run.stdout.strip()
-    assert "ip link add " + mc.bridge + " type bridge" in run.stderr  # --explain printed the steps as applied
-    script = mc.ok("explain", "web")
-    assert script == run.stderr.replace("# run: container web", "# what `minicontainer` did to start container web")
-    assert curl(f"http://127.0.0.1:{port}/") == PAGE
     others: tuple = ()
     if later:
         subnet = f"10.{random.randrange(150, 199)}.{random.randrange(1, 250)}"
         mc.ok("network", "create", "--subnet", f"{subnet}.0/24", "lab")
         lab = json.loads(mc.ok("network", "inspect", "lab"))[0]["Options"]["com.docker.network.bridge.name"]
         others = ((lab, subnet + "."),)
+    network = "lab" if later == "user-network" else "bridge"
+    run = mc("run", "--explain", "-d", "--name", "web", "--network", network, "-p", f"{port}:80", "-v",
+             f"{www}:/www:ro", "busybox", "httpd", "-f", "-p", "80", "-h", "/www")
+    assert run.returncode == 0, run.stderr
+    cid = run.stdout.strip()
+    bridge = others[0][0] if network == "lab" else mc.bridge
+    assert "ip link add " + bridge + " type bridge" in run.stderr  # --explain printed the steps as applied
+    assert ("minicontainer-resolver" in run.stderr) == (network == "lab")
+    script = mc.ok("explain", "web")
+    assert script == run.stderr.replace("# run: container web", "# what `minicontainer` did to start container web")
+    assert curl(f"http://127.0.0.1:{port}/") == PAGE
+    if later == "connect-disconnect":
         mc.ok("network", "connect", "--gw-priority", "1", "lab", "web")
         mc.ok("network", "disconnect", "bridge", "web")
         script = mc.ok("explain", "web")
         for change in ("network connect lab", "network disconnect bridge"):
             assert f"# ==== later, while it ran: {change}" in script
+        assert script.count("minicontainer-resolver ") == 1  # its first user-defined network: the DNS server
         assert curl(f"http://127.0.0.1:{port}/") == PAGE  # through the ports that moved to lab
     pid = int(mc.ok("inspect", "-f", "{{.State.Pid}}", "web"))
     netns = cid[:12]
     built = snapshot(mc, netns, pid, port, others)
     assert built["rules"] and built["mounts"] and built["listeners"]
+    assert ("DOCKER_OUTPUT" in "".join(built["container rules"])) == bool(later)
 
     # Tear the runtime's build down, keeping the teardown it explains, then replay the script.
     rm = mc("rm", "-f", "--explain", "web")
     assert rm.returncode == 0, rm.stderr
-    net_rms = [mc("network", "rm", "--explain", "--predefined", name) for name in ("bridge", "lab")[:1 + len(others)]]
+    names = {"": ["bridge"], "connect-disconnect": ["bridge", "lab"], "user-network": ["lab"]}[later]
+    net_rms = [mc("network", "rm", "--explain", "--predefined", name) for name in names]
     for net_rm in net_rms:
         assert net_rm.returncode == 0, net_rm.stderr
     assert not os.path.exists(f"/sys/class/net/{mc.bridge}") and not _rules(mc, others)
@@ -252,8 +265,13 @@ def test_connect_and_disconnect_dry_runs_change_nothing(mc):
         assert subprocess.run(["sh", "-n"], input=text, text=True).returncode == 0
     # The real connect does what its dry run said (the veth name is drawn anew).
     done = mc("network", "connect", "--explain", "--gw-priority", "1", "lab", "web").stderr
-    assert re.sub(r"veth\w+", "VETH", done.split("\n", 2)[2]) == re.sub(
-        r"veth\w+", "VETH", "\n".join(ln for ln in connect.split("\n", 2)[2].splitlines() if "lease" not in ln) + "\n")
+
+    def same(text: str) -> str:  # the veth name and the DNS server's ports are drawn anew
+        text = re.sub(r"veth\w+", "VETH", text.split("\n", 2)[2])
+        return re.sub(r"(--udp-port |--tcp-port |127\.0\.0\.11:|--sport )\d+", r"\1N", text)
+    assert same(done).startswith(same("\n".join(ln for ln in connect.splitlines() if "lease" not in ln and
+                                                "dry run: port 0" not in ln) + "\n"))
+    assert "minicontainer-resolver" in connect  # lab is its first user-defined network
     mc.ok("stop", "-t", "0", "web")
     assert "the container is not running" in mc.ok("network", "disconnect", "--dry-run", "lab", "web")
     mc.ok("rm", "web")
