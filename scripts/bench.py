@@ -1,4 +1,5 @@
-"""Median wall time of container starts, the memory of one idle supervisor, TCP throughput
+"""Median wall time of container starts, the memory of one idle supervisor, a lookup through the
+embedded DNS server and the memory it adds (scripts/benchdns.py), TCP throughput
 through published ports (scripts/benchnet.py), the speed of cp (scripts/benchcp.py) and of pull
 (scripts/benchpull.py).
 
@@ -104,6 +105,14 @@ def main() -> int:
         report("network disconnect (running container)", disconnects)
         report("python -c pass (interpreter floor)", timed_runs([sys.executable, "-c", "pass"], args.runs, env))
         print(f"{'idle supervisor RSS':<44} {supervisor_rss(mc, env):7.1f} MiB")
+        from benchdns import QUERIES, dns_figures
+        lookups, starts, with_dns, without = dns_figures(mc, env, args.runs)
+        report("run --rm --net=USER-NETWORK busybox true", starts)
+        ms = sorted(t * 1000 for t in lookups)
+        print(f"{'DNS lookup of a name via 127.0.0.11 (UDP)':<44} median {statistics.median(ms):7.3f} ms   "
+              f"min {ms[0]:7.3f}   p90 {ms[int(len(ms) * 0.9) - 1]:7.3f}   (n={len(ms)} of {QUERIES})")
+        print(f"{'supervisor RSS with the DNS server':<44} {with_dns:7.1f} MiB   (without: {without:.1f} MiB, "
+              f"+{with_dns - without:.1f} MiB)")
         if not args.no_throughput:
             from benchnet import SECONDS, throughput
             print(f"TCP throughput, iperf3, one stream, {SECONDS} s each:")

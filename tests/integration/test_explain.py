@@ -106,9 +106,10 @@ def snapshot(mc, netns: str, init_pid: int, port: int, others: tuple = ()) -> di
                                 for link in _ip_json(*in_ns, "addr")],
         "container routes": [_clean(r) for r in _ip_json(*in_ns, "route")],
         "container MAC": [link["address"] for link in _ip_json(*in_ns, "link") if link["ifname"] == "eth0"],
-        "container rules": [line for line in subprocess.run(["ip", "netns", "exec", netns, "iptables-legacy-save"],
-                                                            capture_output=True, text=True).stdout.splitlines()
-                            if line[:1] in "-:*" and not line.startswith("# ")],
+        "container rules": [re.sub(r" \[\d+:\d+\]$", "", line)  # without the policies' packet counters
+                            for line in subprocess.run(["ip", "netns", "exec", netns, "iptables-legacy-save"],
+                                                       capture_output=True, text=True).stdout.splitlines()
+                            if line[:1] in "-:*"],
         "container listeners": sorted(subprocess.run(["ip", "netns", "exec", netns, "ss", "-Hlnut"], capture_output=True,
                                                      text=True).stdout.split("\n")),
         "rules": _rules(mc, others),
