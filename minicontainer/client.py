@@ -65,15 +65,18 @@ class Client:
     def create(self, image: str, command: list[str] | str = (), *, name: str | None = None, ports=(), volumes=(),
                mounts=(), network: str | list[str] = "bridge", env=(), workdir: str = "", hostname: str = "",
                user: str = "", entrypoint: str | None = None, remove: bool = False, publish_all: bool = False,
-               pull: str = "missing", ip: str = "", mac_address: str = "", network_aliases=()) -> Container:
+               pull: str = "missing", ip: str = "", mac_address: str = "", network_aliases=(), domainname: str = "",
+               dns=(), dns_search=(), dns_options=(), extra_hosts=(), links=()) -> Container:
         """`create`: the options are the CLI's, as strings (ports=["8080:80"], volumes=["/src:/dst:ro"],
-        mounts=["type=volume,src=data,dst=/data"], env=["KEY=value"], network=["lab", "lab2"])."""
+        mounts=["type=volume,src=data,dst=/data"], env=["KEY=value"], network=["lab", "lab2"],
+        extra_hosts=["db:10.0.0.5", "gw:host-gateway"], links=["db:database"])."""
         from minicontainer.specs.run import from_options
         argv = shlex.split(command) if isinstance(command, str) else list(command)
         spec = from_options(image, argv, name=name, detach=True, remove=remove, env=env, workdir=workdir,
                             hostname=hostname, network=network, publish=ports, volume=volumes, mount=mounts,
                             user=user, entrypoint=entrypoint, publish_all=publish_all, ip=ip, mac_address=mac_address,
-                            network_alias=network_aliases)
+                            network_alias=network_aliases, domainname=domainname, dns=dns, dns_search=dns_search,
+                            dns_option=dns_options, add_host=extra_hosts, link=links)
         rec = self.runtime.create_with_image(spec, pull)  # a pull prints nothing here
         self._made_containers.append(rec.id)
         return Container(self, rec.id)

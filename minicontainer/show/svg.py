@@ -70,7 +70,7 @@ def render(topo: Topology) -> str:
         rows = []  # (endpoint, y, height)
         cy = y
         for ep in net.endpoints:
-            h = max(76, 20 + 50 * len(ep.ports))
+            h = max(96 if ep.resolver else 76, 20 + 50 * len(ep.ports))
             rows.append((ep, cy, h))
             cy += h + 24
         group_h = max(90, cy - y - 24)
@@ -87,7 +87,8 @@ def render(topo: Topology) -> str:
             c.box(CTR_X, ey, CTR_W, h, [
                 (f"container {ep.container} ({ep.short_id})", True),
                 (f"{ep.ifname} {ep.ip}/{ep.prefixlen}  {ep.mac}", False),
-                (f"netns {ep.netns}", False)], fill="#fffbe6", cls="container")
+                (f"netns {ep.netns}", False)] + ([("DNS 127.0.0.11: its supervisor", False)] if ep.resolver else []),
+                fill="#fffbe6", cls="container", title=ep.resolver or None)
             c.line([(BRIDGE_X + BRIDGE_W, by + 45), (CTR_X - 60, ey + 30), (CTR_X, ey + 30)],
                    color="#333333" if ep.veth_in_kernel else "#e74c3c",
                    label=ep.host_veth, label_at=(BRIDGE_X + BRIDGE_W + 6, ey + 22))

@@ -24,6 +24,7 @@ class Endpoint:
     netns: str
     ports: list[PublishedPort] = field(default_factory=list)  # those published on this endpoint
     ifname: str = "eth0"      # its end inside the container (eth1... on a second network)
+    resolver: str = ""        # its embedded DNS server (a user-defined network's container), described
 
 
 @dataclass
@@ -75,11 +76,24 @@ def _host_interfaces(skip: set[str]) -> list[HostIface]:
     return out
 
 
+def _resolver(rt, rec) -> str:
+    """Where a container's embedded DNS server listens and who holds it ("" if it has none)."""
+    import minicontainer.network.journaled  # noqa: F401 - the journal's Step classes
+    from minicontainer.network.embedded_dns import EmbeddedDNS
+    step = next((s for s in rt.containers.journal(rec.id).steps() if isinstance(s, EmbeddedDNS)), None)
+    if step is None:
+        return ""
+    holder = (rec.supervisor or {}).get("pid", "?")
+    return f"embedded DNS 127.0.0.11:53 (udp/{step.udp_port}, tcp/{step.tcp_port} in its netns), held by supervisor pid {holder}"
+
+
 def gather(rt, only: str | None = None) -> Topology:
     from minicontainer.network.networks import NetworkStore
+    from minicontainer.specs.network import is_user_defined
     networks = NetworkStore(rt.root)
     nets = [n for n in networks.list() if only is None or n.name == only]
     running = rt.list()
+    resolvers = {rec.id: _resolver(rt, rec) for rec in running}
     topo = Topology(host=[], networks=[], host_mode=[], isolated=[], joined=[])
     for net in nets:
         bn = BridgeNet(net.name, net.bridge, net.subnet, net.gateway, os.path.exists(f"/sys/class/net/{net.bridge}"),
@@ -91,7 +105,8 @@ def gather(rt, only: str | None = None) -> Topology:
             veth = ep.host_if
             on_bridge = os.path.realpath(f"/sys/class/net/{veth}/master").endswith("/" + net.bridge) if veth else False
             bn.endpoints.append(Endpoint(rec.name, rec.short_id, ep.ip, ep.prefixlen, ep.mac, veth, on_bridge,
-                                         ep.sandbox_key, [p for p in rec.ports if p.container_ip == ep.ip], ep.ifname))
+                                         ep.sandbox_key, [p for p in rec.ports if p.container_ip == ep.ip], ep.ifname,
+                                         resolvers[rec.id] if is_user_defined(net.name) else ""))
         topo.networks.append(bn)
     if only is None:
         from minicontainer.network.modes import ContainerMode, HostMode, NoneMode, kind_of

@@ -25,6 +25,8 @@ def render(topo: Topology) -> str:
             gone = "" if ep.veth_in_kernel else "  [veth missing from the kernel!]"
             out.append(f"│    {branch} {ep.host_veth or '?'} ══ {ep.ifname} {ep.ip}/{ep.prefixlen} {ep.mac}  "
                        f"container {ep.container} ({ep.short_id}), netns {ep.netns}{gone}")
+            if ep.resolver:
+                out.append(f"│    {cont}    {ep.resolver}")
             for port in ep.ports:
                 how = (f"proxy pid {port.proxy_pid} answers on the host" if port.proxy_pid
                        else "no proxy: the kernel DNATs it")

@@ -102,6 +102,22 @@ def test_private_network_talks_inside_and_is_isolated(mc_sandbox):
     assert [n.name for n in mc_sandbox.networks()] == ["bridge"]
 
 
+def test_names_and_etc_files_through_the_api(mc_sandbox):
+    with mc_sandbox.create_network("lab"):
+        with mc_sandbox.run("busybox", ["sh", "-c", HTTPD.format(name="named")], network="lab", name="webby",
+                            network_aliases=["www"]) as server, \
+                mc_sandbox.run("busybox", "sleep 60", network="lab", dns=["10.9.9.9"], dns_options=["ndots:1"],
+                               extra_hosts=["db:10.0.0.5"], domainname="example.org") as client:
+            server.wait_listening(80)
+            for name in ("webby", "www"):  # by name and by alias, through the embedded DNS server
+                assert client.exec(["wget", "-qO-", f"http://{name}/"]).stdout == "hello-from-named\n"
+            assert "10.0.0.5\tdb\n" in client.exec(["cat", "/etc/hosts"]).stdout
+            assert f"\t{client.id[:12]}.example.org {client.id[:12]}\n" in client.exec(["cat", "/etc/hosts"]).stdout
+            resolv = client.exec(["cat", "/etc/resolv.conf"]).stdout
+            assert "nameserver 127.0.0.11\noptions ndots:1\n" in resolv and "# ExtServers: [10.9.9.9]" in resolv
+            assert client.inspect()["HostConfig"]["Dns"] == ["10.9.9.9"]
+
+
 def test_api_and_cli_show_the_same_container(mc_sandbox):
     with mc_sandbox.run("busybox", "sleep 60", name="shared-view", ports=["8080"]) as box:
         shown = cli(mc_sandbox, "inspect", "shared-view")

@@ -126,6 +126,10 @@ def test_aliases_short_ids_hostnames_ptr_and_ipv6(mc):
     assert "NXDOMAIN" not in aaaa.stdout and "SERVFAIL" not in aaaa.stdout and not _addresses(aaaa.stdout)
     assert json.loads(mc.ok("inspect", "cb"))[0]["NetworkSettings"]["Networks"]["lab"]["DNSNames"] == \
         ["cb", "svc", json.loads(mc.ok("inspect", "cb"))[0]["Id"][:12], "bee"]
+    shown = mc.ok("network", "show", "lab")
+    sup = json.loads(open(os.path.join(mc.root, "containers", a, "container.json")).read())["supervisor"]["pid"]
+    assert "embedded DNS 127.0.0.11:53 (udp/" in shown and f"held by supervisor pid {sup}" in shown
+    assert "DNS 127.0.0.11: its supervisor" in mc.ok("network", "show", "--format", "svg", "lab")
     mc.ok("rm", "-f", "ca", "cb")
     mc.ok("network", "rm", "lab")
 
