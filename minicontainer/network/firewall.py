@@ -39,12 +39,18 @@ def firewall_for(chain_prefix: str = "MC") -> Firewall:
 
 def add_in_netns(netns_path: str, chains, rules: list[Rule]) -> list[str]:
     """Add rules to the tables of another network namespace (a container's, for its embedded DNS
-    server). The driver's table handles are made there, then made again here, so that the next
-    rule for the host goes to the host's tables."""
-    from minicontainer.kernel.rtnl import in_netns
-    from minicontainer.network.iptc_firewall import IptablesFirewall, reopen_tables
-    try:
-        with in_netns(netns_path):
-            return IptablesFirewall(chains).add(rules)
-    finally:
-        reopen_tables({r.table for r in rules})
+    server), in one `iptables-legacy-restore --noflush` run inside it. Not python-iptables: the
+    process that does this is the container's supervisor, which would keep libiptc loaded (1.7 MiB
+    a container) for four rules. Returns the commands, as the other drivers do."""
+    import subprocess
+    lines = []
+    for table in sorted({r.table for r in rules}):
+        lines += [f"*{table}"] + [f":{name} - [0:0]" for name in chains.owned().get(table, [])]
+        lines += [r.save_line() if r.position is None else f"-I {r.chain} {r.position + 1} {r.spec()}"
+                  for r in rules if r.table == table]
+        lines.append("COMMIT")
+    proc = subprocess.run(["nsenter", f"--net={netns_path}", "iptables-legacy-restore", "--noflush", "--wait"],
+                          input="\n".join(lines) + "\n", capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise OSError(f"iptables-legacy-restore in {netns_path}: {proc.stderr.strip()}")
+    return [r.planned_command() for r in rules]

@@ -225,10 +225,3 @@ class IptablesFirewall:
         with self._tables({"filter"}) as tables:
             tables["filter"].set_policy("FORWARD", policy)
 
-
-def reopen_tables(names: set[str]) -> None:
-    """python-iptables keeps one handle per table, opened in the namespace it was made in: make
-    each again in this one (after rules went into a container's namespace)."""
-    ipt = _iptc()
-    for name in names:
-        ipt.Table(name).refresh()

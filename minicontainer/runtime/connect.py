@@ -308,8 +308,7 @@ def _moves(step: Step) -> bool:
 
 def _write_hosts(rt, rec: ContainerRecord) -> None:
     """Its /etc/hosts, rewritten in place (it is bind-mounted into the container: a rename would not show)."""
-    from minicontainer.runtime.etcfiles import hosts
-    from minicontainer.runtime.startplan import extra_hosts
+    from minicontainer.runtime.etcfiles import extra_hosts, hosts
     text = hosts([ep.ip for ep in rec.endpoints], rec.config["Hostname"], rec.config.get("Domainname", ""),
                  extra_hosts(rt, rec, strict=False))
     with open(rt.containers.path(rec.id, "hosts"), "w") as f:

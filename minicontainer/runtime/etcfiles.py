@@ -55,6 +55,38 @@ def container_files(rec, host_files: bool, ips: list[str] = (), extra: list[tupl
     return {"hostname": config["Hostname"] + "\n", "hosts": hosts_text, "resolv.conf": resolv_conf(rec, host_files).text}
 
 
+def extra_hosts(rt, rec, strict: bool = True) -> list[tuple[str, str]]:
+    """(names, ip) of the /etc/hosts lines --add-host and --link ask for: host-gateway is the
+    default bridge's gateway (dockerd's default host-gateway-ip); a link names the linked
+    container's address on the default bridge, its alias, hostname and name (as Docker writes it).
+    strict: refuse a link whose container is gone or stopped (a start does); else leave it out."""
+    from minicontainer.specs.dns import HOST_GATEWAY, extra_host_ip
+    out = []
+    for entry in rec.host_config.get("ExtraHosts") or ():
+        name, ip = extra_host_ip(entry)
+        if ip == HOST_GATEWAY:
+            from minicontainer.network.networks import DEFAULT_NETWORK, NetworkStore
+            ip = NetworkStore(rt.root).peek(DEFAULT_NETWORK).gateway
+        out.append((name, ip))
+    for link in rec.host_config.get("Links") or ():
+        name, _, alias = link.partition(":")
+        from minicontainer.errors import NoSuchContainer, StartError
+        try:
+            target = rt.containers.load(rt.containers.resolve(name))
+        except NoSuchContainer:
+            if not strict:
+                continue
+            raise StartError(f"could not get container for {name}: No such container: {name}", 125) from None
+        ep = target.endpoint_on("bridge") if target.running else None
+        if ep is None:
+            if not strict:
+                continue
+            raise StartError(f"Cannot link to a non running container: /{target.name} AS /{rec.name}/{alias}", 125)
+        names = " ".join(dict.fromkeys([alias, target.config["Hostname"]] + ([target.name] if alias != target.name else [])))
+        out.append((names, ep.ip))
+    return out
+
+
 def _read(path: str) -> str:
     try:
         with open(path) as f:

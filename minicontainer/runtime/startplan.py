@@ -73,6 +73,7 @@ class RuntimeWorld:
         return [p for r in self.rt.list() if r.id != cid for p in r.ports]
 
     def extra_hosts(self, rec: ContainerRecord) -> list[tuple[str, str]]:
+        from minicontainer.runtime.etcfiles import extra_hosts
         return extra_hosts(self.rt, rec)
 
     def etc_texts(self, rec: ContainerRecord, ips: list[str], extra: list[tuple[str, str]]) -> dict[str, str]:
@@ -80,38 +81,6 @@ class RuntimeWorld:
         and the resolv.conf (the host's may have changed, a network may have been connected)."""
         from minicontainer.runtime.etcfiles import container_files
         return container_files(rec, self.mode(rec.network_mode).host_files, ips, extra)
-
-
-def extra_hosts(rt, rec: ContainerRecord, strict: bool = True) -> list[tuple[str, str]]:
-    """(names, ip) of the /etc/hosts lines --add-host and --link ask for: host-gateway is the
-    default bridge's gateway (dockerd's default host-gateway-ip); a link names the linked
-    container's address on the default bridge, its alias, hostname and name (as Docker writes it).
-    strict: refuse a link whose container is gone or stopped (a start does); else leave it out."""
-    from minicontainer.specs.dns import HOST_GATEWAY, extra_host_ip
-    out = []
-    for entry in rec.host_config.get("ExtraHosts") or ():
-        name, ip = extra_host_ip(entry)
-        if ip == HOST_GATEWAY:
-            from minicontainer.network.networks import DEFAULT_NETWORK, NetworkStore
-            ip = NetworkStore(rt.root).peek(DEFAULT_NETWORK).gateway
-        out.append((name, ip))
-    for link in rec.host_config.get("Links") or ():
-        name, _, alias = link.partition(":")
-        from minicontainer.errors import NoSuchContainer, StartError
-        try:
-            target = rt.containers.load(rt.containers.resolve(name))
-        except NoSuchContainer:
-            if not strict:
-                continue
-            raise StartError(f"could not get container for {name}: No such container: {name}", 125) from None
-        ep = target.endpoint_on("bridge") if target.running else None
-        if ep is None:
-            if not strict:
-                continue
-            raise StartError(f"Cannot link to a non running container: /{target.name} AS /{rec.name}/{alias}", 125)
-        names = " ".join(dict.fromkeys([alias, target.config["Hostname"]] + ([target.name] if alias != target.name else [])))
-        out.append((names, ep.ip))
-    return out
 
 
 @dataclass
