@@ -113,6 +113,28 @@ def test_kill_9_at_every_step_of_run(crash_env, role):
     _serves(mc, port)
 
 
+def test_kill_9_at_every_step_of_a_supervisor_on_a_user_defined_network(crash_env):
+    """Its start has the embedded DNS server too (listeners, the nat rules in its namespace): a
+    crash anywhere leaves nothing, and the next container of that name resolves by name."""
+    mc = crash_env
+    mc.ok("network", "create", "--subnet", f"10.{random.randrange(150, 199)}.{random.randrange(1, 250)}.0/24", "crashnet")
+    port = random.randrange(20000, 60000)
+    run = ("run", "-d", "--name", "crashweb", "--network", "crashnet", "-p", f"{port}:80", *RUN_ARGS)
+    steps = _steps(mc, "supervisor", run)
+    mc("rm", "-f", "-v", "crashweb", check=True)
+    assert any("EmbeddedDNS" in label for label in steps), steps
+    before = _snapshot(mc)
+    for n, label in enumerate(steps, 1):
+        proc = _crashing(mc, f"supervisor:{n}", *run)
+        assert proc.returncode != 0, (label, proc.stdout, proc.stderr)
+        _check_recovered(mc, before, label)
+    mc(*run, check=True)
+    mc("run", "-d", "--name", "asker", "--network", "crashnet", "busybox", "sleep", "60", check=True)
+    assert mc("exec", "asker", "wget", "-qO-", "http://crashweb/").stdout == "hello-crash\n"
+    mc("rm", "-f", "-v", "crashweb", "asker", check=True)
+    mc("network", "rm", "crashnet", check=True)
+
+
 @pytest.mark.parametrize("role", ["command", "supervisor"])
 def test_kill_9_at_every_step_of_rm(crash_env, role):
     mc = crash_env
