@@ -4,7 +4,8 @@
     files       host: the directories and /etc files its view is made of
     unshare     the namespaces its process gets, and those it joins (container:ID)
     exec        what its pid 1 runs
-    host        host, once the child's namespaces exist: veth, /run/netns name, published ports
+    host        host, once the child's namespaces exist: veth, /run/netns name, default route, the
+                embedded DNS server (a user-defined network), published ports
     container   inside the new namespaces, before exec: mounts, pivot_root, hostname
 
 start_plan() builds it for a record; what it must take from the world (an address lease, the ports

@@ -1,7 +1,7 @@
 """A container's trace (or dry-run plan) as a shell script that does the same with standard tools.
 
 The script mirrors the runtime's own order: the network's first use; a process in new namespaces that
-waits; the host side once those namespaces exist (veth, the /run/netns name, published ports); then
+waits; the host side once those namespaces exist (veth, the /run/netns name, the DNS server, ports); then
 the container's process builds its view (mounts, pivot_root, hostname) and execs the command. The two
 fifos are the handshake the runtime does with two pipes. Run as root it builds the same kernel state:
 tests/integration/test_explain.py replays it and compares.

@@ -14,6 +14,7 @@ CASES = {
     "bridge": dict(),
     "bridge -p": dict(publish=["80"]),
     "bridge -v": dict(volume=["{tmp}/src:/data:ro", "/scratch"]),  # {tmp}/src does not exist: -v makes it
+    "user network": dict(network="planlab"),  # and the embedded DNS server
 }
 
 
@@ -24,6 +25,8 @@ def _kinds(lines):
 @pytest.mark.parametrize("case", CASES)
 def test_dry_run_lists_the_steps_a_real_start_applies(mc_sandbox, case, tmp_path):
     rt = mc_sandbox.runtime
+    if case == "user network":
+        mc_sandbox.create_network("planlab")  # the sandbox removes it at its end
     options = {k: [v.format(tmp=tmp_path) for v in vs] if k == "volume" else vs for k, vs in CASES[case].items()}
     spec = from_options("busybox", ["sleep", "30"], detach=True, **options)
     dry = _kinds(dry_run_lines(rt, spec)[0])
@@ -35,6 +38,7 @@ def test_dry_run_lists_the_steps_a_real_start_applies(mc_sandbox, case, tmp_path
     assert ("files", "WriteFile") in real and ("container", "PivotRoot") in real
     if case != "none" and case != "host":
         assert ("host", "CreateVeth") in real
+    assert (("host", "EmbeddedDNS") in real) == (case == "user network")
     if case == "bridge -p":
         assert ("host", "PublishRules") in real and ("host", "StartProxy") in real
     if case == "bridge -v":
