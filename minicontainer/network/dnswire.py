@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 A, PTR, MX, AAAA = 1, 12, 15, 28
 CLASS_IN = 1
-NOERROR, SERVFAIL, NXDOMAIN = 0, 2, 3
+NOERROR, SERVFAIL, NXDOMAIN, REFUSED = 0, 2, 3, 5
 TTL = 600                 # what Docker's resolver gives its own answers (respTTL)
 UDP_LIMIT = 512           # a UDP reply without EDNS: larger ones are truncated (TC set, no answers)
 _QR, _RD, _RA, _TC = 0x8000, 0x0100, 0x0080, 0x0200

@@ -27,6 +27,7 @@ from minicontainer.network.names import NameBook
 
 ADDRESS = "127.0.0.11"
 IO_TIMEOUT = 4.0     # per upstream server, as Docker's extIOTimeout
+MAX_FORWARDS = 1024  # queries being forwarded at once; past it REFUSED, as Docker's maxConcurrent
 _IP_FREEBIND = 15
 
 
@@ -63,6 +64,7 @@ class Resolver:
         self.netns = -1                     # the container's namespace, for --dns servers
         self._wake_r, self._wake_w = -1, -1
         self._thread: threading.Thread | None = None
+        self._forwarding = threading.BoundedSemaphore(MAX_FORWARDS)
 
     def open(self, netns_path: str, udp_port: int = 0, tcp_port: int = 0) -> tuple[int, int]:
         """Make the listeners inside the namespace at netns_path (on random ports unless given);
@@ -119,12 +121,19 @@ class Resolver:
             answer = self.answer(data, q, wire.udp_limit(data, q)) if q else None
         except Exception:  # noqa: BLE001 - one bad query (or a half-written record) must not end the server
             answer = wire.error(data, q, wire.SERVFAIL) if q else None
+        if answer is None:
+            if self._forwarding.acquire(blocking=False):
+                threading.Thread(target=self._forward_udp, args=(data, q, peer), daemon=True).start()
+                return
+            answer = wire.error(data, q, wire.REFUSED) if q else None  # too many at once, as Docker's
         if answer is not None:
             self.udp.sendto(answer, peer)
-            return
-        threading.Thread(target=lambda: self._reply_udp(self.forward(data, q, "udp"), peer), daemon=True).start()
 
-    def _reply_udp(self, answer: bytes | None, peer) -> None:
+    def _forward_udp(self, data: bytes, q: wire.Question | None, peer) -> None:
+        try:
+            answer = self._forward(data, q, "udp")
+        finally:
+            self._forwarding.release()
         if answer is not None:
             try:
                 self.udp.sendto(answer, peer)
@@ -174,11 +183,19 @@ class Resolver:
 
     def forward(self, data: bytes, q: wire.Question | None, proto: str) -> bytes | None:
         """The first usable answer of the external servers, in order; SERVFAIL if none gives one."""
+        if not self._forwarding.acquire(timeout=IO_TIMEOUT):
+            return wire.error(data, q, wire.REFUSED) if q else None
+        try:
+            return self._forward(data, q, proto)
+        finally:
+            self._forwarding.release()
+
+    def _forward(self, data: bytes, q: wire.Question | None, proto: str) -> bytes | None:
         for server in self.upstreams:
             if server.host and not self.proxy:
                 continue  # an internal network only: no way out from the host's side either
             answer = self._exchange(server, data, proto)
-            if answer is not None and len(answer) > 3 and answer[3] & 0x0F not in (wire.SERVFAIL, 5):  # 5: REFUSED
+            if answer is not None and len(answer) > 3 and answer[3] & 0x0F not in (wire.SERVFAIL, wire.REFUSED):
                 return answer
         return wire.error(data, q, wire.SERVFAIL) if q else None
 
