@@ -69,6 +69,7 @@ RUN_FLAGS = [
     Flag("user", "u", kind="str", metavar="string", help="Username or UID (format: <name|uid>[:<group|gid>])"),
     Flag("entrypoint", kind="list", metavar="string", help="Overwrite the default ENTRYPOINT of the image"),
     Flag("publish-all", "P", help="Publish all exposed ports to random ports"),
+    Flag("expose", kind="list", metavar="list", help="Expose a port or a range of ports"),
     Flag("pull", kind="str", default="missing", metavar="string",
          help='Pull image before running ("always", "missing", "never")'),
 ]
@@ -89,7 +90,7 @@ def _run_spec(opts, args):
                         publish_all=opts.publish_all, ip=opts.ip, mac_address=opts.mac_address,
                         network_alias=opts.network_alias + opts.net_alias, domainname=opts.domainname,
                         dns=opts.dns, dns_search=opts.dns_search, dns_option=opts.dns_option, add_host=opts.add_host,
-                        link=opts.link)
+                        link=opts.link, expose=opts.expose)
 
 
 def _create(rt, spec, pull_policy: str = "missing"):

@@ -72,6 +72,10 @@ class NetworkMode:
     def default_hostname(self, cid: str) -> str:
         return cid[:12]
 
+    def etc_owner(self, cid: str) -> str:
+        """The container whose /etc/hostname, hosts and resolv.conf this one sees: its own."""
+        return cid
+
     def joins(self) -> dict[str, int]:
         return {}
 
@@ -130,6 +134,8 @@ class ContainerMode(NetworkMode):
             raise DaemonError("conflicting options: port publishing and the container type network mode", 125)
         if spec.hostname:  # Docker refuses it: the network identity belongs to the joined container
             raise DaemonError("conflicting options: hostname and the network mode", 125)
+        if spec.name and self.target == spec.name:
+            raise DaemonError("cannot join own network namespace", 125)
         if spec.dns.servers:  # and so do its /etc files (runconfig's ErrConflictNetworkAndDNS, ...Hosts)
             raise DaemonError("conflicting options: dns and the network mode", 125)
         if spec.dns.extra_hosts:
@@ -143,6 +149,14 @@ class ContainerMode(NetworkMode):
             return "container:" + self.containers.resolve(self.target)
         except NoSuchContainer:
             raise DaemonError(f"No such container: {self.target}", 125) from None
+
+    def default_hostname(self, cid: str) -> str:
+        """The joined container's: its network identity is the joiner's too (Docker's initializeNetworking)."""
+        return self.containers.load(self.containers.resolve(self.target)).config["Hostname"]
+
+    def etc_owner(self, cid: str) -> str:
+        """The joined container's files, bind-mounted as they are (a line it gains, the joiner sees)."""
+        return self.containers.resolve(self.target)
 
     def joins(self) -> dict[str, int]:
         try:

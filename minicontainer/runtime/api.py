@@ -104,7 +104,8 @@ class Runtime:
         mode.validate(spec)
         publish = spec.publish
         if spec.publish_all:
-            publish = publish + _exposed_bindings(image.config.get("ExposedPorts") or {}, publish)
+            exposed = {**(image.config.get("ExposedPorts") or {}), **{key: {} for key in spec.expose}}
+            publish = publish + _exposed_bindings(exposed, publish)
         return dataclasses.replace(spec, mounts=spec.mounts + _image_volumes(image.config.get("Volumes") or {}, spec.mounts),
                                    publish=publish, network=mode.recorded())
 
@@ -128,7 +129,8 @@ class Runtime:
             "Tty": spec.tty, "OpenStdin": interactive, "StdinOnce": interactive and attached,
             "Env": merge_env(list(image.config.get("Env") or []), spec.env), "Cmd": cmd, "Image": spec.image,
             "WorkingDir": spec.workdir or image.config.get("WorkingDir") or "", "Entrypoint": entrypoint,
-            "ExposedPorts": _exposed(image.config.get("ExposedPorts") or {}, spec.publish),
+            "ExposedPorts": _exposed({**(image.config.get("ExposedPorts") or {}), **{k: {} for k in spec.expose}},
+                                     spec.publish),
             "Volumes": image.config.get("Volumes") or None,
         }
         return ContainerRecord(id=cid, name=spec.name or "", created=now_rfc3339(), image_id=image.id,

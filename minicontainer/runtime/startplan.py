@@ -137,6 +137,14 @@ def file_steps(store: ContainerStore, rec: ContainerRecord, texts: dict[str, str
     return steps
 
 
+def etc_mounts(store: ContainerStore, rec: ContainerRecord, owner: str) -> dict[str, str]:
+    """The /etc files of `owner` (the container itself, or the one whose network it joins),
+    bind-mounted over the image's, except where the user mounts one of their own (`-v
+    ./hosts:/etc/hosts:ro`: Docker lets the user's mount win)."""
+    mine = {os.path.normpath(m.target) for m in rec.mounts}
+    return {f"/etc/{n}": store.path(owner, n) for n in ETC_FILES if f"/etc/{n}" not in mine}
+
+
 def container_steps(world: World, rec: ContainerRecord, private_net: bool) -> list[Step]:
     """The steps inside the container's new namespaces (runtime/container_plan.py)."""
     store = world.containers
@@ -148,7 +156,7 @@ def container_steps(world: World, rec: ContainerRecord, private_net: bool) -> li
     return container_plan(
         lower=world.images.lower_dirs(world.images.get(rec.image_id)), upper=store.path(rec.id, "upper"),
         work=store.path(rec.id, "work"), merged=merged, hostname=rec.config["Hostname"], private_net=private_net,
-        etc_files={f"/etc/{n}": store.path(rec.id, n) for n in ETC_FILES},
+        etc_files=etc_mounts(store, rec, world.mode(rec.network_mode).etc_owner(rec.id)),
         volume_steps=volume_steps).steps
 
 

@@ -24,7 +24,9 @@ class PortBinding:
 
 
 def _port_range(text: str, what: str) -> tuple[int, int]:
-    lo, _, hi = text.partition("-")
+    lo, dash, hi = text.partition("-")
+    if dash and not (lo and hi):  # "21090-" or "-80": go-connections refuses an open end
+        raise MCError(f"invalid {what}: {text}", 125)
     try:
         a, b = int(lo), int(hi or lo)
     except ValueError:
@@ -80,3 +82,21 @@ def parse_all(specs: list[str]) -> list[PortBinding]:
     for spec in specs:
         out += parse_publish(spec)
     return out
+
+
+def parse_expose(spec: str) -> list[str]:
+    """--expose PORT[/PROTO] or START-END[/PROTO]: the ExposedPorts keys ("80/tcp"), as the docker CLI
+    expands them."""
+    if ":" in spec:
+        raise MCError(f"invalid port format for --expose: {spec}", 125)
+    port, _, proto = spec.partition("/")
+    lo, dash, hi = port.partition("-")
+    try:
+        a, b = int(lo), int(hi) if dash else int(lo)
+    except ValueError:
+        bad = hi if dash and lo.isdigit() else lo
+        raise MCError(f'invalid range format for --expose: {spec}, error: strconv.ParseUint: parsing "{bad}": '
+                      "invalid syntax", 125) from None
+    if b < a or b > 65535:
+        raise MCError(f"invalid range format for --expose: {spec}, error: invalid range: {port}", 125)
+    return [f"{n}/{proto or 'tcp'}" for n in range(a, b + 1)]

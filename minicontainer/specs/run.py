@@ -37,6 +37,7 @@ class RunSpec:
     entrypoint: str | None = None                 # --entrypoint: None means the image's; "" clears it
     publish_all: bool = False                     # -P: every ExposedPorts entry on a random host port
     domainname: str = ""                          # --domainname: Config.Domainname
+    expose: list = field(default_factory=list)    # --expose: ExposedPorts keys ("80/tcp"), for -P too
     dns: DnsSpec = field(default_factory=DnsSpec)  # --dns, --dns-search, --dns-option, --add-host, --link
 
 
@@ -89,12 +90,12 @@ def validate(spec: RunSpec) -> RunSpec:
 def from_options(image: str, command=(), *, name=None, detach=False, remove=False, env=(), workdir="", hostname="",
                  interactive=False, tty=False, network="bridge", publish=(), volume=(), mount=(), user="",
                  entrypoint=None, publish_all=False, ip="", mac_address="", network_alias=(), domainname="",
-                 dns=(), dns_search=(), dns_option=(), add_host=(), link=()) -> RunSpec:
+                 dns=(), dns_search=(), dns_option=(), add_host=(), link=(), expose=()) -> RunSpec:
     """A validated RunSpec from `run`'s options as strings, the way the CLI and the Python API both
     take them (`publish=["8080:80"]`, `volume=["/src:/dst:ro"]`): one parser, the same errors."""
     from minicontainer.specs.dns import dns_spec
     from minicontainer.specs.network import attachments
-    from minicontainer.specs.ports import parse_all
+    from minicontainer.specs.ports import parse_all, parse_expose
     from minicontainer.specs.volumes import check_duplicates, parse_mount, parse_volume
     mounts = [parse_volume(v) for v in volume] + [parse_mount(m) for m in mount]
     check_duplicates(mounts)
@@ -103,5 +104,6 @@ def from_options(image: str, command=(), *, name=None, detach=False, remove=Fals
                    env=parse_env(list(env)), workdir=workdir, hostname=hostname, interactive=interactive, tty=tty,
                    network=networks[0].network, networks=networks, publish=parse_all(list(publish)), mounts=mounts, binds=list(volume), user=user,
                    entrypoint=entrypoint, publish_all=publish_all, domainname=domainname,
-                   dns=dns_spec(dns, dns_search, dns_option, add_host, link))
+                   dns=dns_spec(dns, dns_search, dns_option, add_host, link),
+                   expose=[key for e in expose for key in parse_expose(e)])
     return validate(spec)

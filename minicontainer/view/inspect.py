@@ -113,9 +113,19 @@ def _links(rec) -> list[str] | None:
     return [f"/{n}:/{rec.name}/{a}" for n, _, a in (link.partition(":") for link in links)] or None
 
 
+def _etc_owner(rt, rec) -> str:
+    """Whose /etc files it sees: its own, or (container:X) X's while X exists."""
+    from minicontainer.errors import NoSuchContainer
+    try:
+        return rt.network_mode(rec.network_mode).etc_owner(rec.id)
+    except NoSuchContainer:
+        return rec.id
+
+
 def container_json(rt, rec) -> dict:
     store = rt.containers
     hc = rec.host_config
+    owner = _etc_owner(rt, rec)
     cmd = rec.command
     image = rt.images.find(rec.image_id)
     lower = ":".join(rt.images.lower_dirs(image)) if image else ""
@@ -130,9 +140,9 @@ def container_json(rt, rec) -> dict:
             "Error": rec.error, "StartedAt": rec.started_at, "FinishedAt": rec.finished_at or ZERO_TIME,
         },
         "Image": rec.image_id,
-        "ResolvConfPath": store.path(rec.id, "resolv.conf"),
-        "HostnamePath": store.path(rec.id, "hostname"),
-        "HostsPath": store.path(rec.id, "hosts"),
+        "ResolvConfPath": store.path(owner, "resolv.conf"),
+        "HostnamePath": store.path(owner, "hostname"),
+        "HostsPath": store.path(owner, "hosts"),
         "LogPath": store.log_path(rec.id),
         "Name": "/" + rec.name,
         "RestartCount": 0,

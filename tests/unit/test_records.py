@@ -56,6 +56,11 @@ class _Store:
 class _Runtime:
     containers, images = _Store(), _Images()
 
+    @staticmethod
+    def network_mode(value):
+        from minicontainer.network.modes import mode_for
+        return mode_for(value, None, None)
+
 
 def test_inspect_json_is_dockers_shape_made_from_the_typed_records():
     data = container_json(_Runtime(), ContainerRecord.from_json(json.loads(json.dumps(OLD))))
