@@ -30,7 +30,7 @@ def _pdeathsig() -> None:
 def allocated_error(name: str, cid: str, clash: PortBinding) -> DaemonError:
     """Docker's allocator refusal: another container publishes the same host port."""
     return DaemonError(f"driver failed programming external connectivity on endpoint {name} "
-                       f"({cid[:12]}): Bind for {clash.host_ip or '0.0.0.0'}:{clash.host_port} "
+                       f"({cid[:12]}): Bind for {clash.host_ip or '0.0.0.0'}:{clash.host_label} "
                        "failed: port is already allocated", 125)
 
 
@@ -257,7 +257,12 @@ def publish_steps(net, ep: Endpoint, bindings: list[PortBinding],
         wildcard_v6 = ["::"] if net.userland_proxy and ipv6_enabled() else []
         addrs = [host_ip] if host_ip else ["0.0.0.0"] + wildcard_v6
         earlier = [p.host_port for p in bound or () if p.proto == b.proto and p.container_port == b.container_port]
-        host_port = b.host_port or (earlier[0] if earlier else free_port(b.proto, host_ip))
+        if earlier and (not b.host_port or b.host_port_end):
+            host_port = earlier[0]
+        elif b.host_port_end:
+            host_port = _first_bindable(b.proto, host_ip, b.host_ports)
+        else:
+            host_port = b.host_port or free_port(b.proto, host_ip)
         for addr in addrs:
             if net.userland_proxy:
                 holders.append(StartProxy(b.proto, addr, host_port, ep.ip, b.container_port))
@@ -293,12 +298,30 @@ def apply_host(journal, steps: list[Step]) -> None:
 
 
 def conflicts(wanted: list[PortBinding], taken: list[PublishedPort]) -> PortBinding | None:
-    """Docker's allocator check: the same proto and host port on the same (or a wildcard) address."""
+    """Docker's allocator check: the same proto and host port on the same (or a wildcard) address;
+    for a host range, every port of it."""
     for w in wanted:
         if not w.host_port:
             continue
-        for t in taken:
-            same_ip = not w.host_ip or w.host_ip == t.host_ip or t.host_ip in ("0.0.0.0", "::")
-            if t.proto == w.proto and t.host_port == w.host_port and same_ip:
-                return w
+        held = {t.host_port for t in taken if t.proto == w.proto and
+                (not w.host_ip or w.host_ip == t.host_ip or t.host_ip in ("0.0.0.0", "::"))}
+        if all(port in held for port in w.host_ports):
+            return w
     return None
+
+
+def _first_bindable(proto: str, host_ip: str, ports: range) -> int:
+    """The first port of a -p host range nothing holds now (another container's proxy or port
+    holder has its own bound), as Docker's allocator hands out a free port of the range."""
+    import socket
+    kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
+    family = socket.AF_INET6 if ":" in host_ip else socket.AF_INET
+    for port in ports:
+        with socket.socket(family, kind) as s:
+            try:
+                s.bind((host_ip or "0.0.0.0", port))
+            except OSError:
+                continue
+            return port
+    raise DaemonError(f"Bind for {host_ip or '0.0.0.0'}:{ports.start}-{ports.stop - 1} failed: port is already "
+                      "allocated", 125)

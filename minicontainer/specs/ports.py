@@ -17,10 +17,23 @@ class PortBinding:
     container_port: int
     host_ip: str         # "" = all addresses (0.0.0.0 and ::)
     host_port: int       # 0 = pick a free one
+    host_port_end: int = 0  # -p 8000-8010:80: any free port from host_port to this one (0: just host_port)
 
     @property
     def key(self) -> str:
         return f"{self.container_port}/{self.proto}"
+
+    @property
+    def host_ports(self) -> range:
+        """The host ports it may get (one, unless a host range was given for a single container port)."""
+        return range(self.host_port, (self.host_port_end or self.host_port) + 1)
+
+    @property
+    def host_label(self) -> str:
+        """Its host port as Docker writes it: "8080", "8000-8010", or "" for a random one."""
+        if not self.host_port:
+            return ""
+        return f"{self.host_port}-{self.host_port_end}" if self.host_port_end else str(self.host_port)
 
 
 def _port_range(text: str, what: str) -> tuple[int, int]:
@@ -70,11 +83,9 @@ def parse_publish(spec: str) -> list[PortBinding]:
     count = c_hi - c_lo + 1
     if host_part and h_hi - h_lo + 1 != count and not (h_hi > h_lo and count == 1):
         raise MCError(f"invalid ranges specified for container and host Ports: {ctr_part} and {host_part}", 125)
-    out = []
-    for i in range(count):
-        host_port = 0 if not host_part else (h_lo + i if h_hi - h_lo + 1 == count else h_lo)
-        out.append(PortBinding(proto, c_lo + i, host_ip, host_port))
-    return out
+    if host_part and count == 1 and h_hi > h_lo:  # one container port, a host range: a free port of it
+        return [PortBinding(proto, c_lo, host_ip, h_lo, h_hi)]
+    return [PortBinding(proto, c_lo + i, host_ip, h_lo + i if host_part else 0) for i in range(count)]
 
 
 def parse_all(specs: list[str]) -> list[PortBinding]:

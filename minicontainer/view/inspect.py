@@ -23,7 +23,7 @@ def port_bindings(rec) -> dict:
     """HostConfig.PortBindings, as Docker keeps the request: {"80/tcp": [{"HostIp": "", "HostPort": "8080"}]}."""
     out: dict = {}
     for b in rec.port_bindings:
-        out.setdefault(b.key, []).append({"HostIp": b.host_ip, "HostPort": str(b.host_port) if b.host_port else ""})
+        out.setdefault(b.key, []).append({"HostIp": b.host_ip, "HostPort": b.host_label})
     return out
 
 
