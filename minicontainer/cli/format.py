@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import time
 from datetime import datetime, timezone
 
@@ -122,46 +121,7 @@ def images_table(images, now: float | None = None) -> str:
 
 # ---------------------------------------------------------------- -f / --format templates
 
-_ACTION = re.compile(r"\{\{\s*(.*?)\s*\}\}")
-
-
-def _lookup(obj, path: str):
-    for part in [p for p in path.split(".") if p]:
-        if isinstance(obj, dict) and part in obj:
-            obj = obj[part]
-        else:
-            raise KeyError(part)
-    return obj
-
-
-def _go_str(value) -> str:
-    if value is None:
-        return "<no value>"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list):
-        return "[" + " ".join(_go_str(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "map[" + " ".join(f"{k}:{_go_str(v)}" for k, v in sorted(value.items())) + "]"
-    return str(value)
-
-
 def render_template(template: str, obj: dict) -> str:
-    """The subset of Go templates people use with inspect: {{.A.B}}, {{json .A}}, {{index .A "k"}}."""
-    def action(m: re.Match) -> str:
-        expr = m.group(1)
-        words = expr.split(None, 1)
-        try:
-            if words[0] == "json":
-                return json.dumps(_lookup(obj, words[1]), ensure_ascii=False)
-            if words[0] == "index":
-                path, key = words[1].rsplit(None, 1)
-                return _go_str(_lookup(obj, path)[json.loads(key)])
-            if expr.startswith("."):
-                return _go_str(_lookup(obj, expr))
-        except (KeyError, IndexError, TypeError, ValueError):
-            from minicontainer.errors import MCError
-            raise MCError(f"template: :1: executing \"\" at <{expr}>: map has no entry for key") from None
-        from minicontainer.errors import MCError
-        raise MCError(f'template: :1: function "{words[0]}" not defined')
-    return _ACTION.sub(action, template)
+    """-f / --format: Go's text/template as Docker evaluates it (cli/gotemplate.py)."""
+    from minicontainer.cli.gotemplate import render
+    return render(template, obj)

@@ -226,3 +226,19 @@ def test_a_router_container_between_two_networks(mc):
     assert not _reaches(mc, "west", f"{b}.3")
     mc.ok("rm", "-f", "router", "west", "east")
     mc.ok("network", "rm", "left", "right")
+
+
+def test_inspect_templates_as_dockers_docs_write_them(mc):
+    net = _subnet()
+    mc.ok("network", "create", "--subnet", f"{net}.0/24", "lab")
+    mc.ok("run", "-d", "--name", "two", "--network", "lab", "-p", "8080", "busybox", "sleep", "300")
+    mc.ok("network", "connect", "bridge", "two")
+    ips = mc.ok("inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}", "two").split()
+    assert sorted(ips) == sorted(_ips(mc, "two").values()) and len(ips) == 2
+    port = mc.ok("inspect", "-f", '{{(index (index .NetworkSettings.Ports "8080/tcp") 0).HostPort}}', "two").strip()
+    assert f":{port}" in mc.ok("port", "two", "8080")
+    assert mc.ok("network", "inspect", "-f", "{{len .Containers}} {{.Name}}", "lab") == "1 lab\n"
+    bad = mc("inspect", "-f", "{{.Nope}}", "two")
+    assert bad.returncode == 1 and 'map has no entry for key "Nope"' in bad.stderr
+    mc.ok("rm", "-f", "two")
+    mc.ok("network", "rm", "lab")
