@@ -73,6 +73,18 @@ def veth_of(ep: Endpoint):
     return lambda step: isinstance(step, CreateVeth) and step.host_if == ep.host_if
 
 
+def release_lines(networks: NetworkStore, endpoints: list[Endpoint]) -> list[dict]:
+    """What freeing the endpoints' leases amounts to, as explain lines (why, sh)."""
+    import shlex
+    out = []
+    for ep in endpoints:
+        net = networks.load(ep.network)
+        if net is not None:
+            lease = shlex.quote(os.path.join(networks.ipam(net).dir, ep.ip))
+            out.append({"why": f"free its address {ep.ip} (a host-local IPAM lease file)", "sh": f"rm -f {lease}"})
+    return out
+
+
 def release_leases(networks: NetworkStore, endpoints: list[Endpoint], cid: str) -> None:
     for ep in endpoints:
         net = networks.load(ep.network)

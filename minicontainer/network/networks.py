@@ -175,11 +175,11 @@ class NetworkStore:
         as Docker names them. wanted: a specs.netcreate.CreateOptions."""
         from minicontainer.clock import now_rfc3339
         from minicontainer.kernel.netlink import link_exists
-        from minicontainer.specs.names import NAME_RE
         from minicontainer.specs.netcreate import CreateOptions
         wanted = wanted or CreateOptions()
-        if not NAME_RE.match(name):
-            raise DaemonError(f"invalid network name: {name}", 1)
+        if name in ("", ".", "..") or "/" in name or "\0" in name:  # Docker takes any name; ours are directories
+            raise DaemonError(f"invalid network name: {name!r} (minicontainer keeps a network in a directory "
+                              "of that name: no '/', not '.' or '..')", 1)
         os.makedirs(self.dir, exist_ok=True)
         with locked(os.path.join(self.dir, "create.lock")):
             if self.load(name) is not None or name in PREDEFINED_DRIVERS:

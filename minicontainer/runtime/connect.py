@@ -28,6 +28,7 @@ from minicontainer.network.attach import (
     endpoint,
     gateway_endpoint,
     next_ifname,
+    release_lines,
     route_steps,
     sandbox_steps,
     veth_of,
@@ -196,20 +197,12 @@ def disconnect(rt, ref: str, network: str, force: bool = False, dry_run: bool = 
     return done
 
 
-def _freed(networks: NetworkStore, ep: Endpoint) -> list[dict]:
-    net = networks.load(ep.network)
-    if net is None:
-        return []
-    lease = os.path.join(networks.ipam(net).dir, ep.ip)
-    return [{"why": f"free its address {ep.ip} (a host-local IPAM lease file)", "sh": f"rm -f {lease}"}]
-
-
 def _disconnect_plan(rt, networks: NetworkStore, rec: ContainerRecord, ep: Endpoint) -> list[dict]:
     """disconnect --dry-run: what the disconnect would undo and redo."""
     mode = rt.network_mode(rec.network_mode, look_only=True)
     undone = [s for s in rt.containers.journal(rec.id).steps() if veth_of(ep)(s)]
     rest = [e for e in rec.endpoints if e.endpoint_id != ep.endpoint_id]
-    return [_pid_line(rec), *_undone(undone), *_freed(networks, ep), *_gateway_move(rt, mode, rec, rest).lines()]
+    return [_pid_line(rec), *_undone(undone), *release_lines(networks, [ep]), *_gateway_move(rt, mode, rec, rest).lines()]
 
 
 def _traced(store, rec: ContainerRecord, change: str, done: list[dict]) -> None:
@@ -225,7 +218,7 @@ def _disconnect_live(rt, networks: NetworkStore, rec: ContainerRecord, ep: Endpo
     undone = [s for s in journal.steps() if veth_of(ep)(s)]
     errors = journal.undo(only=veth_of(ep))
     checkpoint("disconnect: endpoint undone")
-    freed = _freed(networks, ep)
+    freed = release_lines(networks, [ep])
     net = networks.load(ep.network)
     if net is not None:
         networks.ipam(net).release(ep.ip, rec.id)

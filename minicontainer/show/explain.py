@@ -52,13 +52,9 @@ def teardown_lines(rt, rec) -> list[dict]:
                       "sh": f"kill -KILL {rec.pid}"})
         for step in reversed(rt.containers.journal(rec.id).steps()):
             lines.append({"why": f"undo: {step.why}", "sh": step.explain_undo()})
+        from minicontainer.network.attach import release_lines
         from minicontainer.network.networks import NetworkStore
-        networks = NetworkStore(rt.root)
-        for ep in rec.endpoints:
-            net = networks.load(ep.network)
-            if net is not None:
-                lease = os.path.join(networks.ipam(net).dir, ep.ip)
-                lines.append({"why": f"free its address {ep.ip} (a host-local IPAM lease file)", "sh": f"rm -f {lease}"})
+        lines += release_lines(NetworkStore(rt.root), rec.endpoints)
     lines.append({"why": "its record, writable layer, log and trace",
                   "sh": f"rm -rf {rt.containers.path(rec.id, '')}".rstrip("/")})
     return lines

@@ -97,8 +97,7 @@ def from_options(image: str, command=(), *, name=None, detach=False, remove=Fals
     from minicontainer.specs.network import attachments
     from minicontainer.specs.ports import parse_all, parse_expose
     from minicontainer.specs.volumes import check_duplicates, parse_mount, parse_volume
-    mounts = [parse_volume(v) for v in volume] + [parse_mount(m) for m in mount]
-    check_duplicates(mounts)
+    mounts = check_duplicates([parse_volume(v) for v in volume] + [parse_mount(m) for m in mount])
     networks = attachments([network] if isinstance(network, str) else list(network), ip, mac_address, list(network_alias))
     spec = RunSpec(image=image, command=list(command), name=name or None, detach=detach, remove=remove,
                    env=parse_env(list(env)), workdir=workdir, hostname=hostname, interactive=interactive, tty=tty,

@@ -117,6 +117,13 @@ _GO_BOOLS = {**dict.fromkeys(("1", "t", "T", "TRUE", "true", "True"), True),
              **dict.fromkeys(("0", "f", "F", "FALSE", "false", "False"), False)}
 
 
+# The keys the docker CLI's --mount parser knows (opts/mount.go); any other is refused. Those we do
+# not act on (consistency, volume-driver, ...) are accepted and ignored, as Docker ignores some.
+MOUNT_KEYS = {"type", "source", "src", "target", "dst", "destination", "readonly", "ro", "consistency",
+              "bind-propagation", "bind-nonrecursive", "bind-recursive", "volume-subpath", "volume-nocopy",
+              "volume-driver", "volume-label", "volume-opt", "tmpfs-size", "tmpfs-mode", "image-subpath"}
+
+
 def parse_mount(spec: str) -> MountSpec:
     """One --mount argument (CSV of key=value; a bare `readonly` means true)."""
     fields: dict[str, str] = {}
@@ -126,6 +133,8 @@ def parse_mount(spec: str) -> MountSpec:
         if not eq and key not in ("readonly", "ro", "volume-nocopy"):
             raise MCError(f"invalid argument \"{spec}\" for \"--mount\" flag: invalid field '{item}' must be a "
                           "key=value pair", 125)
+        if key not in MOUNT_KEYS:  # a typo (rw=false) must never silently drop a readonly
+            raise MCError(f"invalid argument \"{spec}\" for \"--mount\" flag: unexpected key '{key}' in '{item}'", 125)
         fields[key] = value if eq else "true"
     kind = fields.pop("type", "volume")
     source = fields.pop("source", fields.pop("src", ""))
@@ -162,9 +171,12 @@ def parse_mount(spec: str) -> MountSpec:
                      copy_data=fields.pop("volume-nocopy", "false") not in ("true", "1"))
 
 
-def check_duplicates(mounts: list[MountSpec]) -> None:
-    seen = set()
+def check_duplicates(mounts: list[MountSpec]) -> list[MountSpec]:
+    """The mounts with identical repeats folded into one (`-v /d:/v -v /d:/v` runs, as in Docker);
+    two different mounts on one target are refused."""
+    seen: dict[str, MountSpec] = {}
     for m in mounts:
-        if m.target in seen:
+        if m.target in seen and seen[m.target] != m:
             raise DaemonError(f"Duplicate mount point: {m.target}", 125)
-        seen.add(m.target)
+        seen.setdefault(m.target, m)
+    return list(seen.values())

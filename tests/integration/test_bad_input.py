@@ -27,6 +27,12 @@ CASES = [
     (["run", "-v", "/tmp:relative", "busybox", "true"], 125, re.compile(r"mount path: 'relative' mount path must be absolute$")),
     (["run", "-v", ":/data", "busybox", "true"], 125, "minicontainer: invalid spec: :/data: empty section between colons"),
     (["run", "-v", "", "busybox", "true"], 125, "minicontainer: invalid empty volume spec"),
+    (["run", "--mount", "type=volume,destination=/p,rw=false", "busybox", "true"], 125,
+     "minicontainer: invalid argument \"type=volume,destination=/p,rw=false\" for \"--mount\" flag: "
+     "unexpected key 'rw' in 'rw=false'"),
+    (["run", "-v", "/tmp:/data", "-v", "/srv:/data", "busybox", "true"], 125,
+     "minicontainer: Error response from daemon: Duplicate mount point: /data"),
+    (["network", "create", "a/b"], 1, re.compile(r"^Error response from daemon: invalid network name: 'a/b' ")),
     (["run", "-v", "/a:/b:rx", "busybox", "true"], 125, "minicontainer: Error response from daemon: invalid mode: rx"),
     (["run", "-v", "/a:/b:ro,rw", "busybox", "true"], 125, "minicontainer: Error response from daemon: invalid mode: ro,rw"),
     (["run", "-v", "/a:/", "busybox", "true"], 125,

@@ -3,6 +3,7 @@ hostname, the user's own mount over one of them, and a container sharing another
 (it sees that container's files, as Docker bind-mounts the same ones)."""
 
 import json
+import subprocess
 
 
 def test_an_fqdn_hostname_names_itself_and_its_short_name(mc):
@@ -34,3 +35,17 @@ def test_a_container_on_anothers_network_sees_its_etc_files(mc):
     side, owner = (json.loads(mc.ok("inspect", n))[0] for n in ("side", "owner"))
     assert side["Config"]["Hostname"] == "shared" and side["HostsPath"] == owner["HostsPath"]
     mc.ok("rm", "-f", "side", "owner")
+
+
+def test_identical_mounts_fold_into_one_and_any_network_name_works(mc, tmp_path):
+    (tmp_path / "f").write_text("same\n")
+    proc = mc("run", "--rm", "-v", f"{tmp_path}:/vol1", "-v", f"{tmp_path}:/vol1", "busybox", "cat", "/vol1/f")
+    assert proc.returncode == 0 and proc.stdout == "same\n", proc.stderr
+    mc.ok("network", "create", "name@#$")  # Docker takes any name (moby#21401)
+    mc.ok("run", "-d", "--name", "odd", "--network", "name@#$", "busybox", "sleep", "300")
+    assert json.loads(mc.ok("inspect", "odd"))[0]["NetworkSettings"]["Networks"]["name@#$"]["IPAddress"]
+    rm = mc("rm", "-f", "--explain", "odd")
+    assert rm.returncode == 0, rm.stderr
+    assert f"rm -f '{mc.root}/networks/name@#$/leases/" in rm.stderr  # quoted for the shell
+    assert subprocess.run(["sh", "-n"], input=rm.stderr, text=True).returncode == 0
+    mc.ok("network", "rm", "name@#$")
