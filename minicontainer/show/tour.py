@@ -82,12 +82,16 @@ def lessons(work: str, bridge: str, port: int) -> list[Lesson]:
         Lesson("The default bridge: a veth pair into the container",
                f"The bridge {bridge} is a virtual switch on the host and the containers' gateway; the first container\n"
                "on it creates it (and its NAT rules). Each container gets a veth pair: one end on the bridge, the\n"
-               "other moved into its namespace as eth0.",
-               [mc(["run", "--explain", "--rm", "busybox", "sh", "-c", "ip -o -4 addr show eth0; ip route"],
-                   focus=("ip link add", "ip addr add", "ip route add", "ip_forward", "MASQUERADE")),
+               "other in its namespace as eth0. Each end names its peer: eth0@ifN inside is the host's link N,\n"
+               "and the host end's @ifM is eth0's index in the container's namespace.",
+               [mc(["run", "--explain", "-d", "--name", "tour-net", "busybox", "sleep", "3600"],
+                   focus=("ip link add", "ip addr add", "ip route replace", "ip_forward", "MASQUERADE")),
+                mc(["exec", "tour-net", "ip", "-o", "-4", "addr", "show", "eth0"]),
+                mc(["exec", "tour-net", "ip", "-o", "link", "show", "eth0"]),
                 mc(["ip", "-br", "addr", "show", bridge], host=True),
-                mc(["ip", "-br", "link", "show", "master", bridge], host=True),
-                mc(["network", "show"])]),
+                mc(["ip", "-o", "link", "show", "master", bridge], host=True),
+                mc(["network", "show"]),
+                mc(["rm", "-f", "tour-net"])]),
         Lesson("Publish a port with -p and fetch a page through it",
                f"-p 127.0.0.1:{port}:80 adds a DNAT rule (traffic for the host port goes to the container) and starts\n"
                "a userland proxy, which is what answers connections to 127.0.0.1 (loopback traffic skips NAT).",
@@ -179,7 +183,7 @@ class Tour:
 
     def cleanup(self) -> None:
         self.say("── cleaning up " + "─" * 50)
-        for argv in (["rm", "-f", "tour-box", "tour-web"], ["network", "rm", "--predefined", "bridge"]):
+        for argv in (["rm", "-f", "tour-box", "tour-net", "tour-web"], ["network", "rm", "--predefined", "bridge"]):
             proc = self._mc(argv)
             self.say(f"$ minicontainer {shlex.join(argv)}")
             self.out.write(proc.stdout)

@@ -22,6 +22,13 @@ def test_tour_runs_end_to_end_and_leaves_nothing(mc):
         assert expected in out, expected
     none_step = out.split("── 4/7")[1].split("── 5/7")[0]
     assert "lo:" in none_step and "eth0" not in none_step  # only a loopback in --net none
+    # the bridge step shows a running container's veth pair, each end naming the other's index
+    bridge_step = out.split("── 6/7")[1].split("── 7/7")[0]
+    inside = re.search(r"^(\d+): eth0@if(\d+):", bridge_step, re.M)
+    outside = re.search(r"^(\d+): (veth\w+)@if(\d+):.* master " + mc.bridge, bridge_step, re.M)
+    assert inside and outside, bridge_step
+    assert inside.group(2) == outside.group(1) and outside.group(3) == inside.group(1)
+    assert "container tour-net" in bridge_step and "(no container attached)" not in bridge_step
     # and it cleaned up after itself (the mc fixture checks the bridge and rules too)
     assert not os.path.exists(tour_root)
     assert not os.path.exists(f"/sys/class/net/{mc.bridge}")
