@@ -66,6 +66,7 @@ RUN_FLAGS = [
     Flag("publish", "p", kind="list", metavar="list", help="Publish a container's port(s) to the host"),
     Flag("volume", "v", kind="list", metavar="list", help="Bind mount a volume"),
     Flag("mount", kind="list", metavar="mount", help="Attach a filesystem mount to the container"),
+    Flag("tmpfs", kind="list", metavar="list", help="Mount a tmpfs directory (PATH[:OPTIONS])"),
     Flag("user", "u", kind="str", metavar="string", help="Username or UID (format: <name|uid>[:<group|gid>])"),
     Flag("entrypoint", kind="list", metavar="string", help="Overwrite the default ENTRYPOINT of the image"),
     Flag("publish-all", "P", help="Publish all exposed ports to random ports"),
@@ -90,7 +91,7 @@ def _run_spec(opts, args):
                         publish_all=opts.publish_all, ip=opts.ip, mac_address=opts.mac_address,
                         network_alias=opts.network_alias + opts.net_alias, domainname=opts.domainname,
                         dns=opts.dns, dns_search=opts.dns_search, dns_option=opts.dns_option, add_host=opts.add_host,
-                        link=opts.link, expose=opts.expose)
+                        link=opts.link, expose=opts.expose, tmpfs=opts.tmpfs)
 
 
 def _create(rt, spec, pull_policy: str = "missing"):

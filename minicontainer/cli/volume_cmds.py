@@ -18,7 +18,8 @@ def volume_create(rt, opts, args) -> int:
     from minicontainer.specs.volumes import check_volume_name
     name = args[0] if args else os.urandom(32).hex()
     check_volume_name(name)
-    rt.volumes.ensure(name)
+    labels = dict(label.partition("=")[::2] for label in opts.label)
+    rt.volumes.ensure(name, anonymous=not args, labels=labels)  # no name: anonymous, as Docker's (prune takes it)
     _out(name + "\n")
     return 0
 
@@ -75,7 +76,8 @@ def subcommands():
     from minicontainer.cli.commands import Command
     return [
         Command("create", "volume create [OPTIONS] [VOLUME]", "Create a volume", volume_create,
-                [Flag("driver", "d", kind="str", default="local", metavar="string", help="Specify volume driver name")],
+                [Flag("driver", "d", kind="str", default="local", metavar="string", help="Specify volume driver name"),
+                 Flag("label", kind="list", metavar="list", help="Set metadata for a volume")],
                 max_args=1, examples=["minicontainer volume create data",
                                       "minicontainer run --rm -v data:/data busybox touch /data/kept"]),
         Command("ls", "volume ls [OPTIONS]", "List volumes", volume_ls,

@@ -28,7 +28,8 @@ def mount_record(spec: MountSpec, volume_name: str = "", volume_source: str = ""
     return MountRecord(type=spec.type, source=volume_source or spec.source, target=spec.target,
                        readonly=spec.readonly, mode=spec.mode, copy_data=spec.copy_data,
                        create_source=spec.create_source, tmpfs_size=spec.tmpfs_size,
-                       propagation=spec.propagation, name=volume_name)
+                       propagation=spec.propagation, name=volume_name, tmpfs_options=spec.tmpfs_options,
+                       tmpfs_flag=spec.tmpfs_flag)
 
 
 def mount_records(volumes: VolumeStore, specs: list[MountSpec], anonymous_name: str = "") -> list[MountRecord]:
@@ -108,14 +109,32 @@ def _copy_owners(src: str, dst: str) -> None:
             same_owner(os.path.join(rel, name))
 
 
+_TMPFS_FLAG_BITS = {"ro": sc.MS_RDONLY, "noexec": sc.MS_NOEXEC, "nosuid": sc.MS_NOSUID, "nodev": sc.MS_NODEV}
+
+
+def _tmpfs_mount_options(mnt: MountRecord) -> tuple[int, str]:
+    """mount(2) flags and data of a tmpfs: --mount's nosuid,nodev (and its size); --tmpfs's options,
+    with Docker's noexec,nosuid,nodev unless the user said exec, suid or dev."""
+    if not mnt.tmpfs_flag:
+        flags = sc.MS_NOSUID | sc.MS_NODEV | (sc.MS_RDONLY if mnt.readonly else 0)
+        return flags, f"size={mnt.tmpfs_size}" if mnt.tmpfs_size else ""
+    opts = [o for o in mnt.tmpfs_options.split(",") if o]
+    wanted = set(opts) | {f"no{k}" for k in ("exec", "suid", "dev") if k not in opts}
+    flags = 0
+    for name, bit in _TMPFS_FLAG_BITS.items():
+        if name in wanted:
+            flags |= bit
+    return flags, ",".join(o for o in opts if "=" in o)
+
+
 def mount_steps(mounts: list[MountRecord], merged: str) -> list:
     """Mount steps in the container's plan; parents before children (sorted by depth, as Docker does)."""
     steps = []
     for mnt in sorted(mounts, key=lambda x: x.target.count("/")):
         if mnt.type == "tmpfs":
-            flags = sc.MS_NOSUID | sc.MS_NODEV | (sc.MS_RDONLY if mnt.readonly else 0)
-            data = f"size={mnt.tmpfs_size}" if mnt.tmpfs_size else ""
-            steps.append(m.MountFs("tmpfs", merged, mnt.target, flags, data, why="a tmpfs mount (--mount type=tmpfs)"))
+            flags, data = _tmpfs_mount_options(mnt)
+            how = "--tmpfs" if mnt.tmpfs_flag else "--mount type=tmpfs"
+            steps.append(m.MountFs("tmpfs", merged, mnt.target, flags, data, why=f"a tmpfs mount ({how})"))
         else:
             what = "volume " + mnt.name if mnt.type == "volume" else "host path"
             steps.append(m.BindMount(mnt.source, merged, mnt.target, readonly=mnt.readonly,

@@ -90,14 +90,15 @@ def validate(spec: RunSpec) -> RunSpec:
 def from_options(image: str, command=(), *, name=None, detach=False, remove=False, env=(), workdir="", hostname="",
                  interactive=False, tty=False, network="bridge", publish=(), volume=(), mount=(), user="",
                  entrypoint=None, publish_all=False, ip="", mac_address="", network_alias=(), domainname="",
-                 dns=(), dns_search=(), dns_option=(), add_host=(), link=(), expose=()) -> RunSpec:
+                 dns=(), dns_search=(), dns_option=(), add_host=(), link=(), expose=(), tmpfs=()) -> RunSpec:
     """A validated RunSpec from `run`'s options as strings, the way the CLI and the Python API both
     take them (`publish=["8080:80"]`, `volume=["/src:/dst:ro"]`): one parser, the same errors."""
     from minicontainer.specs.dns import dns_spec
     from minicontainer.specs.network import attachments
     from minicontainer.specs.ports import parse_all, parse_expose
-    from minicontainer.specs.volumes import check_duplicates, parse_mount, parse_volume
-    mounts = check_duplicates([parse_volume(v) for v in volume] + [parse_mount(m) for m in mount])
+    from minicontainer.specs.volumes import check_duplicates, parse_mount, parse_tmpfs, parse_volume
+    mounts = check_duplicates([parse_volume(v) for v in volume] + [parse_mount(m) for m in mount]
+                              + [parse_tmpfs(t) for t in tmpfs])
     networks = attachments([network] if isinstance(network, str) else list(network), ip, mac_address, list(network_alias))
     spec = RunSpec(image=image, command=list(command), name=name or None, detach=detach, remove=remove,
                    env=parse_env(list(env)), workdir=workdir, hostname=hostname, interactive=interactive, tty=tty,

@@ -47,6 +47,8 @@ class MountSpec:
     create_source: bool = False  # -v binds: a missing host directory is created
     tmpfs_size: int = 0
     propagation: str = ""
+    tmpfs_options: str = ""   # --tmpfs PATH:OPTIONS, as HostConfig.Tmpfs keeps them
+    tmpfs_flag: bool = False  # made by --tmpfs (Docker lists those in HostConfig.Tmpfs, not in Mounts)
 
 
 def _valid_mode(mode: str) -> bool:
@@ -180,3 +182,21 @@ def check_duplicates(mounts: list[MountSpec]) -> list[MountSpec]:
             raise DaemonError(f"Duplicate mount point: {m.target}", 125)
         seen.setdefault(m.target, m)
     return list(seen.values())
+
+
+TMPFS_FLAGS = {"ro", "rw", "exec", "noexec", "suid", "nosuid", "dev", "nodev", "sync", "async", "atime", "noatime",
+               "diratime", "nodiratime", "relatime", "norelatime", "strictatime", "nostrictatime"}
+TMPFS_DATA = {"size", "mode", "uid", "gid", "nr_inodes", "nr_blocks", "mpol"}
+
+
+def parse_tmpfs(spec: str) -> MountSpec:
+    """--tmpfs PATH[:OPTIONS]: mount(8) options, Docker's defaults noexec,nosuid,nodev when unsaid."""
+    target, _, options = spec.partition(":")
+    if not target.startswith("/"):
+        raise MCError(f"invalid mount path: {target}: mount path must be absolute", 125)
+    for opt in filter(None, options.split(",")):
+        key = opt.partition("=")[0]
+        if opt not in TMPFS_FLAGS and not (key in TMPFS_DATA and "=" in opt):
+            raise DaemonError(f"invalid tmpfs option [\"{opt}\"]", 125)
+    readonly = "ro" in options.split(",")
+    return MountSpec("tmpfs", "", os.path.normpath(target), readonly=readonly, tmpfs_options=options, tmpfs_flag=True)

@@ -98,6 +98,8 @@ class MountRecord:
     tmpfs_size: int = 0
     propagation: str = ""
     name: str = ""            # volumes: the volume's name (a random one for an anonymous volume)
+    tmpfs_options: str = ""   # --tmpfs PATH:OPTIONS (HostConfig.Tmpfs)
+    tmpfs_flag: bool = False  # made by --tmpfs: not listed in Mounts, as Docker
 
     @classmethod
     def from_json(cls, data: dict) -> MountRecord:

@@ -53,7 +53,7 @@ class VolumeStore:
             return []
         return [v for v in map(self.find, sorted(os.listdir(self.dir))) if v is not None]
 
-    def ensure(self, name: str, anonymous: bool = False) -> tuple[Volume, bool]:
+    def ensure(self, name: str, anonymous: bool = False, labels: dict | None = None) -> tuple[Volume, bool]:
         """The volume, created if missing; the bool says whether it was created now."""
         from minicontainer.clock import now_rfc3339
         os.makedirs(self.dir, exist_ok=True)
@@ -61,7 +61,8 @@ class VolumeStore:
             vol = self.find(name)
             if vol is not None:
                 return vol, False
-            vol = Volume(name, now_rfc3339(), {"com.docker.volume.anonymous": ""} if anonymous else {})
+            marks = {"com.docker.volume.anonymous": ""} if anonymous else {}
+            vol = Volume(name, now_rfc3339(), {**marks, **(labels or {})})
             os.makedirs(self.path(name), mode=0o701, exist_ok=True)
             os.makedirs(self.data(name), mode=0o755, exist_ok=True)
             write_atomic(os.path.join(self.path(name), "volume.json"), json.dumps(asdict(vol)))

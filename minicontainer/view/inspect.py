@@ -31,6 +31,8 @@ def mounts_json(mounts: list[MountRecord]) -> list[dict]:
     """inspect's `Mounts`, fields in Docker's order."""
     out = []
     for mnt in mounts:
+        if mnt.tmpfs_flag:
+            continue  # --tmpfs: HostConfig.Tmpfs shows it, Docker's Mounts does not
         if mnt.type == "volume":
             out.append({"Type": "volume", "Name": mnt.name, "Source": mnt.source, "Destination": mnt.target,
                         "Driver": "local", "Mode": mnt.mode, "RW": not mnt.readonly, "Propagation": ""})
@@ -156,6 +158,7 @@ def container_json(rt, rec) -> dict:
             "AutoRemove": rec.host_config.get("AutoRemove", False),
             "CgroupnsMode": "host", "Dns": hc.get("Dns") or [], "DnsOptions": hc.get("DnsOptions") or [],
             "DnsSearch": hc.get("DnsSearch") or [], "ExtraHosts": hc.get("ExtraHosts"), "Links": _links(rec),
+            "Tmpfs": {m.target: m.tmpfs_options for m in rec.mounts if m.tmpfs_flag} or None,
             "IpcMode": "private", "PidMode": "", "Privileged": False, "PublishAllPorts": False,
             "ReadonlyRootfs": False, "UTSMode": "", "ShmSize": 67108864, "Runtime": "minicontainer",
             "MaskedPaths": list(MASKED_PATHS), "ReadonlyPaths": list(READONLY_PATHS),

@@ -27,6 +27,7 @@ CASES = [
     (["run", "-v", "/tmp:relative", "busybox", "true"], 125, re.compile(r"mount path: 'relative' mount path must be absolute$")),
     (["run", "-v", ":/data", "busybox", "true"], 125, "minicontainer: invalid spec: :/data: empty section between colons"),
     (["run", "-v", "", "busybox", "true"], 125, "minicontainer: invalid empty volume spec"),
+    (["run", "--tmpfs", "/t:bogus", "busybox", "true"], 125, 'minicontainer: Error response from daemon: invalid tmpfs option ["bogus"]'),
     (["run", "--mount", "type=volume,destination=/p,rw=false", "busybox", "true"], 125,
      "minicontainer: invalid argument \"type=volume,destination=/p,rw=false\" for \"--mount\" flag: "
      "unexpected key 'rw' in 'rw=false'"),

@@ -83,3 +83,30 @@ def test_mount_bind_source_must_exist(mc):
     proc = mc("run", "--rm", "--mount", "type=bind,source=/nonexistent-mc,target=/x", "busybox", "true")
     assert proc.returncode == 125
     assert "bind source path does not exist: /nonexistent-mc" in proc.stderr and mc.ok("ps", "-aq") == ""
+
+
+def test_volume_create_without_a_name_is_anonymous_and_pruned(mc):
+    import json
+    anon = mc.ok("volume", "create").strip()
+    named = mc.ok("volume", "create", "--label", "team=net", "keepme").strip()
+    info = {v["Name"]: v for v in json.loads(mc.ok("volume", "inspect", anon, named))}
+    assert "com.docker.volume.anonymous" in info[anon]["Labels"] and info[named]["Labels"] == {"team": "net"}
+    pruned = mc.ok("volume", "prune", "-f")
+    assert anon in pruned and named not in pruned
+    assert mc.ok("volume", "ls", "-q").split() == [named]
+    mc.ok("volume", "rm", named)
+
+
+def test_tmpfs_flag_mounts_a_tmpfs_with_dockers_defaults(mc):
+    import json
+    out = mc.ok("run", "--rm", "--tmpfs", "/scratch:size=1m,mode=0700", "--tmpfs", "/run/x", "busybox", "sh", "-c",
+                "grep ' /scratch \\| /run/x ' /proc/mounts; stat -c %a /scratch; df -k /scratch | tail -1")
+    lines = out.splitlines()
+    scratch = next(line for line in lines if " /scratch " in line).split()[3].split(",")
+    assert {"nosuid", "nodev", "noexec", "size=1024k", "mode=700"} <= set(scratch)  # Docker's noexec,nosuid,nodev
+    assert any(" /run/x tmpfs " in line for line in lines) and "700" in lines
+    assert lines[-1].split()[1] == "1024"
+    cid = mc.ok("create", "--tmpfs", "/t:ro,exec", "busybox", "true").strip()
+    info = json.loads(mc.ok("inspect", cid))[0]
+    assert info["HostConfig"]["Tmpfs"] == {"/t": "ro,exec"} and info["Mounts"] == []
+    mc.ok("rm", cid)
