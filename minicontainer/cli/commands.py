@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from minicontainer.cli import image_cmds, show_cmds
 from minicontainer.cli.flags import Flag
-from minicontainer.errors import MCError, NoSuchContainer
+from minicontainer.errors import DaemonError, MCError, NoSuchContainer
 
 
 @dataclass
@@ -199,9 +199,34 @@ def cmd_wait(rt, opts, args) -> int:
 
 # ---------------------------------------------------------------- looking
 
+PS_STATUSES = ("created", "restarting", "running", "removing", "paused", "exited", "dead")
+
+
+def _ps_filter(values: list[str]):
+    """ps --filter: name, id, status, exited, ancestor, volume, network, label (Docker's keys we have)."""
+    from minicontainer.specs.filters import label_matches, parse_filters
+    wanted = parse_filters(values, {"name", "id", "status", "exited", "ancestor", "volume", "network", "label"})
+    for status in wanted.get("status", []):
+        if status not in PS_STATUSES:
+            raise DaemonError(f"Invalid filter 'status={status}'", 1)
+    checks = {
+        "name": lambda r, v: v.lstrip("/") in r.name,
+        "id": lambda r, v: r.id.startswith(v),
+        "status": lambda r, v: r.status == v,
+        "exited": lambda r, v: r.status == "exited" and str(r.exit_code) == v,
+        "ancestor": lambda r, v: v in (r.image_ref, r.image_id, r.image_id[7:19]) or r.image_ref == v + ":latest",
+        "volume": lambda r, v: any(v in (m.name, m.source, m.target) for m in r.mounts),
+        "network": lambda r, v: v in {a.network for a in r.networks} | {ep.network_id for ep in r.endpoints}
+                                 or v == r.network_mode,
+        "label": lambda r, v: label_matches(r.config.get("Labels") or {}, v),
+    }
+    return wanted, lambda r: all(any(checks[key](r, v) for v in vals) for key, vals in wanted.items())
+
+
 def cmd_ps(rt, opts, args) -> int:
     from minicontainer.cli.format import ps_table
-    recs = rt.list(all_=opts.all)
+    wanted, keep = _ps_filter(opts.filter)
+    recs = [r for r in rt.list(all_=opts.all or "status" in wanted or "exited" in wanted) if keep(r)]
     if opts.quiet:
         _out("".join((r.id if opts.no_trunc else r.short_id) + "\n" for r in recs))
     else:
@@ -404,9 +429,11 @@ COMMANDS = {c.name: c for c in [
     Command("ps", "ps [OPTIONS]", "List containers", cmd_ps,
             [Flag("all", "a", help="Show all containers (default shows just running)"),
              Flag("quiet", "q", help="Only display container IDs"),
-             Flag("no-trunc", help="Don't truncate output")], max_args=0,
+             Flag("no-trunc", help="Don't truncate output"),
+             Flag("filter", "f", kind="list", metavar="filter", help="Filter output based on conditions provided")],
+            max_args=0,
             examples=["minicontainer ps", "minicontainer ps -a", "minicontainer rm -f $(minicontainer ps -aq)",
-                      "minicontainer ps -a --no-trunc"]),
+                      "minicontainer ps -a --no-trunc", "minicontainer ps -f network=lab -f status=running"]),
     Command("inspect", "inspect [OPTIONS] NAME|ID [NAME|ID...]", "Return low-level information on containers or images",
             cmd_inspect, [Flag("format", "f", kind="str", metavar="string", help="Format output using a Go-like template"),
                           Flag("type", kind="str", metavar="string", help="Only inspect objects of the given type")],

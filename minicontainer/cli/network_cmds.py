@@ -37,7 +37,17 @@ def network_create(rt, opts, args) -> int:
 
 def network_ls(rt, opts, args) -> int:
     from minicontainer.cli.format import table
-    networks = _store(rt).every()
+    from minicontainer.network.networks import PREDEFINED_DRIVERS
+    from minicontainer.specs.filters import label_matches, parse_filters
+    wanted = parse_filters(opts.filter, {"driver", "id", "label", "name", "scope", "type"})
+    checks = {"driver": lambda n, v: n.driver == v, "id": lambda n, v: n.id.startswith(v),
+              "label": lambda n, v: label_matches(n.labels or {}, v), "name": lambda n, v: v in n.name,
+              "scope": lambda n, v: v == "local",
+              "type": lambda n, v: (n.name in PREDEFINED_DRIVERS) == (v == "builtin")}
+    if any(v not in ("custom", "builtin") for v in wanted.get("type", [])):
+        raise DaemonError(f"Invalid filter 'type'='{wanted['type'][0]}'", 1)
+    networks = [n for n in _store(rt).every()
+                if all(any(checks[key](n, v) for v in values) for key, values in wanted.items())]
     if opts.quiet:
         _out("".join(n.id[:12] + "\n" for n in networks))
         return 0
@@ -155,8 +165,9 @@ def subcommands():
                           "minicontainer network create --internal -o com.docker.network.bridge.enable_icc=false lab3",
                           "minicontainer run -d --net lab --name web busybox httpd -f -p 80"]),
         Command("ls", "network ls [OPTIONS]", "List networks", network_ls,
-                [Flag("quiet", "q", help="Only display network IDs")], max_args=0, aliases=["list"],
-                examples=["minicontainer network ls"]),
+                [Flag("quiet", "q", help="Only display network IDs"),
+                 Flag("filter", "f", kind="list", metavar="filter", help="Provide filter values (e.g. 'driver=bridge')")],
+                max_args=0, aliases=["list"], examples=["minicontainer network ls", "minicontainer network ls -f type=custom"]),
         Command("inspect", "network inspect [OPTIONS] NETWORK [NETWORK...]",
                 "Display detailed information on one or more networks", network_inspect,
                 [Flag("format", "f", kind="str", metavar="string", help="Format output using a custom template")],
