@@ -14,7 +14,16 @@ import stat
 import sys
 
 from minicontainer.cp.dirsink import DirSink, Handle
-from minicontainer.cp.paths import DestInfo, SourceInfo, clean, in_container, placement, specifies_current_dir, split_dir_entry
+from minicontainer.cp.paths import (
+    DestInfo,
+    SourceInfo,
+    asserts_directory,
+    clean,
+    in_container,
+    placement,
+    specifies_current_dir,
+    split_dir_entry,
+)
 from minicontainer.cp.rooted import Root
 from minicontainer.cp.walk import walk, walk_contents
 from minicontainer.errors import DaemonError, MCError
@@ -71,6 +80,8 @@ def locate(root: Root, path: str, follow: bool) -> Located:
 def destination(root: Root, path: str) -> tuple[DestInfo, os.stat_result | None]:
     final, st = root.follow(clean(path))
     shown = path if final == clean(path) else final
+    if asserts_directory(path) and not asserts_directory(shown):
+        shown += "/"  # DEST/ through a symlink still asks for a directory: a dangling one is "no such directory"
     return DestInfo(shown, st is not None, st is not None and stat.S_ISDIR(st.st_mode)), st
 
 

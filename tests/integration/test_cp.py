@@ -244,3 +244,22 @@ def test_links_swapped_during_the_copy(mc, ctr, tmp_path, host_secret):
         racer.kill()
         racer.wait()
     _assert_host_untouched(host_secret)
+
+
+@pytest.mark.parametrize("link", ["/tmp/nowhere", "nowhere"])  # absolute and relative dangling links
+@pytest.mark.parametrize("running", [True, False])
+def test_copy_to_a_dangling_link_with_a_trailing_slash_is_no_such_directory(mc, tmp_path, link, running):
+    src = tmp_path / "f"
+    src.write_text("x\n")
+    mc.ok("create", "--name", "dl", "--network", "none", "busybox", "sleep", "300")
+    mc.ok("start", "dl")
+    mc.ok("exec", "dl", "sh", "-c", f"mkdir -p /tmp/d2 && ln -s {link} /tmp/d2/x")
+    if not running:
+        mc.ok("stop", "-t", "0", "dl")
+    proc = mc("cp", str(src), "dl:/tmp/d2/x/")
+    assert proc.returncode == 1 and proc.stderr.strip().endswith("no such directory"), proc.stderr
+    if not running:
+        mc.ok("start", "dl")
+    assert mc.ok("exec", "dl", "sh", "-c", "ls -a /tmp /tmp/d2; test ! -e /tmp/nowhere && test ! -e /tmp/d2/nowhere && echo none") \
+        .endswith("none\n")  # nothing was created
+    mc.ok("rm", "-f", "dl")
