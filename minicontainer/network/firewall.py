@@ -41,7 +41,8 @@ def add_in_netns(netns_path: str, chains, rules: list[Rule]) -> list[str]:
     """Add rules to the tables of another network namespace (a container's, for its embedded DNS
     server), in one `iptables-legacy-restore --noflush` run inside it. Not python-iptables: the
     process that does this is the container's supervisor, which would keep libiptc loaded (1.7 MiB
-    a container) for four rules. Returns the commands, as the other drivers do."""
+    a container) for four rules. Legacy tables, as the host's rules are today; a choice of backend
+    (the iptables-nft issue) decides this one too. Returns the commands, as the other drivers do."""
     import subprocess
     lines = []
     for table in sorted({r.table for r in rules}):
