@@ -3,9 +3,11 @@
 A stopped container only has its record changed (the network is joined at its next start). A
 running one is changed live, under its lock, through its journal, in this order:
 
-    connect      the network's first use (if its bridge is down), a lease held by the container's
-                 supervisor, the veth (the lowest free ethN), the address, /etc/hosts, then the
-                 default route and the published ports if the network now sorts first
+    connect      the network's first use (if its bridge is down), a lease (the command's, then the
+                 supervisor's), the veth (the lowest free ethN), the address, /etc/hosts, the default
+                 route and the published ports if the network now sorts first; at its first
+                 user-defined network, the embedded DNS server (the supervisor starts it on request)
+                 and resolv.conf
     disconnect   the endpoint's veth undone (its address and routes go with it), its lease freed,
                  /etc/hosts, then the default route and the published ports if they were on it
 
@@ -84,7 +86,10 @@ def connect(rt, ref: str, network: str, asked: NetworkAttachment, dry_run: bool 
             store.save(rec)
             return []
         done = _connect_live(rt, networks, mode, rec, net, asked)
-        _traced(store, rec, f"network connect {net.name}", done)
+        try:
+            done += _first_names(rt, rec)  # connected already: a failure here is reported, not rolled back
+        finally:
+            _traced(store, rec, f"network connect {net.name}", done)
     return done
 
 
@@ -143,7 +148,7 @@ def _connect_live(rt, networks: NetworkStore, mode, rec: ContainerRecord, net, a
     rec.networks = [*rec.networks, asked]
     _write_hosts(rt, rec)
     _end(store, rec)
-    return done + _first_names(rt, rec)
+    return done
 
 
 def _first_names(rt, rec: ContainerRecord) -> list[dict]:
