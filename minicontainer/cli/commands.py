@@ -230,7 +230,7 @@ def cmd_ps(rt, opts, args) -> int:
     if opts.quiet:
         _out("".join((r.id if opts.no_trunc else r.short_id) + "\n" for r in recs))
     else:
-        _out(ps_table(recs, truncate=not opts.no_trunc))
+        _out(ps_table(recs, truncate=not opts.no_trunc, template=opts.format))
     return 0
 
 
@@ -430,7 +430,9 @@ COMMANDS = {c.name: c for c in [
             [Flag("all", "a", help="Show all containers (default shows just running)"),
              Flag("quiet", "q", help="Only display container IDs"),
              Flag("no-trunc", help="Don't truncate output"),
-             Flag("filter", "f", kind="list", metavar="filter", help="Filter output based on conditions provided")],
+             Flag("filter", "f", kind="list", metavar="filter", help="Filter output based on conditions provided"),
+             Flag("format", kind="str", metavar="string",
+                  help="Format output using a custom template: 'table', 'table TEMPLATE', 'json' or a Go template")],
             max_args=0,
             examples=["minicontainer ps", "minicontainer ps -a", "minicontainer rm -f $(minicontainer ps -aq)",
                       "minicontainer ps -a --no-trunc", "minicontainer ps -f network=lab -f status=running"]),

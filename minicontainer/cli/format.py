@@ -96,15 +96,43 @@ def port_lines(rec, private: str | None = None) -> list[str]:
     return [p.host_address for p in ports if str(p.container_port) == port and p.proto == proto]
 
 
-def ps_table(recs, now: float | None = None, truncate: bool = True) -> str:
+PS_HEADERS = {"ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND", "CreatedAt": "CREATED AT",
+              "RunningFor": "CREATED", "Ports": "PORTS", "Status": "STATUS", "Size": "SIZE", "Names": "NAMES",
+              "Labels": "LABELS", "Mounts": "MOUNTS", "Networks": "NETWORKS", "State": "STATE",
+              "LocalVolumes": "LOCAL VOLUMES"}
+PS_TABLE = "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}"
+
+
+def ps_row(r, now: float, truncate: bool = True) -> dict:
+    """One container as `ps --format` sees it (the docker CLI's ContainerContext fields)."""
+    command = " ".join(r.command)
+    created = datetime.fromtimestamp(parse_time(r.created), timezone.utc)
+    return {"ID": r.short_id if truncate else r.id, "Image": r.image_ref,
+            "Command": json.dumps(ellipsis(command, 20) if truncate else command, ensure_ascii=False),
+            "CreatedAt": created.strftime("%Y-%m-%d %H:%M:%S +0000 UTC"),
+            "RunningFor": human_duration(now - parse_time(r.created)) + " ago", "Ports": ports_column(r),
+            "Status": container_status(r, now), "Size": "0B", "Names": r.name, "Labels": "",
+            "Mounts": ",".join(m.name or m.source for m in r.mounts if not m.tmpfs_flag),
+            "Networks": ",".join(a.network for a in r.networks) or r.network_mode, "State": r.status,
+            "LocalVolumes": str(sum(1 for m in r.mounts if m.type == "volume"))}
+
+
+def ps_table(recs, now: float | None = None, truncate: bool = True, template: str = "") -> str:
     now = time.time() if now is None else now
-    rows = [["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"]]
-    for r in recs:
-        command = " ".join(r.command)
-        command = json.dumps(ellipsis(command, 20) if truncate else command, ensure_ascii=False)
-        rows.append([r.short_id if truncate else r.id, r.image_ref, command, human_duration(now - parse_time(r.created)) + " ago",
-                     container_status(r, now), ports_column(r), r.name])
-    return table(rows)
+    return formatted(template or PS_TABLE, [ps_row(r, now, truncate) for r in recs], PS_HEADERS)
+
+
+def formatted(template: str, items: list[dict], headers: dict[str, str]) -> str:
+    """Docker's --format: `table TEMPLATE` (a header row, cells at tabs aligned as tabwriter does),
+    `json` (an object a line), or TEMPLATE for each item. `\\t` and `\\n` as typed mean tab and newline."""
+    if template == "json":
+        return "".join(json.dumps(item, ensure_ascii=False, separators=(",", ":")) + "\n" for item in items)
+    template = template.replace("\\t", "\t").replace("\\n", "\n")
+    if template.startswith("table"):
+        body = template[5:].strip()
+        lines = [render_template(body, headers)] + [render_template(body, item) for item in items]
+        return table([line.split("\t") for line in lines])
+    return "".join(render_template(template, item) + "\n" for item in items)
 
 
 def images_table(images, now: float | None = None) -> str:

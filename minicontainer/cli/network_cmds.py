@@ -36,7 +36,6 @@ def network_create(rt, opts, args) -> int:
 
 
 def network_ls(rt, opts, args) -> int:
-    from minicontainer.cli.format import table
     from minicontainer.network.networks import PREDEFINED_DRIVERS
     from minicontainer.specs.filters import label_matches, parse_filters
     wanted = parse_filters(opts.filter, {"driver", "id", "label", "name", "scope", "type"})
@@ -51,7 +50,13 @@ def network_ls(rt, opts, args) -> int:
     if opts.quiet:
         _out("".join(n.id[:12] + "\n" for n in networks))
         return 0
-    _out(table([["NETWORK ID", "NAME", "DRIVER", "SCOPE"]] + [[n.id[:12], n.name, n.driver, "local"] for n in networks]))
+    from minicontainer.cli.format import formatted
+    rows = [{"ID": n.id[:12], "Name": n.name, "Driver": n.driver, "Scope": "local", "IPv6": "false",
+             "Internal": "true" if n.internal else "false", "Labels": ",".join(f"{k}={v}" for k, v in (n.labels or {}).items()),
+             "CreatedAt": n.created} for n in networks]
+    headers = {"ID": "NETWORK ID", "Name": "NAME", "Driver": "DRIVER", "Scope": "SCOPE", "IPv6": "IPV6",
+               "Internal": "INTERNAL", "Labels": "LABELS", "CreatedAt": "CREATED AT"}
+    _out(formatted(opts.format or "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}", rows, headers))
     return 0
 
 
@@ -166,7 +171,8 @@ def subcommands():
                           "minicontainer run -d --net lab --name web busybox httpd -f -p 80"]),
         Command("ls", "network ls [OPTIONS]", "List networks", network_ls,
                 [Flag("quiet", "q", help="Only display network IDs"),
-                 Flag("filter", "f", kind="list", metavar="filter", help="Provide filter values (e.g. 'driver=bridge')")],
+                 Flag("filter", "f", kind="list", metavar="filter", help="Provide filter values (e.g. 'driver=bridge')"),
+                 Flag("format", kind="str", metavar="string", help="Format output using a custom template")],
                 max_args=0, aliases=["list"], examples=["minicontainer network ls", "minicontainer network ls -f type=custom"]),
         Command("inspect", "network inspect [OPTIONS] NETWORK [NETWORK...]",
                 "Display detailed information on one or more networks", network_inspect,

@@ -25,10 +25,22 @@ def volume_create(rt, opts, args) -> int:
 
 
 def volume_ls(rt, opts, args) -> int:
-    from minicontainer.cli.format import table
-    names = [v.name for v in rt.volumes.list()]
-    _out("".join(n + "\n" for n in names) if opts.quiet else table([["DRIVER", "VOLUME NAME"]] +
-                                                                     [["local", n] for n in names]))
+    from minicontainer.cli.format import formatted
+    from minicontainer.runtime.volumes import users_of
+    from minicontainer.specs.filters import label_matches, parse_filters
+    wanted = parse_filters(opts.filter, {"dangling", "driver", "label", "name"})
+    containers = rt.list(all_=True) if "dangling" in wanted else []
+    checks = {"dangling": lambda v, want: (not users_of(containers, v.name)) == (want in ("true", "1")),
+              "driver": lambda v, want: want == "local", "label": lambda v, want: label_matches(v.labels, want),
+              "name": lambda v, want: want in v.name}
+    volumes = [v for v in rt.volumes.list() if all(any(checks[k](v, w) for w in ws) for k, ws in wanted.items())]
+    if opts.quiet:
+        _out("".join(v.name + "\n" for v in volumes))
+        return 0
+    rows = [{"Driver": "local", "Name": v.name, "Mountpoint": rt.volumes.data(v.name), "Scope": "local",
+             "Labels": ",".join(f"{k}={val}" for k, val in v.labels.items())} for v in volumes]
+    headers = {"Driver": "DRIVER", "Name": "VOLUME NAME", "Mountpoint": "MOUNTPOINT", "Scope": "SCOPE", "Labels": "LABELS"}
+    _out(formatted(opts.format or "table {{.Driver}}\t{{.Name}}", rows, headers))
     return 0
 
 
@@ -40,7 +52,11 @@ def volume_inspect(rt, opts, args) -> int:
         except MCError as exc:
             print(f"Error response from daemon: {exc}", file=sys.stderr)
             failed = 1
-    _out(json.dumps(out, indent=4) + "\n")
+    if opts.format:
+        from minicontainer.cli.format import render_template
+        _out("".join(render_template(opts.format, v) + "\n" for v in out))
+    else:
+        _out(json.dumps(out, indent=4) + "\n")
     return failed
 
 
@@ -81,10 +97,15 @@ def subcommands():
                 max_args=1, examples=["minicontainer volume create data",
                                       "minicontainer run --rm -v data:/data busybox touch /data/kept"]),
         Command("ls", "volume ls [OPTIONS]", "List volumes", volume_ls,
-                [Flag("quiet", "q", help="Only display volume names")], max_args=0, aliases=["list"],
-                examples=["minicontainer volume ls", "minicontainer volume ls -q"]),
-        Command("inspect", "volume inspect VOLUME [VOLUME...]", "Display detailed information on one or more volumes",
-                volume_inspect, min_args=1, examples=["minicontainer volume inspect data"]),
+                [Flag("quiet", "q", help="Only display volume names"),
+                 Flag("filter", "f", kind="list", metavar="filter", help="Provide filter values (e.g. 'dangling=true')"),
+                 Flag("format", kind="str", metavar="string", help="Format output using a custom template")],
+                max_args=0, aliases=["list"],
+                examples=["minicontainer volume ls", "minicontainer volume ls -q", "minicontainer volume ls -f dangling=true"]),
+        Command("inspect", "volume inspect [OPTIONS] VOLUME [VOLUME...]",
+                "Display detailed information on one or more volumes", volume_inspect,
+                [Flag("format", "f", kind="str", metavar="string", help="Format output using a custom template")],
+                min_args=1, examples=["minicontainer volume inspect data", "minicontainer volume inspect -f '{{.Mountpoint}}' data"]),
         Command("rm", "volume rm [OPTIONS] VOLUME [VOLUME...]", "Remove one or more volumes", volume_rm,
                 [Flag("force", "f", help="Force the removal of one or more volumes")], min_args=1, aliases=["remove"],
                 examples=["minicontainer volume rm data"]),

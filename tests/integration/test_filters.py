@@ -44,3 +44,25 @@ def test_network_ls_filters(mc):
     bad = mc("network", "ls", "-f", "colour=red")
     assert bad.returncode == 1 and "invalid filter 'colour'" in bad.stderr
     mc.ok("network", "rm", "redlab", "bluelab")
+
+
+def test_format_table_json_and_templates(mc):
+    import json
+    mc.ok("volume", "create", "--label", "k=v", "keep")
+    mc.ok("volume", "create", "spare")
+    mc.ok("run", "-d", "--name", "fmt1", "--network", "none", "-v", "keep:/data", "busybox", "sleep", "300")
+    assert mc.ok("ps", "--format", "{{.Names}} {{.State}} {{.Networks}} {{.LocalVolumes}}") == "fmt1 running none 1\n"
+    table = mc.ok("ps", "--format", "table {{.Names}}\\t{{.Image}}").splitlines()
+    assert table[0].split() == ["NAMES", "IMAGE"] and table[1].split() == ["fmt1", "busybox"]
+    assert table[1].index("busybox") == table[0].index("IMAGE")  # columns aligned
+    row = json.loads(mc.ok("ps", "--format", "json"))
+    assert row["Names"] == "fmt1" and row["Status"].startswith("Up") and row["Mounts"] == "keep"
+    assert mc.ok("ps") == mc.ok("ps", "--format", "table {{.ID}}\\t{{.Image}}\\t{{.Command}}\\t{{.RunningFor}}"
+                                             "\\t{{.Status}}\\t{{.Ports}}\\t{{.Names}}")  # the default is that table
+    assert mc.ok("network", "ls", "--format", "{{.Name}}:{{.Driver}}", "-f", "type=builtin").split() == \
+        ["bridge:bridge", "host:host", "none:null"]
+    assert mc.ok("volume", "ls", "-f", "dangling=true", "--format", "{{.Name}}") == "spare\n"
+    assert mc.ok("volume", "ls", "-f", "label=k=v", "-q") == "keep\n"
+    assert mc.ok("volume", "inspect", "-f", "{{.Name}} {{.Labels.k}}", "keep") == "keep v\n"
+    mc.ok("rm", "-f", "fmt1")
+    mc.ok("volume", "rm", "keep", "spare")
