@@ -91,7 +91,12 @@ def network_rm(rt, opts, args) -> int:
     for name in args:
         try:
             refuse_predefined(name)  # by its name: before find() would make the default network's record
-            net = store.find(name)
+            try:
+                net = store.find(name)
+            except MCError as exc:
+                if opts.force and str(exc).endswith("not found"):
+                    continue  # -f: a network that is not there is no error
+                raise
             refuse_predefined(net.name)  # by its id
             done = store.remove(net, [r.id for r in _attached(rt, net)])
             if opts.explain:
@@ -179,7 +184,8 @@ def subcommands():
                 [Flag("format", "f", kind="str", metavar="string", help="Format output using a custom template")],
                 min_args=1, examples=["minicontainer network inspect bridge"]),
         Command("rm", "network rm [OPTIONS] NETWORK [NETWORK...]", "Remove one or more networks", network_rm,
-                [Flag("explain", help="Print what the removal undoes, as shell commands, on stderr"),
+                [Flag("force", "f", help="Do not error if the network does not exist"),
+                 Flag("explain", help="Print what the removal undoes, as shell commands, on stderr"),
                  Flag("predefined", help="Also take down the predefined bridge network: its bridge, rules and "
                                          "address pool (made again on next use; Docker's docker0 goes with its daemon)")],
                 min_args=1, aliases=["remove"],

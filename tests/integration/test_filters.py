@@ -66,3 +66,11 @@ def test_format_table_json_and_templates(mc):
     assert mc.ok("volume", "inspect", "-f", "{{.Name}} {{.Labels.k}}", "keep") == "keep v\n"
     mc.ok("rm", "-f", "fmt1")
     mc.ok("volume", "rm", "keep", "spare")
+
+
+def test_network_rm_force_ignores_a_missing_network(mc):
+    mc.ok("network", "create", "gone-soon")
+    out = mc("network", "rm", "-f", "nosuchnet", "gone-soon")
+    assert out.returncode == 0 and out.stdout == "gone-soon\n" and out.stderr == ""
+    missing = mc("network", "rm", "nosuchnet")
+    assert missing.returncode == 1 and "network nosuchnet not found" in missing.stderr
