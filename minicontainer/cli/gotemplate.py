@@ -88,8 +88,7 @@ def _parse(template: str) -> list[_Node]:
             rest = template[pos:]
             pos += len(rest) - len(rest.lstrip())
     pieces.append(("text", template[pos:]))
-    nodes, stop = _block(pieces, 0, top=True)
-    return nodes
+    return _block(pieces, 0, top=True)[0]
 
 
 def _block(pieces, i: int, top: bool = False):

@@ -41,10 +41,15 @@ def next_ifname(endpoints: list[Endpoint]) -> str:
     return next(f"eth{n}" for n in range(len(used) + 1) if f"eth{n}" not in used)
 
 
+def sandbox_order(endpoints: list[Endpoint]) -> list[Endpoint]:
+    """A container's endpoints in libnetwork's Endpoint.Less order (gw-priority, has a gateway, name):
+    the first with a gateway gives the default route; names are looked up in this order too."""
+    return sorted(endpoints, key=lambda ep: (-ep.gw_priority, not ep.gateway, ep.network))
+
+
 def gateway_endpoint(endpoints: list[Endpoint]) -> Endpoint | None:
     """The endpoint that gives the default route and carries the published ports (module docstring)."""
-    ordered = sorted(endpoints, key=lambda ep: (-ep.gw_priority, not ep.gateway, ep.network))
-    return next((ep for ep in ordered if ep.gateway), None)
+    return next((ep for ep in sandbox_order(endpoints) if ep.gateway), None)
 
 
 def attach_steps(ep: Endpoint, pid: int, mtu: int = 0) -> list[Step]:

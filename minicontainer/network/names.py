@@ -21,7 +21,9 @@ import os
 from dataclasses import dataclass
 
 from minicontainer.kernel import proc
+from minicontainer.network.attach import sandbox_order
 from minicontainer.specs.network import is_user_defined
+from minicontainer.store.containers import ContainerRecord
 
 
 def dns_names(name: str, aliases, short_id: str, hostname: str) -> list[str]:
@@ -60,10 +62,10 @@ class _Cached:
         return hit[1]
 
 
-def _read_json(path: str):
+def _read_record(path: str) -> ContainerRecord | None:
     try:
         with open(path) as f:
-            return json.load(f)
+            return ContainerRecord.from_json(json.load(f))
     except (FileNotFoundError, ValueError):
         return None
 
@@ -89,18 +91,16 @@ class NameBook:
         self.containers = os.path.join(root, "containers")
         self.networks = os.path.join(root, "networks")
         self.cid = cid
-        self._records = _Cached(_read_json)
+        self._records = _Cached(_read_record)
         self._leases = _Cached(_read_leases)
 
-    def _record(self, cid: str) -> dict | None:
+    def _record(self, cid: str) -> ContainerRecord | None:
         return self._records.get(os.path.join(self.containers, cid, "container.json"))
 
     def _networks(self) -> list[str]:
-        """The asker's user-defined networks, in its endpoints' gateway order."""
-        rec = self._record(self.cid) or {}
-        eps = sorted(rec.get("endpoints") or [], key=lambda e: (-e.get("gw_priority", 0), not e.get("gateway"),
-                                                               e["network"]))
-        return [e["network"] for e in eps if is_user_defined(e["network"])]
+        """The asker's user-defined networks, in libnetwork's endpoint order."""
+        rec = self._record(self.cid)
+        return [ep.network for ep in sandbox_order(rec.endpoints if rec else []) if is_user_defined(ep.network)]
 
     def members(self, network: str) -> list[Member]:
         """The containers that hold a lease on the network now, with their names there."""
@@ -109,11 +109,10 @@ class NameBook:
             rec = self._record(cid)
             if rec is None or not proc.is_alive(pid, start):
                 continue
-            ep = next((e for e in rec.get("endpoints") or [] if e["network"] == network and e["ip"] == ip), None)
+            ep = next((e for e in rec.endpoints if e.network == network and e.ip == ip), None)
             if ep is None:
                 continue  # leased, not yet (or no longer) recorded: a start or connect under way
-            config = rec.get("config") or {}
-            names = dns_names(rec["name"], ep.get("aliases") or (), cid[:12], config.get("Hostname", ""))
+            names = dns_names(rec.name, ep.aliases, cid[:12], rec.config.get("Hostname", ""))
             out.append(Member(cid, ip, tuple(names), tuple(n.lower() for n in names)))
         return out
 
