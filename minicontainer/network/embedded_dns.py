@@ -80,3 +80,8 @@ class EmbeddedDNS(Step):
         # anchored at the end, so that it never matches the shell running this line
         return ("pkill -f -- '" + " ".join(self.argv()) + " --netns /proc/[0-9]*/ns/net$'"
                 "  # the supervisor closes its listeners; the rules go with the namespace")
+
+
+def dns_server_of(journal) -> EmbeddedDNS | None:
+    """The container's journaled DNS server step, if it has one (a start or a connect made it)."""
+    return next((s for s in journal.steps() if isinstance(s, EmbeddedDNS)), None)

@@ -259,8 +259,7 @@ class BridgeMode(NetworkMode):
             return []
         from minicontainer.network import resolvconf
         from minicontainer.network.embedded_dns import EmbeddedDNS
-        hc = rec.host_config
-        conf = resolvconf.build("internal", hc.get("Dns") or (), hc.get("DnsSearch") or (), hc.get("DnsOptions") or ())
+        conf = resolvconf.for_container("internal", rec.host_config)
         way_out = any(not self.network(a.network).internal for a in rec.networks)
         return [EmbeddedDNS(pid, rec.id, self.networks.root.lib, conf.upstreams, proxy=way_out,
                             dotless_local=conf.ndots_set)]

@@ -63,7 +63,7 @@ def host_file() -> str:
     chosen = os.environ.get("MINICONTAINER_RESOLV_CONF")
     if chosen:
         return chosen
-    if parse(_read("/etc/resolv.conf")).nameservers == ["127.0.0.53"] and os.path.exists(SYSTEMD_RESOLVED):
+    if parse(read_text("/etc/resolv.conf")).nameservers == ["127.0.0.53"] and os.path.exists(SYSTEMD_RESOLVED):
         return SYSTEMD_RESOLVED
     return "/etc/resolv.conf"
 
@@ -78,7 +78,7 @@ class ResolvConf:
 def build(kind: str, dns=(), search=(), options=(), source: str = "") -> ResolvConf:
     """The file for a container of `kind` (host, legacy or internal; module docstring)."""
     source = source or host_file()
-    rc = parse(_read(source))
+    rc = parse(read_text(source))
     ndots_from = "host" if any(o.startswith("ndots:") for o in rc.options) else ""
     overrides = []
     if dns:
@@ -125,11 +125,18 @@ def build(kind: str, dns=(), search=(), options=(), source: str = "") -> ResolvC
     return ResolvConf("\n".join(lines) + "\n", upstreams, ndots_set)
 
 
+def for_container(kind: str, host_config: dict) -> ResolvConf:
+    """build() with a container's --dns, --dns-search and --dns-option (its HostConfig)."""
+    return build(kind, host_config.get("Dns") or (), host_config.get("DnsSearch") or (),
+                 host_config.get("DnsOptions") or ())
+
+
 def _loopback(addr: str) -> bool:
     return ipaddress.ip_address(addr).is_loopback
 
 
-def _read(path: str) -> str:
+def read_text(path: str) -> str:
+    """A host file's text, "" if it does not exist (a host without /etc/resolv.conf or /etc/hosts)."""
     try:
         with open(path) as f:
             return f.read()

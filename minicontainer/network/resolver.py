@@ -74,21 +74,23 @@ class Resolver:
             self.udp, self.tcp = _listener(socket.SOCK_DGRAM, udp_port), _listener(socket.SOCK_STREAM, tcp_port)
         self.tcp.listen(64)
         self.netns = os.open(netns_path, os.O_RDONLY | os.O_CLOEXEC)
+        self._wake_r, self._wake_w = os.pipe2(os.O_CLOEXEC)  # close() wakes serve() through it
         return self.udp.getsockname()[1], self.tcp.getsockname()[1]
 
     def start(self) -> None:
-        """Serve from a thread of this process (the supervisor's)."""
-        self._wake_r, self._wake_w = os.pipe2(os.O_CLOEXEC)
-        self._thread = threading.Thread(target=self._serve, name="resolver", daemon=True)
+        """serve() from a thread of this process (the supervisor's)."""
+        self._thread = threading.Thread(target=self.serve, name="resolver", daemon=True)
         self._thread.start()
 
     def close(self) -> None:
         if self._thread is not None:
             os.write(self._wake_w, b"x")
             self._thread.join(2)
-            os.close(self._wake_r)
-            os.close(self._wake_w)
             self._thread = None
+        for fd in (self._wake_r, self._wake_w):
+            if fd >= 0:
+                os.close(fd)
+        self._wake_r = self._wake_w = -1
         for sock in (self.udp, self.tcp):
             if sock is not None:
                 sock.close()
@@ -97,7 +99,7 @@ class Resolver:
             os.close(self.netns)
             self.netns = -1
 
-    def _serve(self) -> None:
+    def serve(self) -> None:
         while True:
             readable, _, _ = select.select([self.udp, self.tcp, self._wake_r], [], [])
             if self._wake_r in readable:
@@ -267,8 +269,7 @@ def main(argv: list[str]) -> int:
     resolver = Resolver(NameBook(opts.root, opts.container), upstreams, not opts.no_proxy, opts.dotless_local)
     resolver.open(opts.netns, opts.udp_port, opts.tcp_port)
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
-    resolver._wake_r, resolver._wake_w = os.pipe2(os.O_CLOEXEC)
-    resolver._serve()
+    resolver.serve()
     return 0
 
 

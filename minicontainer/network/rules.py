@@ -215,14 +215,14 @@ class ResolverChains:
 def resolver_rules(address: str, udp_port: int, tcp_port: int, c: ResolverChains = ResolverChains()) -> list[Rule]:
     """libnetwork's setupIptablesNAT: queries to address:53 go to the listeners' ports, their
     replies leave from port 53. In the order iptables-save shows them on a Docker host."""
-    dst, src = _host(address), _host(address)
-    out = [Rule(NAT, "OUTPUT", c.output, dst=dst, position=0, why="the container's queries to the resolver's address"),
-           Rule(NAT, "POSTROUTING", c.postrouting, dst=dst, position=0, why="and the resolver's replies")]
+    host = _host(address)
+    out = [Rule(NAT, "OUTPUT", c.output, dst=host, position=0, why="the container's queries to the resolver's address"),
+           Rule(NAT, "POSTROUTING", c.postrouting, dst=host, position=0, why="and the resolver's replies")]
     for proto, port in (("tcp", tcp_port), ("udp", udp_port)):
-        out.append(Rule(NAT, c.output, "DNAT", dst=dst, proto=proto, matches=((proto, (("dport", "53"),)),),
+        out.append(Rule(NAT, c.output, "DNAT", dst=host, proto=proto, matches=((proto, (("dport", "53"),)),),
                         target_opts=(("to-destination", f"{address}:{port}"),),
                         why=f"{address}:53/{proto} is the resolver's listener on port {port}"))
     for proto, port in (("tcp", tcp_port), ("udp", udp_port)):
-        out.append(Rule(NAT, c.postrouting, "SNAT", src=src, proto=proto, matches=((proto, (("sport", str(port)),)),),
+        out.append(Rule(NAT, c.postrouting, "SNAT", src=host, proto=proto, matches=((proto, (("sport", str(port)),)),),
                         target_opts=(("to-source", ":53"),), why=f"its {proto} replies come from port 53"))
     return out

@@ -112,8 +112,8 @@ def _connect_plan(rt, networks: NetworkStore, mode, rec: ContainerRecord, net, a
 
 def _names_plan(rt, mode, rec: ContainerRecord, asked: NetworkAttachment) -> list[dict]:
     """connect --dry-run: the embedded DNS server _first_names() would have the supervisor start."""
-    from minicontainer.network.embedded_dns import EmbeddedDNS
-    if any(isinstance(s, EmbeddedDNS) for s in rt.containers.journal(rec.id).steps()):
+    from minicontainer.network.embedded_dns import dns_server_of
+    if dns_server_of(rt.containers.journal(rec.id)):
         return []
     return _explained(mode.dns_steps(dataclasses.replace(rec, networks=[*rec.networks, asked]), rec.pid))
 
@@ -154,12 +154,10 @@ def _connect_live(rt, networks: NetworkStore, mode, rec: ContainerRecord, net, a
 def _first_names(rt, rec: ContainerRecord) -> list[dict]:
     """Its first user-defined network: the supervisor starts the embedded DNS server (only it lives
     as long as the container) and resolv.conf now names 127.0.0.11, as Docker's rebuildDNS does."""
-    from minicontainer.network.embedded_dns import EmbeddedDNS
+    from minicontainer.network.embedded_dns import dns_server_of
     from minicontainer.runtime.etcfiles import resolv_conf
     from minicontainer.specs.network import is_user_defined
-    if not any(is_user_defined(a.network) for a in rec.networks):
-        return []
-    if any(isinstance(s, EmbeddedDNS) for s in rt.containers.journal(rec.id).steps()):
+    if not any(is_user_defined(a.network) for a in rec.networks) or dns_server_of(rt.containers.journal(rec.id)):
         return []
     from minicontainer.runtime.control import request
     lines = request(rt.containers.dir(rec.id), "dns")["lines"]

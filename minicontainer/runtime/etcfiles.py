@@ -39,9 +39,7 @@ def resolv_kind(host_files: bool, networks: list[str]) -> str:
 
 
 def resolv_conf(rec, host_files: bool) -> resolvconf.ResolvConf:
-    hc = rec.host_config
-    return resolvconf.build(resolv_kind(host_files, [a.network for a in rec.networks]), hc.get("Dns") or (),
-                            hc.get("DnsSearch") or (), hc.get("DnsOptions") or ())
+    return resolvconf.for_container(resolv_kind(host_files, [a.network for a in rec.networks]), rec.host_config)
 
 
 def container_files(rec, host_files: bool, ips: list[str] = (), extra: list[tuple[str, str]] = ()) -> dict[str, str]:
@@ -49,7 +47,7 @@ def container_files(rec, host_files: bool, ips: list[str] = (), extra: list[tupl
     asks for lines of its own, as Docker), otherwise hosts names its addresses once it has them."""
     config = rec.config
     if host_files and not extra:
-        hosts_text = _read("/etc/hosts")
+        hosts_text = resolvconf.read_text("/etc/hosts")
     else:
         hosts_text = hosts(list(ips), config["Hostname"], config.get("Domainname", ""), list(extra))
     return {"hostname": config["Hostname"] + "\n", "hosts": hosts_text, "resolv.conf": resolv_conf(rec, host_files).text}
@@ -86,10 +84,3 @@ def extra_hosts(rt, rec, strict: bool = True) -> list[tuple[str, str]]:
         out.append((names, ep.ip))
     return out
 
-
-def _read(path: str) -> str:
-    try:
-        with open(path) as f:
-            return f.read()
-    except FileNotFoundError:
-        return ""

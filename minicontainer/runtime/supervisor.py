@@ -125,12 +125,12 @@ class Supervisor:
     def _start_dns(self) -> dict:
         """`network connect` gave the container its first user-defined network: its embedded DNS
         server, journaled like the start's (the caller holds the container's lock)."""
-        from minicontainer.network.embedded_dns import EmbeddedDNS
+        from minicontainer.network.embedded_dns import dns_server_of
         from minicontainer.network.ports import apply_host
         store = self.rt.containers
         rec = store.load(self.rec.id)
         journal = store.journal(rec.id)
-        if any(isinstance(s, EmbeddedDNS) for s in journal.steps()):
+        if dns_server_of(journal):
             return {"lines": []}
         steps = self.rt.network_mode(rec.network_mode).dns_steps(rec, rec.pid)
         apply_host(journal, steps)

@@ -8,41 +8,32 @@ import os
 import socket
 
 
-def _via(dir_fd: int, name: str) -> str:
-    return f"/proc/self/fd/{dir_fd}/{name}"
-
-
-def listen_in(directory: str, name: str, kind: int = socket.SOCK_STREAM, backlog: int = 8) -> socket.socket:
-    """A listening socket at directory/name (one a killed process left there is replaced)."""
+def _in(directory: str, name: str, kind: int, act) -> socket.socket:
+    """A unix socket on which act(sock, path) binds or connects to directory/name through an fd of
+    the directory (closed either way; the socket too, if act fails)."""
     sock = socket.socket(socket.AF_UNIX, kind | socket.SOCK_CLOEXEC)
     dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
-        try:
-            os.unlink(os.path.join(directory, name))
-        except FileNotFoundError:
-            pass
-        sock.bind(_via(dir_fd, name))
+        act(sock, f"/proc/self/fd/{dir_fd}/{name}")
     except BaseException:
         sock.close()
         raise
     finally:
         os.close(dir_fd)
+    return sock
+
+
+def listen_in(directory: str, name: str, kind: int = socket.SOCK_STREAM, backlog: int = 8) -> socket.socket:
+    """A listening socket at directory/name (one a killed process left there is replaced)."""
+    remove_in(directory, name)
+    sock = _in(directory, name, kind, lambda s, path: s.bind(path))
     sock.listen(backlog)
     return sock
 
 
 def connect_in(directory: str, name: str, kind: int = socket.SOCK_STREAM) -> socket.socket:
     """A socket connected to directory/name; OSError if nothing listens there."""
-    sock = socket.socket(socket.AF_UNIX, kind | socket.SOCK_CLOEXEC)
-    dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        sock.connect(_via(dir_fd, name))
-    except BaseException:
-        sock.close()
-        raise
-    finally:
-        os.close(dir_fd)
-    return sock
+    return _in(directory, name, kind, lambda s, path: s.connect(path))
 
 
 def remove_in(directory: str, name: str) -> None:

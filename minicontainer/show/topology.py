@@ -79,8 +79,8 @@ def _host_interfaces(skip: set[str]) -> list[HostIface]:
 def _resolver(rt, rec) -> str:
     """Where a container's embedded DNS server listens and who holds it ("" if it has none)."""
     import minicontainer.network.journaled  # noqa: F401 - the journal's Step classes
-    from minicontainer.network.embedded_dns import EmbeddedDNS
-    step = next((s for s in rt.containers.journal(rec.id).steps() if isinstance(s, EmbeddedDNS)), None)
+    from minicontainer.network.embedded_dns import dns_server_of
+    step = dns_server_of(rt.containers.journal(rec.id))
     if step is None:
         return ""
     holder = (rec.supervisor or {}).get("pid", "?")
