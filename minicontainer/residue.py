@@ -6,7 +6,7 @@ minicontainer could create, do the work, take another, compare.
     assert not residue.difference(before, residue.snapshot(roots=[root]))
 
 A snapshot is a dict of categories (links, addresses, routes, netns, iptables-legacy, ip6tables-legacy,
-nftables, mounts, processes, state), each a Counter of normalised lines: counters, lifetimes and
+iptables-nft, nftables, mounts, processes, state), each a Counter of normalised lines: counters, lifetimes and
 timestamps are dropped, so traffic and time alone never make two snapshots differ. The project's test
 suite takes one before and after every test (tests/conftest.py); `scripts/soak` after a whole run.
 """
@@ -20,16 +20,24 @@ import time
 from collections import Counter
 
 # Changes we make on purpose and leave, as dockerd does (docs/differences-from-docker.md): the first
-# bridge network turns on forwarding and, for the legacy backend, sets FORWARD's policy to DROP.
-PERSISTENT = [re.compile(r"^iptables-legacy: filter :FORWARD (ACCEPT|DROP)$")]
+# bridge network turns on forwarding and sets FORWARD's policy to DROP (in the backend of our rules).
+PERSISTENT = [re.compile(r"^iptables-(legacy|nft): filter :FORWARD (ACCEPT|DROP)$"),
+              re.compile(r"^nftables: table ip filter / chain FORWARD / type filter hook forward priority filter; "
+                         r"policy (accept|drop);$")]
 # Made once per boot and never taken away, so they may appear but never disappear:
 # - /run/netns bind-mounted on itself and made shared, by whatever first makes a named network
 #   namespace (`ip netns add`, pyroute2's netns.create), so the namespaces bound below it show in
 #   every mount namespace;
-# - a legacy iptables table with its built-in chains, which the kernel creates the first time a
-#   table is used (on a Debian 12 host, whose `iptables` is iptables-nft, that is our first rule).
+# - an iptables table with its built-in chains, which the kernel (legacy) or iptables-nft creates
+#   the first time a table is used and nobody removes (Docker leaves them too): on a Debian 12
+#   host that is our first rule.
+_BUILTIN = r"(PREROUTING|INPUT|FORWARD|OUTPUT|POSTROUTING)"
 APPEARS_ONCE = [re.compile(r"^mounts: /run/netns \S+ \S+$"),
-                re.compile(r"^ip6?tables-legacy: \w+ :(PREROUTING|INPUT|FORWARD|OUTPUT|POSTROUTING) (ACCEPT|DROP)$")]
+                re.compile(rf"^ip6?tables-(legacy|nft): \w+ :{_BUILTIN} (ACCEPT|DROP)$"),
+                re.compile(r"^nftables: table ip (filter|nat)$"),
+                re.compile(rf"^nftables: table ip (filter|nat) / chain {_BUILTIN}$"),
+                re.compile(rf"^nftables: table ip (filter|nat) / chain {_BUILTIN} / type (filter|nat) hook \w+ "
+                           r"priority [\w-]+; policy accept;$")]
 
 _COUNTERS = re.compile(r" \[\d+:\d+\]$")
 _NFT_COUNTERS = re.compile(r"counter packets \d+ bytes \d+")
@@ -168,6 +176,7 @@ def snapshot(roots: list[str] = (), marker: str | None = None) -> dict[str, Coun
     snap["netns"] = Counter(os.listdir("/run/netns") if os.path.isdir("/run/netns") else [])
     snap["iptables-legacy"] = iptables_lines("iptables-legacy-save")
     snap["ip6tables-legacy"] = iptables_lines("ip6tables-legacy-save")
+    snap["iptables-nft"] = iptables_lines("iptables-nft-save")
     snap["nftables"] = nft_lines()
     snap["mounts"] = mount_lines()
     snap["processes"] = _process_lines(marker)

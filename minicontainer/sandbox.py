@@ -80,8 +80,13 @@ def leftovers(root: str, known_pidns: set[int], iso: Isolation | None = None) ->
     if iso is not None:
         if os.path.exists(f"/sys/class/net/{iso.bridge}"):
             found.append(f"bridge {iso.bridge}")
-        save = subprocess.run(["iptables-legacy-save"], capture_output=True, text=True).stdout
-        found += [f"rule: {line}" for line in save.splitlines() if iso.chain_prefix in line or iso.bridge in line]
+        for save_cmd in ("iptables-legacy-save", "iptables-nft-save"):  # both backends, whichever wrote
+            try:
+                save = subprocess.run([save_cmd], capture_output=True, text=True).stdout
+            except FileNotFoundError:
+                continue
+            found += [f"rule ({save_cmd}): {line}" for line in save.splitlines()
+                      if iso.chain_prefix in line or iso.bridge in line]
     return found
 
 

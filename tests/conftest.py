@@ -10,6 +10,8 @@ import sys
 import pytest
 
 from minicontainer import residue as host_residue
+from minicontainer.network.backends import ENV as BACKEND_ENV
+from minicontainer.network.backends import host_backend
 from minicontainer.sandbox import allocate, pid_namespaces, settled_leftovers
 
 pytest_plugins = ["minicontainer.testing"]  # the fixtures users get: mc_sandbox, mc_outside
@@ -34,9 +36,11 @@ def pytest_collection_modifyitems(config, items):
 class MC:
     """Runs `python -m minicontainer` with its own state root, like a user at a shell."""
 
-    def __init__(self, root: str):
+    def __init__(self, root: str, backend: str | None = None):
         self.root = root
         self.env = {**os.environ, "MINICONTAINER_ROOT": root, "PYTHONPATH": REPO}
+        self.backend = backend or host_backend()  # where this test's rules go
+        self.env[BACKEND_ENV] = self.backend
 
     def __call__(self, *args: str, input: bytes | str | None = None, timeout: float = 60, check: bool = False):
         text = not isinstance(input, bytes)
@@ -58,6 +62,15 @@ class MC:
 
     def popen(self, *args: str, **kw) -> subprocess.Popen:
         return subprocess.Popen([sys.executable, "-m", "minicontainer", *args], env=self.env, **kw)
+
+    def iptables(self, *args: str, check: bool = False) -> subprocess.CompletedProcess:
+        """The iptables command of this test's backend (iptables-nft or iptables-legacy)."""
+        return subprocess.run([f"iptables-{self.backend}", "-w", *args], capture_output=True, text=True, check=check)
+
+    def save(self, *args: str) -> str:
+        """iptables-save of this test's backend (`-t TABLE` to list one table)."""
+        return subprocess.run([f"iptables-{self.backend}-save", *args], capture_output=True, text=True,
+                              check=True).stdout
 
 
 class Residue:
@@ -93,11 +106,18 @@ def residue():
 
 
 @pytest.fixture
-def mc(tmp_path, residue):
+def backend():
+    """The firewall backend of a test's rules: the host's, as a user's would be. A test that must
+    hold on both parametrizes it: @pytest.mark.parametrize("backend", BACKENDS)."""
+    return host_backend()
+
+
+@pytest.fixture
+def mc(tmp_path, residue, backend):
     root = str(tmp_path / "state")
     residue.watch(root)
     known = pid_namespaces()
-    runner = MC(root)
+    runner = MC(root, backend)
     # The default bridge network of this test only: its own bridge name, subnet and chain prefix.
     iso = allocate("mct")
     runner.env.update(iso.env)

@@ -12,6 +12,8 @@ GLOBAL_FLAGS = [
     fl.Flag("root", kind="str", metavar="string", help="State directory (default /var/lib/minicontainer; env MINICONTAINER_ROOT)"),
     fl.Flag("userland-proxy", default="", help="Use a userland proxy for published ports (default true); "
             "false: the kernel does it (dockerd's flag; env MINICONTAINER_USERLAND_PROXY)"),
+    fl.Flag("iptables-backend", kind="str", metavar="string", help="Where firewall rules go: legacy or nft "
+            "(default: what the host's iptables is, as Docker; env MINICONTAINER_IPTABLES_BACKEND)"),
     fl.Flag("insecure-registry", kind="list", metavar="list", help="Registry to reach over plain HTTP "
             "(dockerd's flag; loopback registries always are; env MINICONTAINER_INSECURE_REGISTRIES)"),
     fl.Flag("version", "v", help="Print version information and quit"),
@@ -25,6 +27,7 @@ def _main_usage() -> str:
     lines += [f"  {c.name:<10} {c.summary}" for c in COMMANDS.values()]
     lines += ["", "Options:", "      --root string       State directory (default /var/lib/minicontainer)",
               "      --userland-proxy    Use a userland proxy for published ports (default true)",
+              "      --iptables-backend string  Where firewall rules go: legacy or nft (default: the host's iptables)",
               "      --insecure-registry list  Registry to reach over plain HTTP (loopback ones always are)",
               "", f"Run '{PROG} COMMAND --help' for more information on a command."]
     return "\n".join(lines) + "\n"
@@ -48,6 +51,13 @@ def main(argv: list[str] | None = None) -> int:
     if gopts.userland_proxy != "":
         import os
         os.environ["MINICONTAINER_USERLAND_PROXY"] = str(gopts.userland_proxy).lower()
+    if gopts.iptables_backend:
+        import os
+        if gopts.iptables_backend not in ("legacy", "nft"):
+            print(f"{PROG}: invalid argument \"{gopts.iptables_backend}\" for \"--iptables-backend\" flag: "
+                  f"legacy or nft\nSee '{PROG} --help'.", file=sys.stderr)
+            return 125
+        os.environ["MINICONTAINER_IPTABLES_BACKEND"] = gopts.iptables_backend
     if gopts.insecure_registry:
         import os
         listed = [os.environ.get("MINICONTAINER_INSECURE_REGISTRIES", "")] + gopts.insecure_registry

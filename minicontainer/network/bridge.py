@@ -1,6 +1,6 @@
 """The kernel side of a bridge network: what its first use creates and what `network rm` takes away.
 
-Its first use is a list of Steps (the bridge, sysctls, nf_tables accepts, our chains and rules);
+Its first use is a list of Steps (the bridge, sysctls, accepts in other rulesets, our chains and rules);
 its removal is the same Steps undone in reverse, each saying what it undid, so `network rm
 --explain` prints exactly what was taken away. The network's record stays NetworkStore's.
 """
@@ -31,11 +31,22 @@ class BridgeNetwork:
         base, hooks, own = self.rule_sets()
         return base + hooks + own
 
+    def accept_steps(self) -> list[Step]:
+        """Accepts for the bridge in the forward chains of rulesets that are not ours (a packet must
+        pass them all): nf_tables chains with policy drop, and a legacy FORWARD DROP when our rules
+        are in nf_tables. Repair runs them again when they are needed (network/repair.py)."""
+        from minicontainer.network.backends import NFT
+        from minicontainer.network.legacy_forward import AcceptOnLegacyForward
+        from minicontainer.network.nftables import AcceptOnNftablesForward
+        steps: list[Step] = [AcceptOnNftablesForward(self.net.bridge, self.net.firewall_backend)]
+        if self.net.firewall_backend == NFT:
+            steps.append(AcceptOnLegacyForward(self.net.bridge))
+        return steps
+
     def up_steps(self) -> list[Step]:
-        """Its first use: bridge, sysctls, nf_tables accepts, then the firewall rules."""
+        """Its first use: bridge, sysctls, accepts in other rulesets, then the firewall rules."""
         from minicontainer.kernel.netlink import BridgeNetfilter, CreateBridge, Sysctl
         from minicontainer.network.fwsteps import ForwardPolicy, InstallRules
-        from minicontainer.network.nftables import AcceptOnNftablesForward
         net = self.net
         steps: list[Step] = [CreateBridge(net.bridge, f"{net.gateway}/{net.prefixlen}", mtu=net.mtu)]
         if not net.userland_proxy:
@@ -43,13 +54,13 @@ class BridgeNetwork:
                                 why="let 127.0.0.1-sourced packets (DNATed in OUTPUT) be routed onto the bridge"))
         if not net.icc or not net.userland_proxy:  # Docker's condition too: both need iptables on bridged frames
             steps.append(BridgeNetfilter(required=not net.icc))
-        steps.append(AcceptOnNftablesForward(net.bridge))
+        steps += self.accept_steps()
         steps.append(Sysctl("net.ipv4.ip_forward", "1", why="route between the bridge and the host's other interfaces"))
         base, hooks, own = self.rule_sets()
-        steps.append(InstallRules(net.chain_prefix, own, base=base, hooks=hooks))
+        steps.append(InstallRules(net.chain_prefix, net.firewall_backend, own, base=base, hooks=hooks))
         with open("/proc/sys/net/ipv4/ip_forward") as f:
             if f.read().strip() == "0":
-                steps.append(ForwardPolicy("DROP"))
+                steps.append(ForwardPolicy("DROP", net.firewall_backend))
         return steps
 
     def bring_up(self, steps: list[Step]) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from minicontainer.network.backends import LEGACY, iptables_command
 from minicontainer.network.rules import ResolverChains, resolver_rules
 from minicontainer.plan import CONTAINER_PID, Step, journaled
 
@@ -29,10 +30,11 @@ class EmbeddedDNS(Step):
     dotless_local: bool = False  # --dns-option ndots:N: names without a dot are never forwarded
     udp_port: int = 0            # drawn by do() (random, as Docker's), kept for undo and explain
     tcp_port: int = 0
+    backend: str = LEGACY        # the firewall backend of the container's networks (journals before it: legacy)
     why = "the embedded DNS server: listeners on 127.0.0.11 in the container's namespace, held by its supervisor"
 
     def do(self) -> None:
-        from minicontainer.network.firewall import add_in_netns
+        from minicontainer.network.firewall import firewall_for
         from minicontainer.network.names import NameBook
         from minicontainer.network.resolver import ADDRESS, Resolver, Upstream
         resolver = Resolver(NameBook(self.root, self.cid), [Upstream.parse(u) for u in self.upstreams],
@@ -40,7 +42,7 @@ class EmbeddedDNS(Step):
         netns = f"/proc/{self.netns_pid}/ns/net"
         self.udp_port, self.tcp_port = resolver.open(netns, self.udp_port, self.tcp_port)
         try:
-            add_in_netns(netns, ResolverChains(), resolver_rules(ADDRESS, self.udp_port, self.tcp_port))
+            firewall_for(self.backend, ResolverChains(), netns).add(resolver_rules(ADDRESS, self.udp_port, self.tcp_port))
         except BaseException:
             resolver.close()
             raise
@@ -72,8 +74,9 @@ class EmbeddedDNS(Step):
             lines.append("# (a dry run: port 0 stands for the random ports the start draws)")
         lines.append("minicontainer-resolver " + " ".join(self.argv()) + f" --netns /proc/{CONTAINER_PID}/ns/net"
                      " </dev/null >/dev/null 2>&1 &")
-        lines += [ns + f"iptables-legacy --wait -t nat -N {name}" for name in chains.owned()["nat"]]
-        lines += [ns + r.planned_command() for r in rules]
+        ipt = iptables_command(self.backend)
+        lines += [ns + f"{ipt} --wait -t nat -N {name}" for name in chains.owned()["nat"]]
+        lines += [ns + r.planned_command(ipt) for r in rules]
         return "\n".join(lines)
 
     def explain_undo(self) -> str:

@@ -1,7 +1,7 @@
 """Firewall steps of a network's first use: our chains with their rules, and the FORWARD policy.
 
-Both say what they did as iptables-legacy commands: a chain or rule that was already in the kernel
-(another network shares our chains) is neither added again nor printed.
+Both say what they did as the iptables commands a user types on this host: a chain or rule that was
+already in the kernel (another network shares our chains) is neither added again nor printed.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from minicontainer.network.firewall import firewall_for
+from minicontainer.network.rules import BuiltinOnly, Chains
 from minicontainer.plan import Step, state
 
 
@@ -19,6 +20,7 @@ class InstallRules(Step):
     other network uses them."""
 
     chain_prefix: str
+    backend: str
     rules: list = field(default_factory=list)   # the network's own
     base: list = field(default_factory=list)    # our chains' own rules (RETURN, ...)
     hooks: list = field(default_factory=list)   # the jumps from the built-in chains into ours
@@ -26,11 +28,14 @@ class InstallRules(Step):
     undone: list[str] = state(())     # the commands undo() really ran
     why = "the network's firewall rules: our copy of Docker's chains, hooked into the built-in ones"
 
+    def _firewall(self):
+        return firewall_for(self.backend, Chains(self.chain_prefix))
+
     def do(self) -> None:
-        self.done = firewall_for(self.chain_prefix).add(self.base + self.hooks + self.rules)
+        self.done = self._firewall().add(self.base + self.hooks + self.rules)
 
     def undo(self) -> None:
-        fw = firewall_for(self.chain_prefix)
+        fw = self._firewall()
         undone = fw.remove(list(reversed(self.rules)))
         if not fw.in_use():  # the last network using our chains: their hooks, then the chains
             undone += fw.remove(self.hooks) + fw.remove_chains()
@@ -39,7 +44,7 @@ class InstallRules(Step):
     def explain(self) -> str:
         done = self.done
         if done is None:  # not applied: what it would do on the kernel's current tables
-            done = firewall_for(self.chain_prefix).add(self.base + self.hooks + self.rules, commit=False)
+            done = self._firewall().add(self.base + self.hooks + self.rules, commit=False)
         return "\n".join(done) or "# every rule is there already"
 
     def explain_undo(self) -> str:
@@ -51,10 +56,13 @@ class ForwardPolicy(Step):
     """The built-in FORWARD chain's policy."""
 
     policy: str
+    backend: str
+    done: list[str] | None = state()
     why = "forwarding was off and we turned it on: only what our rules accept may be forwarded (Docker does the same)"
 
     def do(self) -> None:
-        firewall_for().set_forward_policy(self.policy)
+        self.done = firewall_for(self.backend, BuiltinOnly()).set_forward_policy(self.policy)
 
     def explain(self) -> str:
-        return f"iptables-legacy --wait -t filter -P FORWARD {self.policy}"
+        from minicontainer.network.backends import iptables_command
+        return "\n".join(self.done or [f"{iptables_command(self.backend)} --wait -t filter -P FORWARD {self.policy}"])

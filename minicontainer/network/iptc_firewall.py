@@ -8,17 +8,15 @@ xtables lock that the iptables-legacy CLI also takes, as refresh -> modify -> on
 from __future__ import annotations
 
 import bisect
-import fcntl
 import functools
 import glob
 import os
 import time
 from contextlib import contextmanager
 
-from minicontainer.network.rules import Chains, Rule
-
-LOCK_PATH = os.environ.get("XTABLES_LOCKFILE", "/run/xtables.lock")
-
+from minicontainer.network.backends import LEGACY, iptables_command
+from minicontainer.network.fwlock import xtables_lock
+from minicontainer.network.rules import Rule
 
 # Where the dynamic loader finds libraries on Debian, Ubuntu (multiarch) and Fedora (lib64).
 _LIB_DIRS = ("/usr/lib/*-linux-gnu", "/lib/*-linux-gnu", "/usr/lib64", "/lib64", "/usr/lib", "/lib")
@@ -78,20 +76,11 @@ def _iptc():
     return iptc
 
 
-@contextmanager
-def xtables_lock():
-    fd = os.open(LOCK_PATH, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
-
-
 class IptablesFirewall:
-    def __init__(self, chains: Chains):
-        self.chains = chains
+    def __init__(self, chains):
+        self.chains = chains  # rules.Chains, or anything whose owned() names the chains we create
         self.iptc = _iptc()
+        self.ipt = iptables_command(LEGACY)  # what the commands we report start with
 
     def _rule(self, r: Rule):
         ipt = self.iptc
@@ -147,12 +136,12 @@ class IptablesFirewall:
         t = tables[table]
         if not t.is_chain(name):
             t.create_chain(name)
-            done.append(f"iptables-legacy --wait -t {table} -N {name}")
+            done.append(f"{self.ipt} --wait -t {table} -N {name}")
         return self.iptc.Chain(t, name)
 
     def add(self, rules: list[Rule], commit: bool = True) -> list[str]:
         """Create missing chains, then add each rule unless an identical one is already there.
-        Returns what it did (or, without commit, would do) as iptables-legacy commands."""
+        Returns what it did (or, without commit, would do) as iptables commands."""
         done: list[str] = []
         with self._tables({r.table for r in rules} | set(self.chains.owned()), commit) as tables:
             for table, names in self.chains.owned().items():
@@ -165,15 +154,15 @@ class IptablesFirewall:
                     continue
                 if r.position is None:
                     chain.append_rule(ir)
-                    done.append(r.command("-A"))
+                    done.append(r.command("-A", iptables=self.ipt))
                 else:
                     index = min(r.position, len(chain.rules))
                     chain.insert_rule(ir, index)
-                    done.append(r.command("-I", index + 1))  # iptables counts from 1
+                    done.append(r.command("-I", index + 1, iptables=self.ipt))  # iptables counts from 1
         return done
 
     def remove(self, rules: list[Rule]) -> list[str]:
-        """Delete each rule that is there; returns the iptables-legacy -D commands of those it deleted."""
+        """Delete each rule that is there; returns the -D commands of those it deleted."""
         done: list[str] = []
         with self._tables({r.table for r in rules}) as tables:
             for r in rules:
@@ -187,7 +176,7 @@ class IptablesFirewall:
                     continue  # it jumps to a chain that does not exist, so the rule cannot exist either
                 if ir in chain.rules:
                     chain.delete_rule(ir)
-                    done.append(r.command("-D"))
+                    done.append(r.command("-D", iptables=self.ipt))
         return done
 
     def remove_chains(self) -> list[str]:
@@ -199,18 +188,15 @@ class IptablesFirewall:
                 present = [name for name in names if t.is_chain(name)]
                 for name in present:
                     t.flush_entries(name)
-                    done.append(f"iptables-legacy --wait -t {table} -F {name}")
+                    done.append(f"{self.ipt} --wait -t {table} -F {name}")
                 for name in present:
                     t.delete_chain(name)
-                    done.append(f"iptables-legacy --wait -t {table} -X {name}")
+                    done.append(f"{self.ipt} --wait -t {table} -X {name}")
         return done
 
     def in_use(self) -> bool:
         """True while our chains hold more than their base rules (another network still uses them)."""
-        from minicontainer.network.rules import FILTER, NAT
-        c = self.chains
-        base = {(FILTER, c.isolation1): 1, (FILTER, c.isolation2): 1, (FILTER, c.user): 1, (FILTER, c.main): 0,
-                (NAT, c.main): 0}
+        base = self.chains.base_rule_counts()
         ipt = self.iptc
         with xtables_lock():  # read-only: one refresh per table, no commit
             for table in {t for t, _ in base}:
@@ -221,7 +207,8 @@ class IptablesFirewall:
                         return True
         return False
 
-    def set_forward_policy(self, policy: str) -> None:
+    def set_forward_policy(self, policy: str) -> list[str]:
         with self._tables({"filter"}) as tables:
             tables["filter"].set_policy("FORWARD", policy)
+        return [f"{self.ipt} --wait -t filter -P FORWARD {policy}"]
 

@@ -260,9 +260,10 @@ class BridgeMode(NetworkMode):
         from minicontainer.network import resolvconf
         from minicontainer.network.embedded_dns import EmbeddedDNS
         conf = resolvconf.for_container("internal", rec.host_config)
+        nets = [self.network(a.network) for a in rec.networks if is_user_defined(a.network)]
         way_out = any(not self.network(a.network).internal for a in rec.networks)
         return [EmbeddedDNS(pid, rec.id, self.networks.root.lib, conf.upstreams, proxy=way_out,
-                            dotless_local=conf.ndots_set)]
+                            dotless_local=conf.ndots_set, backend=nets[0].firewall_backend)]
 
     def port_steps(self, rec, endpoints: list[Endpoint], bound: list | None = None) -> list[Step]:
         """The published ports, on the gateway endpoint (`bound`: the ports as they were bound

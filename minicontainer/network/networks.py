@@ -9,7 +9,10 @@ MINICONTAINER_BRIDGE (default mc0), MINICONTAINER_SUBNET (default: the first fre
 MINICONTAINER_USERLAND_PROXY (the global flag --userland-proxy=false sets it) is dockerd's
 --userland-proxy: a host-wide choice, because the OUTPUT hook it changes is shared by every network
 behind the same chains. A network keeps the mode it was created with; asking for the other mode while
-such networks exist is an error rather than a silent mix.
+such networks exist is an error rather than a silent mix. The firewall backend is chosen the same
+way (MINICONTAINER_IPTABLES_BACKEND, the global --iptables-backend; network/backends.py): what the
+networks behind the same chains use, else the host's `iptables`; each record keeps the backend that
+wrote its rules, so that removing and repairing them look where they are.
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ class Network:
     options: dict = field(default_factory=dict)  # the -o options as given (network inspect's Options)
     created: str = ""
     driver: str = "bridge"          # bridge; host and null for the predefined host and none networks
+    firewall_backend: str = "legacy"  # where its rules are: legacy or nft (records older than the choice: legacy)
 
     @property
     def prefixlen(self) -> int:
@@ -120,12 +124,17 @@ class NetworkStore:
     def get(self, name: str) -> Network:
         """The network a container is about to use: the default one is made on first use, and a
         --userland-proxy flag that disagrees with the network's mode is refused."""
+        from minicontainer.network.backends import requested_backend
         net = self.load(name)
         if net is not None:
             wanted = requested_userland_proxy()
             if wanted is not None and wanted != net.userland_proxy:
                 raise DaemonError(f"network {name} was set up with --userland-proxy={str(net.userland_proxy).lower()}: "
                                   f"remove it (network rm {name}) to switch modes", 125)
+            backend = requested_backend()
+            if backend is not None and backend != net.firewall_backend:
+                raise DaemonError(f"network {name} has its rules in the {net.firewall_backend} iptables backend: "
+                                  f"remove it (network rm {name}) to switch to {backend}", 125)
             return net
         if name == DEFAULT_NETWORK:
             return self._create_default()
@@ -196,7 +205,8 @@ class NetworkStore:
             prefix = self._chain_prefix()
             network = Network(name=name, id=nid, bridge=bridge, subnet=str(net),
                               gateway=wanted.gateway or str(next(net.hosts())), chain_prefix=prefix,
-                              userland_proxy=self._proxy_mode(prefix), internal=wanted.internal, icc=wanted.icc,
+                              userland_proxy=self._proxy_mode(prefix), firewall_backend=self._backend(prefix),
+                              internal=wanted.internal, icc=wanted.icc,
                               masquerade=wanted.masquerade, mtu=wanted.mtu, host_binding_ipv4=wanted.host_binding_ipv4,
                               ip_range=wanted.ip_range, labels=dict(wanted.labels), options=dict(wanted.options),
                               created=now_rfc3339())
@@ -206,13 +216,31 @@ class NetworkStore:
     def _proxy_mode(self, chain_prefix: str) -> bool:
         """The mode of a new network: as asked, else as the networks sharing its chains, else on."""
         wanted = requested_userland_proxy()
-        others = {n.userland_proxy for n in self.list() if n.chain_prefix == chain_prefix}
+        others = self._shared(chain_prefix, "userland_proxy")
         if wanted is not None and others and others != {wanted}:
             raise DaemonError(f"other networks use --userland-proxy={str(not wanted).lower()} with the same "
                               f"chains ({chain_prefix}); remove them first to switch modes", 125)
         if wanted is not None:
             return wanted
         return others.pop() if others else True
+
+    def _backend(self, chain_prefix: str) -> str:
+        """The firewall backend of a new network: as asked, else as the networks sharing its chains
+        (their rules, and the NAT that must stay in one backend, are there), else the host's."""
+        from minicontainer.network.backends import host_backend, requested_backend
+        wanted = requested_backend()
+        others = self._shared(chain_prefix, "firewall_backend")
+        if wanted is not None and others and others != {wanted}:
+            users = ", ".join(n.name for n in self.list() if n.chain_prefix == chain_prefix)
+            raise DaemonError(f"networks {users} have their rules in the {others.pop()} iptables backend with the "
+                              f"same chains ({chain_prefix}); remove them first to switch to {wanted}", 125)
+        if wanted is not None:
+            return wanted
+        return others.pop() if others else host_backend()
+
+    def _shared(self, chain_prefix: str, setting: str) -> set:
+        """The values of a host-wide setting among the networks behind the same chains."""
+        return {getattr(n, setting) for n in self.list() if n.chain_prefix == chain_prefix}
 
     def _subnet(self, asked: str):
         """The subnet asked for, else the first free one of Docker's pools."""
@@ -245,7 +273,8 @@ class NetworkStore:
         prefix = chain_prefix or os.environ.get("MINICONTAINER_CHAIN_PREFIX", "MC")
         return Network(name=DEFAULT_NETWORK, id=hashlib.sha256(os.urandom(32)).hexdigest(),
                        bridge=bridge or os.environ.get("MINICONTAINER_BRIDGE", "mc0"), subnet=str(net),
-                       gateway=str(next(net.hosts())), chain_prefix=prefix, userland_proxy=self._proxy_mode(prefix))
+                       gateway=str(next(net.hosts())), chain_prefix=prefix, userland_proxy=self._proxy_mode(prefix),
+                       firewall_backend=self._backend(prefix))
 
     def configure_default(self, bridge: str = "", subnet: str = "", chain_prefix: str = "") -> Network:
         """Record the default network's bridge name, subnet and chain prefix before its first use

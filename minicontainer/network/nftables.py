@@ -1,8 +1,12 @@
-"""The nf_tables side of forwarding. python-iptables writes the legacy x_tables backend, but a packet
-crosses every backend's hooks: if an nf_tables forward chain (Docker's iptables-nft FORWARD, or an
-nftables.conf `policy drop`) drops what it does not know, our containers' traffic dies there even
-though our legacy rules accept it. So for each such chain we insert two accepts for our bridge
-(in and out) and remove exactly those again. Our legacy rules still do the real filtering.
+"""Our bridge accepted in nf_tables forward chains that are not ours. A packet crosses every base
+chain on the forward hook, of every table and both backends: if one of them (an nftables.conf
+`policy drop`, Docker 29's tables, Docker's iptables-nft FORWARD while our rules are legacy) drops
+what it does not know, our containers' traffic dies there even though our rules accept it. So for
+each such chain we insert two accepts for our bridge (in and out) and remove exactly those again.
+Our own rules still do the real filtering.
+
+Where our rules are in nf_tables themselves (the nft backend), `ip filter FORWARD` is the chain
+they are in, and is left alone.
 """
 
 from __future__ import annotations
@@ -12,9 +16,12 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 
+from minicontainer.network.backends import LEGACY, NFT
 from minicontainer.plan import Step, state
 
 FAMILIES = ("ip", "inet")  # the families whose forward hook sees IPv4 packets
+DIRECTIONS = ("oifname", "iifname")
+OURS_ON_NFT = ("ip", "filter", "FORWARD")  # where iptables-nft puts our FORWARD rules
 
 
 def _nft(*args: str, check: bool = True) -> str:
@@ -24,18 +31,40 @@ def _nft(*args: str, check: bool = True) -> str:
     return proc.stdout
 
 
-def forward_chains(dropping_only: bool = True) -> list[tuple[str, str, str]]:
-    """(family, table, chain) of the nf_tables base chains on the forward hook (with policy drop)."""
+@dataclass
+class ForwardChain:
+    family: str
+    table: str
+    name: str
+    policy: str
+    rules: list[dict]  # nft's JSON rules, with their handles
+
+    def our_accepts(self, bridge: str) -> list[dict]:
+        return [r for r in self.rules if _is_our_accept(r, bridge)]
+
+    def missing(self, bridge: str) -> list[str]:
+        """The directions of our bridge this chain does not accept yet."""
+        have = {r["expr"][0]["match"]["left"]["meta"]["key"] for r in self.our_accepts(bridge)}
+        return [d for d in DIRECTIONS if d not in have]
+
+
+def forward_chains(backend: str) -> list[ForwardChain]:
+    """The nf_tables base chains on the forward hook, other than the one our rules are in."""
     if not shutil.which("nft"):
         return []
-    found = []
-    for item in json.loads(_nft("-j", "list", "chains") or '{"nftables": []}')["nftables"]:
-        chain = item.get("chain")
-        if not chain or chain.get("hook") != "forward" or chain["family"] not in FAMILIES:
-            continue
-        if chain.get("policy") == "drop" or not dropping_only:
-            found.append((chain["family"], chain["table"], chain["name"]))
-    return found
+    chains: dict[tuple[str, str, str], ForwardChain] = {}
+    for item in json.loads(_nft("-j", "list", "ruleset") or '{"nftables": []}')["nftables"]:
+        if "chain" in item:
+            c = item["chain"]
+            key = (c["family"], c["table"], c["name"])
+            if c.get("hook") == "forward" and c["family"] in FAMILIES and not (backend == NFT and key == OURS_ON_NFT):
+                chains[key] = ForwardChain(*key, c.get("policy", "accept"), [])
+        elif "rule" in item:
+            r = item["rule"]
+            chain = chains.get((r["family"], r["table"], r["chain"]))
+            if chain is not None:
+                chain.rules.append(r)
+    return list(chains.values())
 
 
 def _is_our_accept(rule: dict, bridge: str) -> bool:
@@ -45,7 +74,13 @@ def _is_our_accept(rule: dict, bridge: str) -> bool:
         return False
     match = expr[0].get("match", {})
     key = match.get("left", {}).get("meta", {}).get("key")
-    return match.get("op") == "==" and key in ("iifname", "oifname") and match.get("right") == bridge
+    return match.get("op") == "==" and key in DIRECTIONS and match.get("right") == bridge
+
+
+def _insert(chain: ForwardChain, direction: str, bridge: str) -> str:
+    args = ["insert", "rule", chain.family, chain.table, chain.name, direction, bridge, "accept"]
+    _nft(*args)
+    return "nft " + " ".join(args)
 
 
 @dataclass
@@ -53,36 +88,37 @@ class AcceptOnNftablesForward(Step):
     """Accepts for our bridge in every nf_tables forward chain whose policy is drop."""
 
     bridge: str
-    chains: list[tuple[str, str, str]] | None = state()  # the dropping forward chains do() found
-    undone: list[str] = state(())  # the nft commands undo() ran
+    backend: str = LEGACY
+    done: list[str] | None = state()  # the nft commands do() ran
+    undone: list[str] = state(())     # the nft commands undo() ran
     why = "an nf_tables forward chain with policy drop would drop our containers' traffic: accept our bridge there"
 
+    def _wanted(self) -> list[tuple[ForwardChain, str]]:
+        return [(c, d) for c in forward_chains(self.backend) if c.policy == "drop" for d in c.missing(self.bridge)]
+
+    def needed(self) -> bool:
+        """A dropping chain lacks our accepts (one appeared since, or someone flushed it)."""
+        return bool(self._wanted())
+
     def do(self) -> None:
-        self.chains = forward_chains()
-        for family, table, chain in self.chains:
-            for direction in ("oifname", "iifname"):
-                _nft("insert", "rule", family, table, chain, direction, self.bridge, "accept")
+        self.done = [_insert(chain, direction, self.bridge) for chain, direction in self._wanted()]
 
     def undo(self) -> None:
         done = []
-        for family, table, chain in forward_chains(dropping_only=False):  # the policy may have changed since
-            listing = json.loads(_nft("-j", "-a", "list", "chain", family, table, chain))["nftables"]
-            for item in listing:
-                rule = item.get("rule")
-                if rule and _is_our_accept(rule, self.bridge):
-                    args = ["delete", "rule", family, table, chain, "handle", str(rule["handle"])]
-                    _nft(*args, check=False)
-                    done.append("nft " + " ".join(args))
+        for chain in forward_chains(self.backend):  # every forward chain: its policy may have changed since
+            for rule in chain.our_accepts(self.bridge):
+                args = ["delete", "rule", chain.family, chain.table, chain.name, "handle", str(rule["handle"])]
+                _nft(*args, check=False)
+                done.append("nft " + " ".join(args))
         self.undone = done
 
     def explain(self) -> str:
-        chains = self.chains
-        if chains is None:
-            chains = forward_chains()
-        if not chains:
-            return "# (no command: no nf_tables forward chain has policy drop)"
-        return "\n".join(f"nft insert rule {f} {t} {c} {d} {self.bridge} accept"
-                         for f, t, c in chains for d in ("oifname", "iifname"))
+        if self.done is not None:
+            return "\n".join(self.done) or "# (no command: no nf_tables forward chain drops our bridge's traffic)"
+        wanted = self._wanted()
+        if not wanted:
+            return "# (no command: no nf_tables forward chain drops our bridge's traffic)"
+        return "\n".join(f"nft insert rule {c.family} {c.table} {c.name} {d} {self.bridge} accept" for c, d in wanted)
 
     def explain_undo(self) -> str:
         return "\n".join(self.undone)

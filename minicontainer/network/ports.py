@@ -17,6 +17,7 @@ from typing import IO
 from minicontainer.errors import DaemonError
 from minicontainer.kernel import proc
 from minicontainer.kernel import syscalls as sc
+from minicontainer.network.backends import LEGACY, iptables_command
 from minicontainer.network.firewall import firewall_for
 from minicontainer.plan import Step, journaled, state
 from minicontainer.specs.ports import PortBinding
@@ -202,7 +203,12 @@ class PublishRules(Step):
     container_ip: str
     container_port: int
     userland_proxy: bool = True
+    backend: str = LEGACY             # where the rules go (journals before the choice: legacy)
     done: list[str] | None = state()  # the commands do() really ran
+
+    def _firewall(self):
+        from minicontainer.network.rules import Chains
+        return firewall_for(self.backend, Chains(self.chain_prefix))
 
     def rules(self):
         from minicontainer.network.rules import Chains, port_rules
@@ -214,19 +220,19 @@ class PublishRules(Step):
         return self.rules()[0].why
 
     def do(self) -> None:
-        self.done = firewall_for(self.chain_prefix).add(self.rules())
+        self.done = self._firewall().add(self.rules())
 
     def undo(self) -> None:
-        firewall_for(self.chain_prefix).remove(list(reversed(self.rules())))
+        self._firewall().remove(list(reversed(self.rules())))
 
     def explain(self) -> str:
         done = self.done
         if done is None:
-            done = [r.planned_command() for r in self.rules()]
+            done = [r.planned_command(iptables_command(self.backend)) for r in self.rules()]
         return "\n".join(done) or "# (no command: these rules are in the kernel already)"
 
     def explain_undo(self) -> str:
-        return "\n".join(r.command("-D") for r in reversed(self.rules()))
+        return "\n".join(r.command("-D", iptables=iptables_command(self.backend)) for r in reversed(self.rules()))
 
 
 def ipv6_enabled() -> bool:
@@ -270,7 +276,7 @@ def publish_steps(net, ep: Endpoint, bindings: list[PortBinding],
                 holders.append(HoldPort(b.proto, addr, host_port, b.container_port, ep.ip))
         if ":" not in (host_ip or "0.0.0.0"):  # IPv4 rules only: [::] is served by the proxy alone, as in Docker
             rules.append(PublishRules(net.chain_prefix, net.bridge, b.proto, host_ip, host_port, ep.ip,
-                                      b.container_port, net.userland_proxy))
+                                      b.container_port, net.userland_proxy, net.firewall_backend))
     return rules, holders
 
 

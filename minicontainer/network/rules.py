@@ -39,9 +39,24 @@ class Chains:
         """The chains we create, per table."""
         return {NAT: [self.main], FILTER: [self.main, self.isolation1, self.isolation2, self.user]}
 
+    def base_rule_counts(self) -> dict[tuple[str, str], int]:
+        """How many rules each of our chains holds when no network uses it (base_rules' RETURNs):
+        more means a network still does."""
+        return {(FILTER, self.isolation1): 1, (FILTER, self.isolation2): 1, (FILTER, self.user): 1,
+                (FILTER, self.main): 0, (NAT, self.main): 0}
+
     def to_docker(self, text: str) -> str:
         """Map our chain names back to Docker's (to compare with a real Docker host)."""
         return re.sub(rf"(?<![\w-]){re.escape(self.prefix)}(?=-USER|-ISOLATION|\s|$)", "DOCKER", text, flags=re.M)
+
+
+@dataclass(frozen=True)
+class BuiltinOnly:
+    """No chains of our own: for rules that go only into built-in chains (our accepts in the other
+    backend's FORWARD, a chain policy)."""
+
+    def owned(self) -> dict[str, list[str]]:
+        return {}
 
 
 def _neg(value: str) -> tuple[str, str]:
@@ -81,14 +96,23 @@ class Rule:
     def save_line(self) -> str:
         return f"-A {self.chain} {self.spec()}"
 
-    def command(self, action: str = "-A", index: int | None = None) -> str:
-        """The equivalent iptables-legacy command line (-I with a 1-based index inserts there)."""
+    def command(self, action: str = "-A", index: int | None = None, iptables: str = "iptables") -> str:
+        """The equivalent command line (-I with a 1-based index inserts there); iptables: the
+        command that reaches the backend (network/backends.py iptables_command)."""
         where = f"{self.chain} {index}" if index is not None else self.chain
-        return f"iptables-legacy --wait -t {self.table} {action} {where} {self.spec()}"
+        return f"{iptables} --wait -t {self.table} {action} {where} {self.spec()}"
 
-    def planned_command(self) -> str:
+    def restore_line(self, action: str = "-A", index: int | None = None) -> str:
+        """The same change as an iptables-restore line."""
+        where = f"{self.chain} {index}" if index is not None else self.chain
+        return f"{action} {where} {self.spec()}"
+
+    def planned_command(self, iptables: str = "iptables") -> str:
         """The command that adds it, before knowing what the chain holds (a dry run's best guess)."""
-        return self.command("-A") if self.position is None else self.command("-I", self.position + 1)
+        return self.command(*self.planned_action(), iptables=iptables)
+
+    def planned_action(self) -> tuple[str, int | None]:
+        return ("-A", None) if self.position is None else ("-I", self.position + 1)
 
 
 def _host(ip: str) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import subprocess
 
+from minicontainer.network.backends import LEGACY, NFT, host_backend, iptables_command, save_command
 from minicontainer.network.rules import FILTER, NAT, Chains, port_rules
 
 
@@ -39,13 +40,30 @@ def _ours(line: str, chains: set[str], bridges: set[str]) -> bool:
     return any(w in chains or w in bridges for w in words)
 
 
+HEADERS = {LEGACY: "the legacy x_tables backend", NFT: "nf_tables, through iptables-nft"}
+
+
 def render(rt, networks) -> str:
     notes = expected(rt, networks)
     chains = {name for n in networks.list() for names in Chains(n.chain_prefix).owned().values() for name in names}
     bridges = {n.bridge for n in networks.list()}
-    out, seen = ["# minicontainer's rules in the legacy x_tables backend (iptables-legacy-save form)"], set()
+    backends = sorted({n.firewall_backend for n in networks.list()}) or [host_backend()]
+    out, seen = [], set()
+    for backend in backends:
+        out += render_backend(backend, notes, chains, bridges, seen)
+    missing = [f"#   -t {t} {line}" for (t, line) in notes if (t, line) not in seen]
+    if missing:
+        out.append("# MISSING from the kernel (deleted behind our back? the state records expect them):")
+        out += missing
+    return "\n".join(out) + "\n"
+
+
+def render_backend(backend: str, notes: dict, chains: set[str], bridges: set[str], seen: set) -> list[str]:
+    """One backend's tables: our chains and rules, each with its note; adds what it showed to seen."""
+    out = [f"# minicontainer's rules in {HEADERS[backend]} (what `{iptables_command(backend)}-save` shows; "
+           f"`{iptables_command(backend)} -S` and `-L` read the same tables)"]
     for table in (FILTER, NAT):
-        save = subprocess.run(["iptables-legacy-save", "-t", table], capture_output=True, text=True).stdout
+        save = subprocess.run([save_command(backend), "-t", table], capture_output=True, text=True).stdout
         out.append(f"*{table}")
         for line in save.splitlines():
             if line.startswith(":") and line.split()[0][1:] in chains:
@@ -56,8 +74,4 @@ def render(rt, networks) -> str:
                 out.append(line)
                 seen.add((table, line))
         out.append("COMMIT")
-    missing = [f"#   -t {t} {line}" for (t, line) in notes if (t, line) not in seen]
-    if missing:
-        out.append("# MISSING from the kernel (deleted behind our back? the state records expect them):")
-        out += missing
-    return "\n".join(out) + "\n"
+    return out

@@ -62,7 +62,7 @@ def render(lines: list[dict], title: str, names: dict[str, str] | None = None) -
     started = (by_phase.get("started") or [{}])[0]
     failed = [f"# FAILED: the start stopped here: {line['error']}" for line in by_phase.get("failed", [])]
     out = ["#!/bin/sh", f"# {title}",
-           "# The same kernel actions with standard tools (ip, iptables-legacy, mount, sysctl, unshare);",
+           "# The same kernel actions with standard tools (ip, iptables, mount, sysctl, unshare);",
            "# run as root on a host without this container, it builds the same links, rules and mounts.",
            "set -e"]
     if network:

@@ -32,7 +32,7 @@ def test_published_port_from_host_and_from_an_outside_namespace(mc_sandbox, mc_o
         status, body = mc_outside.http_get(f"http://{mc_outside.host_address}:{port}/")
         assert (status, body) == (200, b"hello-from-api\n")
         # the outside request went through PREROUTING's DNAT rule: its counter moved
-        nat = subprocess.run(["iptables-legacy", "-t", "nat", "-L", mc_sandbox.isolation.chain_prefix, "-v", "-n", "-x"],
+        nat = subprocess.run(["iptables", "-t", "nat", "-L", mc_sandbox.isolation.chain_prefix, "-v", "-n", "-x"],
                              capture_output=True, text=True).stdout
         dnat = [line for line in nat.splitlines() if f"dpt:{port}" in line]
         assert dnat and int(dnat[0].split()[0]) >= 1, nat

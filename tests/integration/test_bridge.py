@@ -8,9 +8,15 @@ import signal
 import subprocess
 import time
 
+import pytest
+
+from minicontainer.network.backends import BACKENDS
 from tests.helpers.reference import reference as _reference
 from tests.helpers.reference import split_tables as _split
 from tests.integration.nethelp import HTTPD, curl, host_address, proxies
+
+# Each test runs with our rules in nf_tables (through iptables-nft) and in the legacy tables.
+pytestmark = pytest.mark.parametrize("backend", BACKENDS)
 
 
 def _veths_on(bridge):
@@ -78,7 +84,7 @@ def test_leases_first_free_and_reused(br):
 
 def test_kernel_rules_match_docker_reference(br):
     br.ok("run", "-d", "--name", "r1", "--net", "bridge", "busybox", "sleep", "100")
-    save = subprocess.run(["iptables-legacy-save"], capture_output=True, text=True).stdout
+    save = br.save()
     ours = []
     for line in save.splitlines():
         if line.startswith(("*", "COMMIT")) or (br.prefix in line or br.bridge in line):
@@ -121,7 +127,7 @@ def test_publish_reaches_container_from_loopback_host_address_and_ipv6(br):
                                                           {"HostIp": "::", "HostPort": str(port)}]}
     assert data["HostConfig"]["PortBindings"] == {"80/tcp": [{"HostIp": "", "HostPort": str(port)}]}
     assert len(proxies(port)) == 2  # one per address family, like docker-proxy
-    save = subprocess.run(["iptables-legacy-save"], capture_output=True, text=True).stdout
+    save = br.save()
     ip = data["NetworkSettings"]["IPAddress"]
     assert f"-A {br.prefix} ! -i {br.bridge} -p tcp -m tcp --dport {port} -j DNAT --to-destination {ip}:80" in save
     assert f"-A POSTROUTING -s {ip}/32 -d {ip}/32 -p tcp -m tcp --dport 80 -j MASQUERADE" in save
@@ -130,7 +136,7 @@ def test_publish_reaches_container_from_loopback_host_address_and_ipv6(br):
     assert br.ok("exec", "pub", "wget", "-qO-", f"http://{host_address()}:{port}/") == "hello-pub\n"
     br.ok("rm", "-f", "pub")
     assert proxies(port) == []
-    save = subprocess.run(["iptables-legacy-save"], capture_output=True, text=True).stdout
+    save = br.save()
     assert f"--dport {port}" not in save and f"{ip}/32" not in save
 
 
@@ -138,11 +144,11 @@ def test_random_host_port_and_busy_port(br):
     br.ok("run", "-d", "--name", "rnd", "--net", "bridge", "-p", "80", "busybox", "sh", "-c", HTTPD.format(name="rnd"))
     port = int(br.ok("port", "rnd", "80").splitlines()[0].rsplit(":", 1)[1])
     assert port > 1024 and curl(f"http://127.0.0.1:{port}/") == "hello-rnd\n"
-    before = subprocess.run(["iptables-legacy-save"], capture_output=True, text=True).stdout
+    before = br.save()
     proc = br("run", "--name", "clash", "--net", "bridge", "-p", f"{port}:80", "busybox", "true")
     assert proc.returncode == 125
     assert proc.stderr.strip().endswith(f"Bind for 0.0.0.0:{port} failed: port is already allocated")
-    assert subprocess.run(["iptables-legacy-save"], capture_output=True, text=True).stdout.count("-A ") == before.count("-A ")
+    assert br.save().count("-A ") == before.count("-A ")
     assert len(proxies(port)) == 2
     assert br.ok("inspect", "-f", "{{.State.Status}}", "clash") == "created\n"
     br.ok("rm", "clash")
@@ -157,7 +163,7 @@ def test_random_host_port_and_busy_port(br):
         proc = br("run", "--rm", "--net", "bridge", "-p", f"{busy}:80", "busybox", "true")
         assert proc.returncode == 125 and "address already in use" in proc.stderr
         assert proxies(busy) == []
-        assert f"--dport {busy}" not in subprocess.run(["iptables-legacy-save"], capture_output=True, text=True).stdout
+        assert f"--dport {busy}" not in br.save()
     finally:
         holder.close()
     br.ok("rm", "-f", "rnd")
@@ -201,7 +207,7 @@ def test_udp_publish(br, tmp_path):
             except TimeoutError:
                 pass
     assert reply == b"ping-udp"
-    save = subprocess.run(["iptables-legacy-save"], capture_output=True, text=True).stdout
+    save = br.save()
     assert f"-p udp -m udp --dport {port} -j DNAT" in save
     br.ok("rm", "-f", "udp")
 
@@ -213,7 +219,7 @@ def test_outside_client_through_dnat(br, outside_client):
     assert curl(f"http://{host_side}:{port}/", netns=ns) == "hello-ext\n"  # PREROUTING DNAT + FORWARD accept
     # the client's address is kept (DNAT, not the proxy): httpd logs nothing, so ask conntrack-free: the container
     # sees the connection from the client's address in /proc/net/tcp while it lasts; checking the rule counter instead
-    save = subprocess.run(["iptables-legacy", "-t", "nat", "-L", br.prefix, "-v", "-n", "-x"], capture_output=True, text=True).stdout
+    save = br.iptables("-t", "nat", "-L", br.prefix, "-v", "-n", "-x").stdout
     dnat = [line for line in save.splitlines() if f"dpt:{port}" in line]
     assert dnat and int(dnat[0].split()[0]) >= 1  # packets really went through our DNAT rule
     br.ok("rm", "-f", "ext")
@@ -251,14 +257,14 @@ def test_user_networks_are_isolated_from_each_other(br):
     assert br.ok("run", "--rm", "--net", "neta", "busybox", "sh", "-c", fetch) == "hello-a1\nrc=0\n"
     out = br.ok("run", "--rm", "--net", "netb", "busybox", "sh", "-c", fetch)
     assert "hello" not in out and "rc=0" not in out
-    save = subprocess.run(["iptables-legacy-save"], capture_output=True, text=True).stdout
+    save = br.save()
     assert f"-A {br.prefix}-ISOLATION-STAGE-2 -o {bridge_a} -j DROP" in save
     proc = br("network", "rm", "neta")
     assert proc.returncode == 1 and "has active endpoints" in proc.stderr
     br.ok("rm", "-f", "a1")
     assert br.ok("network", "rm", "neta", "netb") == "neta\nnetb\n"
     assert not os.path.exists(f"/sys/class/net/{bridge_a}")
-    assert bridge_a not in subprocess.run(["iptables-legacy-save"], capture_output=True, text=True).stdout
+    assert bridge_a not in br.save()
     proc = br("run", "--rm", "--net", "neta", "busybox", "true")
     assert proc.returncode == 125 and "network neta not found" in proc.stderr
 

@@ -13,6 +13,7 @@ import time
 import pytest
 
 from minicontainer import residue
+from minicontainer.network.backends import BACKENDS
 from tests.integration.nethelp import HTTPD, curl
 
 RUN_ARGS = ["-v", "crashvol:/data", "-v", "/cache", "busybox", "sh", "-c", HTTPD.format(name="crash")]
@@ -97,6 +98,7 @@ def crash_env(mc):
     mc("volume", "rm", "-f", "crashvol")
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("role", ["command", "supervisor"])
 def test_kill_9_at_every_step_of_run(crash_env, role):
     mc = crash_env

@@ -1,5 +1,6 @@
-"""Show the work, proven: what `explain` prints, replayed with the real ip / iptables-legacy / mount /
-sysctl / unshare, builds the same kernel state as the runtime; --dry-run changes nothing."""
+"""Show the work, proven: what `explain` prints, replayed with the real ip / iptables / mount /
+sysctl / unshare, builds the same kernel state as the runtime (our rules on either backend);
+--dry-run changes nothing."""
 
 import json
 import os
@@ -11,6 +12,7 @@ import time
 import psutil
 import pytest
 
+from minicontainer.network.backends import BACKENDS
 from tests.integration.nethelp import curl
 
 PAGE = "replayed-or-not\n"
@@ -59,7 +61,7 @@ def _rules(mc, others: tuple = ()) -> list[str]:
     marks = [mc.prefix, mc.bridge, mc.net + "."] + [m for other in others for m in other]
     out = []
     for table in ("nat", "filter"):
-        save = subprocess.run(["iptables-legacy-save", "-t", table], capture_output=True, text=True).stdout
+        save = mc.save("-t", table)
         out += [f"{table} {line}" for line in save.splitlines()
                 if any(m in line for m in marks) and not line.startswith("#")]
     return out
@@ -107,7 +109,7 @@ def snapshot(mc, netns: str, init_pid: int, port: int, others: tuple = ()) -> di
         "container routes": [_clean(r) for r in _ip_json(*in_ns, "route")],
         "container MAC": [link["address"] for link in _ip_json(*in_ns, "link") if link["ifname"] == "eth0"],
         "container rules": [re.sub(r" \[\d+:\d+\]$", "", line)  # without the policies' packet counters
-                            for line in subprocess.run(["ip", "netns", "exec", netns, "iptables-legacy-save"],
+                            for line in subprocess.run(["ip", "netns", "exec", netns, f"iptables-{mc.backend}-save"],
                                                        capture_output=True, text=True).stdout.splitlines()
                             if line[:1] in "-:*"],
         "container listeners": sorted(subprocess.run(["ip", "netns", "exec", netns, "ss", "-Hlnut"], capture_output=True,
@@ -128,6 +130,7 @@ def _run_script(text: str) -> subprocess.CompletedProcess:
     return subprocess.run(["sh", "-c", text], capture_output=True, text=True, env=env, timeout=60)
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("later", ["", "connect-disconnect", "user-network"])
 def test_explain_replays_to_the_same_kernel_state(mc, tmp_path, later):
     """later: after the start, connect a network that takes the default route and the ports
@@ -208,7 +211,7 @@ def test_explain_replays_to_the_same_kernel_state(mc, tmp_path, later):
 
 def _kernel_state(mc) -> dict:
     return {"links": sorted(os.listdir("/sys/class/net")), "netns": sorted(os.listdir("/run/netns")) if os.path.isdir("/run/netns") else [],
-            "rules": subprocess.run(["iptables-legacy-save"], capture_output=True, text=True).stdout.count("\n-A"),
+            "rules": mc.save().count("\n-A"),
             "mounts": open("/proc/self/mountinfo").read().count("\n"),
             "ip_forward": _sysctl("net.ipv4.ip_forward")}
 
@@ -291,4 +294,4 @@ def test_explain_none_and_host_modes(mc, mode):
     assert out.returncode == 0, out.stderr
     unshare = next(line for line in out.stderr.splitlines() if line.startswith("unshare "))
     assert ("--net" in unshare) == (mode == "none")
-    assert "ip link add" not in out.stderr and "iptables-legacy --wait" not in out.stderr  # no host side here
+    assert "ip link add" not in out.stderr and "--wait -t " not in out.stderr  # no host side here, no rules

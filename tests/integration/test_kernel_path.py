@@ -6,11 +6,11 @@ import subprocess
 
 import pytest
 
+from minicontainer.network.backends import BACKENDS
 from tests.integration.nethelp import HTTPD, curl, host_address, proxies
 
-
-def _save() -> str:
-    return subprocess.run(["iptables-legacy-save"], capture_output=True, text=True).stdout
+# Each test runs with our rules in nf_tables (through iptables-nft) and in the legacy tables.
+pytestmark = pytest.mark.parametrize("backend", BACKENDS)
 
 
 def _bindable(port: int) -> bool:
@@ -35,7 +35,7 @@ def test_kernel_path_without_userland_proxy(br, outside_client):
     assert curl(f"http://{host_side}:{port}/", netns=ns) == "hello-kp\n"
     assert br.ok("exec", "kp", "wget", "-qO-", f"http://{host_address()}:{port}/") == "hello-kp\n"
     # the rules Docker uses in this mode, and the kernel settings that make loopback and hairpin work
-    save = _save()
+    save = br.save()
     assert f"-A OUTPUT -m addrtype --dst-type LOCAL -j {br.prefix}" in save  # no `! -d 127.0.0.0/8`
     assert f"-A POSTROUTING -o {br.bridge} -m addrtype --src-type LOCAL -j MASQUERADE" in save
     assert f"-A {br.prefix} -p tcp -m tcp --dport {port} -j DNAT --to-destination {ip}:80" in save  # no `! -i`
@@ -50,7 +50,7 @@ def test_kernel_path_without_userland_proxy(br, outside_client):
     proc = br("--userland-proxy=true", "run", "--rm", "busybox", "true")
     assert proc.returncode == 125 and "was set up with --userland-proxy=false" in proc.stderr
     br.ok("rm", "-f", "kp")
-    assert _bindable(port) and f"--dport {port}" not in _save()
+    assert _bindable(port) and f"--dport {port}" not in br.save()
 
 
 def _nft(*args: str) -> str:

@@ -27,10 +27,6 @@ def _members(mc, network) -> set[str]:
     return {c["Name"] for c in json.loads(mc.ok("network", "inspect", network))[0]["Containers"].values()}
 
 
-def _nat_rules() -> str:
-    return subprocess.run(["iptables-legacy-save", "-t", "nat"], capture_output=True, text=True).stdout
-
-
 def test_networks_ls_lists_the_predefined_ones_from_the_start(mc):
     rows = [line.split() for line in mc.ok("network", "ls").splitlines()]
     assert rows[0] == ["NETWORK", "ID", "NAME", "DRIVER", "SCOPE"]
@@ -76,7 +72,7 @@ def test_the_default_route_and_the_published_ports_follow_the_network_that_sorts
     mc.ok("network", "connect", "bridge", "web")  # "bridge" sorts before "lab": it gives the route and carries the ports
     bridge_ip = _ips(mc, "web")["bridge"]
     assert f"default via {mc.net}.0.1 dev eth1" in mc.ok("exec", "web", "ip", "route")
-    assert f"--to-destination {bridge_ip}:80" in _nat_rules() and f"--to-destination {net}.2:80" not in _nat_rules()
+    assert f"--to-destination {bridge_ip}:80" in mc.save("-t", "nat") and f"--to-destination {net}.2:80" not in mc.save("-t", "nat")
     assert all(f"-container-ip {bridge_ip} " in p for p in proxies(port)) and proxies(port)
     assert curl(f"http://127.0.0.1:{port}/") == "hello-web\n"  # through the proxy
     assert curl(f"http://{host_side}:{port}/", netns=ns) == "hello-web\n"  # from outside: DNAT, and the reply goes back
@@ -88,11 +84,11 @@ def test_the_default_route_and_the_published_ports_follow_the_network_that_sorts
     assert connect_at < disconnect_at and f"master {mc.bridge} up type veth peer name eth1" in script[connect_at:]
     assert f"--to-destination {bridge_ip}:80" in script[connect_at:disconnect_at]
     assert f"default via {net}.1 dev eth0" in mc.ok("exec", "web", "ip", "route")
-    assert f"--to-destination {net}.2:80" in _nat_rules() and f"--to-destination {bridge_ip}:80" not in _nat_rules()
+    assert f"--to-destination {net}.2:80" in mc.save("-t", "nat") and f"--to-destination {bridge_ip}:80" not in mc.save("-t", "nat")
     assert curl(f"http://{host_side}:{port}/", netns=ns) == "hello-web\n"
     assert curl(f"http://127.0.0.1:{port}/") == "hello-web\n"
     mc.ok("rm", "-f", "web")
-    assert proxies(port) == [] and f"--dport {port} " not in _nat_rules()
+    assert proxies(port) == [] and f"--dport {port} " not in mc.save("-t", "nat")
     mc.ok("network", "rm", "lab")
 
 
@@ -171,7 +167,7 @@ def test_enable_icc_false_blocks_the_bridge_but_not_published_ports(mc):
     mc.ok("run", "-d", "--name", "srv", "--network", "quiet", "-p", f"{port}:80", "busybox", "sh", "-c", HTTPD.format(name="srv"))
     mc.ok("run", "-d", "--name", "peer", "--network", "quiet", "busybox", "sleep", "300")
     bridge = json.loads(mc.ok("network", "inspect", "quiet"))[0]["Options"]["com.docker.network.bridge.name"]
-    save = subprocess.run(["iptables-legacy-save", "-t", "filter"], capture_output=True, text=True).stdout
+    save = mc.save("-t", "filter")
     assert f"-A FORWARD -i {bridge} -o {bridge} -j DROP" in save and f"-i {bridge} -o {bridge} -j ACCEPT" not in save
     fetch = mc("exec", "peer", "wget", "-q", "-T", "2", "-O-", f"http://{net}.2/")
     assert fetch.returncode != 0 and "hello" not in fetch.stdout  # neighbours on the bridge: dropped
@@ -194,12 +190,11 @@ def test_an_internal_network_has_no_way_out(mc, outside_client):
     # even with a route added by hand, the firewall keeps it in (and the outside out)
     subprocess.run(["nsenter", f"--net=/proc/{pid}/ns/net", "ip", "route", "add", "default", "via", f"{net}.1"], check=True)
     assert not _reaches(mc, "inner", host_side.rsplit(".", 1)[0] + ".2")
-    save = subprocess.run(["iptables-legacy-save", "-t", "filter"], capture_output=True, text=True).stdout
+    save = mc.save("-t", "filter")
     bridge = data["Options"]["com.docker.network.bridge.name"]
     assert f"! -s {net}.0/24 -o {bridge} -j DROP" in save, save
     assert f"! -d {net}.0/24 -i {bridge} -j DROP" in save
-    assert f"-s {net}.0/24" not in subprocess.run(["iptables-legacy-save", "-t", "nat"], capture_output=True,
-                                                   text=True).stdout  # no MASQUERADE
+    assert f"-s {net}.0/24" not in mc.save("-t", "nat")  # no MASQUERADE
     mc.ok("rm", "-f", "inner", "buddy")
     mc.ok("network", "rm", "island")
 

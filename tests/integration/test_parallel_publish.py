@@ -3,29 +3,30 @@ Every container gets its own address and answers on its port, and no rule (ours 
 program's) is lost."""
 
 import random
-import subprocess
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from minicontainer.network.backends import BACKENDS
 from tests.integration.nethelp import HTTPD, curl
+
+# Each test runs with our rules in nf_tables (through iptables-nft) and in the legacy tables.
+pytestmark = pytest.mark.parametrize("backend", BACKENDS)
 
 COUNT = 50
 
 
-def _ipt(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["iptables-legacy", "-w", *args], capture_output=True, text=True)
-
-
 class OtherWriter(threading.Thread):
-    """Adds and deletes rules in a chain of its own, through the iptables CLI (which takes the xtables lock)."""
+    """Adds and deletes rules in a chain of its own, through the iptables CLI of our rules' backend
+    (iptables-legacy takes the xtables lock; iptables-nft relies on the kernel's generation check)."""
 
-    def __init__(self, chain: str):
+    def __init__(self, br, chain: str):
         super().__init__(daemon=True)
-        self.chain, self.stop, self.kept, self.changes = chain, threading.Event(), 0, 0
+        self.br, self.chain, self.stop, self.kept, self.changes = br, chain, threading.Event(), 0, 0
 
     def run(self):
+        _ipt = self.br.iptables
         n = 0
         while not self.stop.is_set():
             n += 1
@@ -42,9 +43,10 @@ class OtherWriter(threading.Thread):
 @pytest.mark.parametrize("other_writer", [False, True], ids=["alone", "with-iptables-writer"])
 def test_fifty_parallel_publishes(br, other_writer):
     chain = f"MCW{br.bridge[3:]}"
+    _ipt = br.iptables
     for table in ("nat", "filter"):
         _ipt("-t", table, "-N", chain)
-    writer = OtherWriter(chain)
+    writer = OtherWriter(br, chain)
     if other_writer:
         writer.start()
     # below the kernel's ephemeral range: a client socket elsewhere on the host may hold any port in it
@@ -67,7 +69,7 @@ def test_fifty_parallel_publishes(br, other_writer):
         for i in range(COUNT):
             assert curl(f"http://127.0.0.1:{ports[i]}/") == f"hello-par{i}\n"
         # every rule of ours is in the kernel, and so is every rule the other writer kept
-        save = subprocess.run(["iptables-legacy-save"], capture_output=True, text=True).stdout
+        save = br.save()
         for i in range(COUNT):
             assert f"--dport {ports[i]} -j DNAT --to-destination {ips[i]}:80" in save
             assert f"-A {br.prefix} -d {ips[i]}/32 ! -i {br.bridge} -o {br.bridge} -p tcp -m tcp --dport 80 -j ACCEPT" in save

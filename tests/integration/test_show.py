@@ -52,12 +52,12 @@ def test_rules_view_annotates_every_rule_of_ours(mc):
     dnat = next(i for i in rules if f"--dport {port} -j DNAT" in lines[i])
     assert lines[dnat - 1].startswith(f"# container web: 127.0.0.1:{port} -> 80/tcp")
     # everything the kernel holds with our prefix is shown
-    save = subprocess.run(["iptables-legacy-save"], capture_output=True, text=True).stdout
+    save = mc.save()
     ours = [line for line in save.splitlines() if line.startswith("-A") and (mc.prefix in line or mc.bridge in line)]
     assert ours and all(line in lines for line in ours)
     assert "MISSING" not in view
     # a rule deleted behind our back is reported missing, and put back by the next other command
-    subprocess.run(["iptables-legacy", "-t", "nat", "-D", *lines[dnat].split()[1:]], check=True)
+    mc.iptables("-t", "nat", "-D", *lines[dnat].split()[1:], check=True)
     assert "MISSING" in mc.ok("network", "rules")
     proc = mc("ps")
     assert "restored 1 firewall rules" in proc.stderr

@@ -26,6 +26,8 @@ def test_one_published_port_matches_docker():
 def test_rules_explain_themselves():
     c = Chains("MC")
     dnat = port_rules(c, "mc0", "tcp", "", 8080, "172.17.0.2", 80)[0]
-    assert dnat.command() == ("iptables-legacy --wait -t nat -A MC ! -i mc0 -p tcp -m tcp --dport 8080 "
+    assert dnat.command() == ("iptables --wait -t nat -A MC ! -i mc0 -p tcp -m tcp --dport 8080 "
                               "-j DNAT --to-destination 172.17.0.2:80")
+    assert dnat.command("-I", 1, iptables="iptables-legacy").startswith("iptables-legacy --wait -t nat -I MC 1 ! -i mc0")
+    assert dnat.restore_line("-D") == "-D MC ! -i mc0 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 172.17.0.2:80"
     assert dnat.why == "DNAT: traffic to host port 8080 goes to 172.17.0.2:80"
