@@ -1,4 +1,4 @@
-"""Median wall time of container starts, the memory of one idle supervisor, a lookup through the
+"""Median wall time of container starts (on each firewall backend too, scripts/benchfw.py), the memory of one idle supervisor, a lookup through the
 embedded DNS server and the memory it adds (scripts/benchdns.py), TCP throughput
 through published ports (scripts/benchnet.py), the speed of cp (scripts/benchcp.py) and of pull
 (scripts/benchpull.py).
@@ -78,6 +78,7 @@ def main() -> int:
     ap.add_argument("--no-throughput", action="store_true", help="skip the iperf3 measurements")
     ap.add_argument("--no-copy", action="store_true", help="skip the 512 MiB cp measurements")
     ap.add_argument("--no-pull", action="store_true", help="skip the registry pull measurements")
+    ap.add_argument("--firewall-only", action="store_true", help="only the start cost on each firewall backend")
     args = ap.parse_args()
     if os.geteuid() != 0:
         print("scripts/bench: run as root", file=sys.stderr)
@@ -92,6 +93,12 @@ def main() -> int:
     try:
         subprocess.run([*mc, "run", "--rm", "busybox", "true"], env=env, check=True)  # build the image, warm caches
         print(f"minicontainer, {os.cpu_count()} cores, {args.runs} runs each")
+        from benchfw import backend_figures
+        from benchfw import report as backend_report
+        print("firewall backends (rules through python-iptables on legacy, iptables-nft-restore on nft):")
+        backend_report(backend_figures(mc, args.runs))
+        if args.firewall_only:
+            return 0
         for net in ("none", "host"):
             report(f"run --rm --net={net} busybox true", timed_runs([*mc, "run", "--rm", f"--net={net}", "busybox", "true"], args.runs, env))
         # Bridge mode in a network of the benchmark's own (its bridge, subnet and chains), removed at the end.

@@ -67,7 +67,7 @@ def network_inspect(rt, opts, args) -> int:
     running = rt.list()
     for ref in args:
         try:
-            net = store.find(ref)
+            net = store.find(ref, for_use=False)
         except MCError:
             print(f"Error: No such network: {ref}", file=sys.stderr)
             failed = 1
@@ -92,7 +92,7 @@ def network_rm(rt, opts, args) -> int:
         try:
             refuse_predefined(name)  # by its name: before find() would make the default network's record
             try:
-                net = store.find(name)
+                net = store.find(name, for_use=False)
             except MCError as exc:
                 if opts.force and str(exc).endswith("not found"):
                     continue  # -f: a network that is not there is no error

@@ -140,6 +140,16 @@ class NetworkStore:
             return self._create_default()
         raise DaemonError(f"network {name} not found", 125)
 
+    def record(self, name: str) -> Network:
+        """The network's record for a command that only looks at it or removes it: no policy is
+        checked (a removal must work whatever flags ask for), the default one made on first use."""
+        net = self.load(name)
+        if net is not None:
+            return net
+        if name == DEFAULT_NETWORK:
+            return self._create_default()
+        raise DaemonError(f"network {name} not found", 125)
+
     def predefined(self, name: str) -> Network:
         """The host or none network: no record, no kernel object, an id stable for this state root."""
         nid = hashlib.sha256(f"{self.dir}\0{name}".encode()).hexdigest()
@@ -149,16 +159,17 @@ class NetworkStore:
         """Every network, the predefined ones included (the default one's record made if need be),
         sorted by name as `docker network ls` sorts them."""
         nets = {n.name: n for n in self.list()}
-        nets.setdefault(DEFAULT_NETWORK, self.get(DEFAULT_NETWORK))
+        nets.setdefault(DEFAULT_NETWORK, self.record(DEFAULT_NETWORK))
         for name in ("host", "none"):
             nets[name] = self.predefined(name)
         return sorted(nets.values(), key=lambda n: n.name)
 
-    def find(self, ref: str, look_only: bool = False) -> Network:
+    def find(self, ref: str, look_only: bool = False, for_use: bool = True) -> Network:
         """A network by full id, name or unique id prefix (Docker's order), the predefined ones
         included; "network X not found". Only a default network in use is found by its id.
-        look_only: the default network's record is not made (--dry-run)."""
-        get = self.peek if look_only else self.get
+        look_only: the default network's record is not made (--dry-run); for_use: a container is
+        about to use it (the host-wide settings asked for must agree with its own: get())."""
+        get = self.peek if look_only else (self.get if for_use else self.record)
         known = self.list() + [self.predefined("host"), self.predefined("none")]
         for match in (lambda n: n.id == ref, lambda n: n.name == ref, lambda n: bool(ref) and n.id.startswith(ref)):
             found = [n for n in known if match(n)]

@@ -217,7 +217,7 @@ class PublishRules(Step):
 
     @property
     def why(self) -> str:
-        return self.rules()[0].why
+        return next(r.why for r in self.rules() if r.target == "DNAT")
 
     def do(self) -> None:
         self.done = self._firewall().add(self.rules())

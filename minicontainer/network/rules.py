@@ -187,17 +187,18 @@ def network_rules(c: Chains, bridge: str, subnet: str, userland_proxy: bool = Tr
 
 def port_rules(c: Chains, bridge: str, proto: str, host_ip: str, host_port: int, ctr_ip: str, ctr_port: int,
                userland_proxy: bool = True) -> list[Rule]:
-    """Per published port: DNAT, hairpin MASQUERADE, and the filter ACCEPT."""
+    """Per published port: the filter ACCEPT, then the DNAT and the hairpin MASQUERADE, in the order
+    they take effect (filter commits first: no traffic is sent to the container before it may pass)."""
     dport = ((proto, (("dport", str(ctr_port)),)),)
     return [
+        Rule(FILTER, c.main, "ACCEPT", dst=_host(ctr_ip), in_iface=f"!{bridge}", out_iface=bridge, proto=proto,
+             matches=dport, why=f"let the forwarded traffic for {proto}/{ctr_port} into the bridge"),
         Rule(NAT, c.main, "DNAT", dst="" if host_ip in ("", "0.0.0.0") else _host(host_ip),
              in_iface=f"!{bridge}" if userland_proxy else "", proto=proto,
              matches=((proto, (("dport", str(host_port)),)),), target_opts=(("to-destination", f"{ctr_ip}:{ctr_port}"),),
              why=f"DNAT: traffic to host port {host_port} goes to {ctr_ip}:{ctr_port}"),
         Rule(NAT, "POSTROUTING", "MASQUERADE", src=_host(ctr_ip), dst=_host(ctr_ip), proto=proto, matches=dport,
              why="hairpin: the container reaching its own published port sees the gateway as source"),
-        Rule(FILTER, c.main, "ACCEPT", dst=_host(ctr_ip), in_iface=f"!{bridge}", out_iface=bridge, proto=proto,
-             matches=dport, why=f"let the forwarded traffic for {proto}/{ctr_port} into the bridge"),
     ]
 
 

@@ -172,7 +172,7 @@ class Supervisor:
         """Relay output until the container exits; record the exit; tear down. Returns the exit code."""
         started = self.started
         interactive = self.foreground and self.rec.config.get("OpenStdin", False)
-        _reap_other_children(keep=started.pid)
+        _reap_proxies({p.proxy_pid for p in self.rec.ports if p.proxy_pid})
         try:
             Relay(started, self.log, echo=self.foreground, forward_stdin=interactive, attach=self.attach).run()
         finally:
@@ -205,21 +205,20 @@ class Supervisor:
             self.rt.delete(rec, volumes=True)  # --rm takes the anonymous volumes too
 
 
-def _reap_other_children(keep: int) -> None:
-    """Reap our children other than the container as they exit: proxies of ours that a `network
-    connect` stopped when it moved the published ports to another network (no zombie is left)."""
-    import glob
+def _reap_proxies(pids: set[int]) -> None:
+    """Reap the proxies we started as they exit: a `network connect` stops them when it moves the
+    published ports to another network (no zombie is left). Only those: reaping any other child
+    would take the exit status of a command a step runs (iptables-nft-restore) from under it, and
+    subprocess would then report it as a success."""
     import signal
 
     def on_child(_signum, _frame) -> None:
-        for path in glob.glob("/proc/self/task/*/children"):
-            with open(path) as f:
-                for pid in map(int, f.read().split()):
-                    if pid != keep:
-                        try:
-                            os.waitpid(pid, os.WNOHANG)
-                        except ChildProcessError:
-                            pass
+        for pid in list(pids):
+            try:
+                if os.waitpid(pid, os.WNOHANG)[0]:
+                    pids.discard(pid)
+            except ChildProcessError:  # not ours (started by another process), or reaped already
+                pids.discard(pid)
     signal.signal(signal.SIGCHLD, on_child)
 
 

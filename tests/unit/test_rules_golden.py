@@ -25,7 +25,8 @@ def test_one_published_port_matches_docker():
 
 def test_rules_explain_themselves():
     c = Chains("MC")
-    dnat = port_rules(c, "mc0", "tcp", "", 8080, "172.17.0.2", 80)[0]
+    accept, dnat, _ = port_rules(c, "mc0", "tcp", "", 8080, "172.17.0.2", 80)
+    assert (accept.table, accept.target) == ("filter", "ACCEPT")  # first: it takes effect before the DNAT
     assert dnat.command() == ("iptables --wait -t nat -A MC ! -i mc0 -p tcp -m tcp --dport 8080 "
                               "-j DNAT --to-destination 172.17.0.2:80")
     assert dnat.command("-I", 1, iptables="iptables-legacy").startswith("iptables-legacy --wait -t nat -I MC 1 ! -i mc0")
