@@ -35,7 +35,8 @@ def local_get(url: str) -> bytes:
 
 
 def dnat_packets(chain: str, port: int) -> int:
-    table = subprocess.run(["iptables-legacy", "-t", "nat", "-L", chain, "-n", "-v", "-x"],
+    # `iptables`: the sandbox's rules are in the backend the host's iptables is (as Docker's)
+    table = subprocess.run(["iptables", "-t", "nat", "-L", chain, "-n", "-v", "-x"],
                            capture_output=True, text=True, check=True).stdout
     return sum(int(line.split()[0]) for line in table.splitlines() if f"dpt:{port}" in line)
 

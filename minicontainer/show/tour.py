@@ -44,7 +44,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def lessons(work: str, bridge: str, port: int) -> list[Lesson]:
+def lessons(work: str, bridge: str, port: int, chain: str = "MC", iptables: str = "iptables") -> list[Lesson]:
     mc = Command
     return [
         Lesson("A container is a process in new namespaces",
@@ -100,6 +100,7 @@ def lessons(work: str, bridge: str, port: int) -> list[Lesson]:
                    focus=("DNAT", "minicontainer-proxy")),
                 mc(["port", "tour-web"]),
                 mc(["busybox", "wget", "-qO-", f"http://127.0.0.1:{port}/"], host=True),
+                mc([iptables, "-t", "nat", "-S", chain], host=True),
                 mc(["network", "rules"])]),
     ]
 
@@ -114,6 +115,11 @@ class Tour:
         self.env.setdefault("MINICONTAINER_BRIDGE", "mctour0")
         self.env.setdefault("MINICONTAINER_CHAIN_PREFIX", "MCTOUR")
         self.bridge = self.env["MINICONTAINER_BRIDGE"]
+
+    def _iptables(self) -> str:
+        """The command that shows the tour's rules: the host's `iptables`, unless a backend was asked for."""
+        from minicontainer.network.backends import ENV, host_backend, iptables_command
+        return iptables_command(self.env.get(ENV) or host_backend())
 
     def say(self, text: str = "") -> None:
         self.out.write(text + "\n")
@@ -161,7 +167,7 @@ class Tour:
         ok = True
         try:
             self.prepare_files(port)
-            steps = lessons(self.work, self.bridge, port)
+            steps = lessons(self.work, self.bridge, port, self.env["MINICONTAINER_CHAIN_PREFIX"], self._iptables())
             self.say("minicontainer tour: the container plumbing, one kernel primitive at a time.")
             self.say(f"It uses its own state root ({self.root}) and bridge ({self.bridge}), and removes\n"
                      "everything it created at the end. Each `run` is shown with the kernel actions behind it.\n")
