@@ -212,7 +212,8 @@ def network_json(net, containers) -> dict:
     if net.ip_range:
         config["IPRange"] = net.ip_range
     options = {"com.docker.network.bridge.name": net.bridge, **net.options,
-               "minicontainer.iptables.chain_prefix": net.chain_prefix}
+               "minicontainer.iptables.chain_prefix": net.chain_prefix,
+               "minicontainer.iptables.backend": net.firewall_backend}
     return {"Name": net.name, "Id": net.id, "Created": net.created or ZERO_TIME, "Scope": "local",
             "Driver": "bridge", "EnableIPv4": True, "EnableIPv6": False,
             "IPAM": {"Driver": "default", "Options": None, "Config": [config]},
