@@ -108,8 +108,9 @@ class RestoreFirewall:
             wait = ["--wait"] if self.backend == LEGACY else []  # iptables-nft ignores it
             self._run([restore_command(self.backend), "--noflush", *wait], text)
 
-    def _plan_add(self, rules: list[Rule]) -> tuple[Changes, list[Rule]]:
-        changes, added = Changes(self.tables(), ADD_ORDER), []
+    def _plan_add(self, rules: list[Rule]) -> tuple[Changes, list[Rule], list[tuple[str, str]]]:
+        """The changes, the rules they add and the chains they create."""
+        changes, added, created = Changes(self.tables(), ADD_ORDER), [], []
         wanted = [(t, name) for t, names in self.chains.owned().items() for name in names]
         wanted += [(r.table, r.chain) for r in rules]
         for table, name in wanted:
@@ -117,6 +118,7 @@ class RestoreFirewall:
                 changes.tables[table].chains[name] = []
                 if name not in BUILTIN.get(table, ()):  # iptables-nft makes a built-in chain on first use
                     changes.add(table, f":{name} - [0:0]", f"{self.ipt} --wait -t {table} -N {name}")
+                    created.append((table, name))
         for r in rules:
             content = changes.chain(r.table, r.chain)
             assert content is not None  # declared above
@@ -131,20 +133,29 @@ class RestoreFirewall:
                 content.insert(index, line)
                 changes.add(r.table, r.restore_line("-I", index + 1), r.command("-I", index + 1, iptables=self.ipt))
             added.append(r)
-        return changes, added
+        return changes, added, created
 
     def add(self, rules: list[Rule], commit: bool = True) -> list[str]:
         """Create missing chains, then add each rule unless an identical one is already there.
         Returns what it did (or, without commit, would do) as iptables commands."""
         with self._lock():
-            changes, added = self._plan_add(rules)
+            changes, added, created = self._plan_add(rules)
             if commit:
                 try:
                     self._restore(changes)
                 except OSError:
-                    self._remove_unlocked(list(reversed(added)))  # a table that did commit: undo it
+                    self._take_back(added, created)
                     raise
         return changes.commands
+
+    def _take_back(self, added: list[Rule], created: list[tuple[str, str]]) -> None:
+        """After a failed restore: undo the tables that did commit, their rules, then their chains."""
+        self._remove_unlocked(list(reversed(added)))
+        tables, changes = self.tables(), Changes({}, REMOVE_ORDER)
+        for table, name in created:
+            if tables.get(table, Table()).chains.get(name) == []:
+                changes.add(table, f"-X {name}", "")
+        self._restore(changes)
 
     def _remove_unlocked(self, rules: list[Rule]) -> list[str]:
         changes = Changes(self.tables(), REMOVE_ORDER)
