@@ -335,7 +335,7 @@ def cmd_images(rt, opts, args) -> int:
     if opts.quiet:
         _out("".join(i.short_id + "\n" for i in images))
     else:
-        _out(images_table(images))
+        _out(images_table(images, template=opts.format))
     return 0
 
 
@@ -460,8 +460,11 @@ COMMANDS = {c.name: c for c in [
             interspersed=False, min_args=2,
             examples=["minicontainer exec web ip addr", "minicontainer exec -it web sh"]),
     Command("images", "images [OPTIONS]", "List images", cmd_images,
-            [Flag("quiet", "q", help="Only show image IDs")], max_args=0,
-            examples=["minicontainer images", "minicontainer images -q"]),
+            [Flag("quiet", "q", help="Only show image IDs"),
+             Flag("format", kind="str", metavar="string", help="Format output using a custom template: 'table', "
+                  "'table TEMPLATE', 'json', or a Go template")], max_args=0,
+            examples=["minicontainer images", "minicontainer images -q",
+                      "minicontainer images --format '{{.Repository}}:{{.Tag}} {{.Size}}'"]),
     Command("import", "import file|- [REPOSITORY[:TAG]]", "Import the contents from a tarball to create a filesystem image",
             cmd_import, min_args=1, max_args=2, examples=["minicontainer import rootfs.tar myimage:1.0"]),
     Command("rmi", "rmi [OPTIONS] IMAGE [IMAGE...]", "Remove one or more images", cmd_rmi,

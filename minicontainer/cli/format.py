@@ -135,16 +135,32 @@ def formatted(template: str, items: list[dict], headers: dict[str, str]) -> str:
     return "".join(render_template(template, item) + "\n" for item in items)
 
 
-def images_table(images, now: float | None = None) -> str:
-    now = time.time() if now is None else now
-    rows = [["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"]]
+IMAGES_HEADERS = {"ID": "IMAGE ID", "Repository": "REPOSITORY", "Tag": "TAG", "Digest": "DIGEST",
+                  "CreatedSince": "CREATED", "CreatedAt": "CREATED AT", "Size": "SIZE", "Containers": "CONTAINERS",
+                  "SharedSize": "SHARED SIZE", "UniqueSize": "UNIQUE SIZE", "VirtualSize": "VIRTUAL SIZE"}
+IMAGES_TABLE = "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
+
+
+def image_rows(images, now: float) -> list[dict]:
+    """One row per image name (an untagged image once, as <none>), the docker CLI's ImageContext fields."""
+    rows = []
     for img in images:
-        created = human_duration(now - parse_time(img.created)) + " ago"
-        tags = img.repo_tags or ["<none>:<none>"]
-        for t in tags:
-            repo, _, tag = t.rpartition(":")
-            rows.append([repo, tag, img.short_id, created, human_size(img.size)])
-    return table(rows)
+        created = datetime.fromtimestamp(parse_time(img.created), timezone.utc)
+        digest = img.repo_digests[0].rpartition("@")[2] if img.repo_digests else "<none>"
+        for name in img.repo_tags or ["<none>:<none>"]:
+            repo, _, tag = name.rpartition(":")
+            rows.append({"ID": img.short_id, "Repository": repo, "Tag": tag, "Digest": digest,
+                         "CreatedSince": human_duration(now - parse_time(img.created)) + " ago",
+                         "CreatedAt": created.strftime("%Y-%m-%d %H:%M:%S +0000 UTC"), "Size": human_size(img.size),
+                         "Containers": "N/A", "SharedSize": "N/A", "UniqueSize": "N/A",
+                         "VirtualSize": human_size(img.size)})
+    return rows
+
+
+def images_table(images, now: float | None = None, template: str = "") -> str:
+    """`images` and `images --format` (the default is the table Docker prints)."""
+    now = time.time() if now is None else now
+    return formatted(template or IMAGES_TABLE, image_rows(images, now), IMAGES_HEADERS)
 
 
 # ---------------------------------------------------------------- -f / --format templates

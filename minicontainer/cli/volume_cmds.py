@@ -7,7 +7,7 @@ import os
 import sys
 
 from minicontainer.cli.flags import Flag
-from minicontainer.errors import MCError
+from minicontainer.errors import DaemonError, MCError
 
 
 def _out(text: str) -> None:
@@ -15,11 +15,17 @@ def _out(text: str) -> None:
 
 
 def volume_create(rt, opts, args) -> int:
-    from minicontainer.specs.volumes import check_volume_name
+    from minicontainer.specs.volumes import check_volume_name, check_volume_options
     name = args[0] if args else os.urandom(32).hex()
     check_volume_name(name)
+    if opts.driver != "local":
+        raise DaemonError(f"create {name}: error looking up volume plugin {opts.driver}: plugin \"{opts.driver}\" "
+                          "not found", 1)
     labels = dict(label.partition("=")[::2] for label in opts.label)
-    rt.volumes.ensure(name, anonymous=not args, labels=labels)  # no name: anonymous, as Docker's (prune takes it)
+    options = dict(o.partition("=")[::2] for o in opts.opt)
+    check_volume_options(name, options)
+    # no name: anonymous, as Docker's (prune takes it)
+    rt.volumes.ensure(name, anonymous=not args, labels=labels, options=options)
     _out(name + "\n")
     return 0
 
@@ -93,8 +99,12 @@ def subcommands():
     return [
         Command("create", "volume create [OPTIONS] [VOLUME]", "Create a volume", volume_create,
                 [Flag("driver", "d", kind="str", default="local", metavar="string", help="Specify volume driver name"),
-                 Flag("label", kind="list", metavar="list", help="Set metadata for a volume")],
+                 Flag("label", kind="list", metavar="list", help="Set metadata for a volume"),
+                 Flag("opt", "o", kind="list", metavar="map", help="Set driver specific options (local: type, o, "
+                      "device)")],
                 max_args=1, examples=["minicontainer volume create data",
+                                      "minicontainer volume create -o type=tmpfs -o device=tmpfs -o o=size=2m scratch",
+                                      "minicontainer volume create -o type=none -o o=bind -o device=/srv/www www",
                                       "minicontainer run --rm -v data:/data busybox touch /data/kept"]),
         Command("ls", "volume ls [OPTIONS]", "List volumes", volume_ls,
                 [Flag("quiet", "q", help="Only display volume names"),

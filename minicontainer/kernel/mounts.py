@@ -97,18 +97,20 @@ class MountFs(Step):
     flags: int = 0
     data: str | None = None
     why: str = ""
+    source: str = ""  # the device to mount ("" for a pseudo filesystem: its type's name, as mount(8) shows)
 
     def do(self) -> None:
         fd = safepath.open_dir(self.root, self.target)
         try:
-            sc.mount(self.fstype, safepath.fd_path(fd), self.fstype, self.flags, self.data)
+            sc.mount(self.source or self.fstype, safepath.fd_path(fd), self.fstype, self.flags, self.data)
         finally:
             os.close(fd)
 
     def explain(self) -> str:
         opts = _options(self.flags, self.data)
         target = _join(self.root, self.target)
-        return f"mkdir -p {target} && mount -t {self.fstype}{' -o ' + opts if opts else ''} {self.fstype} {target}"
+        source = shlex.quote(self.source or self.fstype)
+        return f"mkdir -p {target} && mount -t {self.fstype}{' -o ' + opts if opts else ''} {source} {target}"
 
 
 @dataclass

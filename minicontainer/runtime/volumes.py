@@ -4,6 +4,7 @@ volumes that go with their container. (Bind sources are made at start, by the st
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 
@@ -40,7 +41,12 @@ def mount_records(volumes: VolumeStore, specs: list[MountSpec], anonymous_name: 
     for spec in specs:
         if spec.type == "volume":
             name = spec.source or anonymous_name or os.urandom(32).hex()
-            records.append(mount_record(spec, name, volumes.data(name)))
+            record = mount_record(spec, name, volumes.data(name))
+            vol = volumes.find(name) if spec.source else None
+            if vol is not None and vol.options:  # -o type=...: mounted as asked, not its directory
+                record = dataclasses.replace(record, fstype=vol.options["type"], fsdevice=vol.options["device"],
+                                             fsdata=vol.options.get("o", ""), copy_data=False)
+            records.append(record)
         else:
             records.append(mount_record(spec))
     return records
@@ -135,6 +141,13 @@ def mount_steps(mounts: list[MountRecord], merged: str) -> list:
             flags, data = _tmpfs_mount_options(mnt)
             how = "--tmpfs" if mnt.tmpfs_flag else "--mount type=tmpfs"
             steps.append(m.MountFs("tmpfs", merged, mnt.target, flags, data, why=f"a tmpfs mount ({how})"))
+        elif mnt.fstype == "none":  # a volume of -o type=none,o=bind,device=PATH
+            steps.append(m.BindMount(mnt.fsdevice, merged, mnt.target, readonly=mnt.readonly,
+                                     why=f"volume {mnt.name}: its device {mnt.fsdevice} at {mnt.target}"))
+        elif mnt.fstype:  # a volume of -o type=tmpfs (or another filesystem): one mount per container
+            flags = sc.MS_RDONLY if mnt.readonly else 0
+            steps.append(m.MountFs(mnt.fstype, merged, mnt.target, flags, mnt.fsdata or None, source=mnt.fsdevice,
+                                   why=f"volume {mnt.name}: a {mnt.fstype} mount (-o type={mnt.fstype})"))
         else:
             what = "volume " + mnt.name if mnt.type == "volume" else "host path"
             steps.append(m.BindMount(mnt.source, merged, mnt.target, readonly=mnt.readonly,

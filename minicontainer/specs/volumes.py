@@ -24,6 +24,28 @@ def check_volume_name(name: str) -> None:
                           "directory, use absolute path", 1)
 
 
+# The local driver's options (moby's volume/local validOpts, mandatoryOpts), and the mounts we make
+# of them: a bind of `device` (type=none, o=bind), or a filesystem such as tmpfs (o: its options).
+VOLUME_OPTIONS = ("type", "o", "device", "size")
+_REQUIRES = {"device": ("type",), "type": ("device",), "o": ("device", "type")}
+
+
+def check_volume_options(name: str, options: dict[str, str]) -> None:
+    """`volume create -o`'s check, Docker's words (exit 1)."""
+    for key in options:
+        if key not in VOLUME_OPTIONS:
+            raise DaemonError(f"create {name}: invalid option: {key!r}".replace("'", '"'), 1)
+    for key, needed in _REQUIRES.items():
+        if key in options:
+            for other in needed:
+                if other not in options:
+                    raise DaemonError(f"create {name}: missing required option: \"{other}\"", 1)
+    if "size" in options:  # Docker sets it as an XFS project quota, which we do not
+        raise DaemonError(f"create {name}: size quota requested for volume but no quota support", 1)
+    if options.get("type") == "none" and not {"bind", "rbind"} & set(options.get("o", "").split(",")):
+        raise DaemonError(f"create {name}: type=none mounts only with o=bind (or rbind): a bind of device", 1)
+
+
 _MODE_CLASSES = {
     "rw": "access", "ro": "access",
     "z": "label", "Z": "label",

@@ -100,6 +100,9 @@ class MountRecord:
     name: str = ""            # volumes: the volume's name (a random one for an anonymous volume)
     tmpfs_options: str = ""   # --tmpfs PATH:OPTIONS (HostConfig.Tmpfs)
     tmpfs_flag: bool = False  # made by --tmpfs: not listed in Mounts, as Docker
+    fstype: str = ""          # a volume made with -o type=...: what is mounted instead of its directory
+    fsdevice: str = ""        # ... its device (a bind's source for type=none)
+    fsdata: str = ""          # ... and its o= options
 
     @classmethod
     def from_json(cls, data: dict) -> MountRecord:

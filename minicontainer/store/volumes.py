@@ -19,6 +19,7 @@ class Volume:
     name: str
     created: str
     labels: dict = field(default_factory=dict)
+    options: dict = field(default_factory=dict)  # the local driver's -o: type, o, device (none: a directory)
 
     @property
     def anonymous(self) -> bool:
@@ -53,7 +54,8 @@ class VolumeStore:
             return []
         return [v for v in map(self.find, sorted(os.listdir(self.dir))) if v is not None]
 
-    def ensure(self, name: str, anonymous: bool = False, labels: dict | None = None) -> tuple[Volume, bool]:
+    def ensure(self, name: str, anonymous: bool = False, labels: dict | None = None,
+               options: dict | None = None) -> tuple[Volume, bool]:
         """The volume, created if missing; the bool says whether it was created now."""
         from minicontainer.clock import now_rfc3339
         os.makedirs(self.dir, exist_ok=True)
@@ -62,7 +64,7 @@ class VolumeStore:
             if vol is not None:
                 return vol, False
             marks = {"com.docker.volume.anonymous": ""} if anonymous else {}
-            vol = Volume(name, now_rfc3339(), {**marks, **(labels or {})})
+            vol = Volume(name, now_rfc3339(), {**marks, **(labels or {})}, dict(options or {}))
             os.makedirs(self.path(name), mode=0o701, exist_ok=True)
             os.makedirs(self.data(name), mode=0o755, exist_ok=True)
             write_atomic(os.path.join(self.path(name), "volume.json"), json.dumps(asdict(vol)))
@@ -80,4 +82,4 @@ class VolumeStore:
 
     def inspect(self, vol: Volume) -> dict:
         return {"CreatedAt": vol.created, "Driver": "local", "Labels": vol.labels or None,
-                "Mountpoint": self.data(vol.name), "Name": vol.name, "Options": None, "Scope": "local"}
+                "Mountpoint": self.data(vol.name), "Name": vol.name, "Options": vol.options or None, "Scope": "local"}

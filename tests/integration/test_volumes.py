@@ -110,3 +110,38 @@ def test_tmpfs_flag_mounts_a_tmpfs_with_dockers_defaults(mc):
     info = json.loads(mc.ok("inspect", cid))[0]
     assert info["HostConfig"]["Tmpfs"] == {"/t": "ro,exec"} and info["Mounts"] == []
     mc.ok("rm", cid)
+
+
+def test_volume_create_options_bind_a_device_or_mount_a_tmpfs(mc, tmp_path):
+    """The local driver's -o: type=none,o=bind,device=PATH is that directory; type=tmpfs a tmpfs
+    of the size asked. Removing the volume leaves the device's files alone."""
+    device = tmp_path / "device"
+    device.mkdir()
+    (device / "kept").write_text("from the device\n")
+    mc.ok("volume", "create", "-o", "type=none", "-o", "o=bind", "-o", f"device={device}", "bound")
+    mc.ok("volume", "create", "--opt", "type=tmpfs", "--opt", "device=tmpfs", "--opt", "o=size=2m", "scratch")
+    out = mc.ok("run", "--rm", "--net", "none", "-v", "bound:/b", "-v", "scratch:/t", "busybox", "sh", "-c",
+                "cat /b/kept; echo written > /b/new; grep ' /t ' /proc/mounts")
+    lines = out.splitlines()
+    assert lines[0] == "from the device" and lines[1].split()[:3] == ["tmpfs", "/t", "tmpfs"]
+    assert "size=2048k" in lines[1]
+    assert (device / "new").read_text() == "written\n"
+    ro = mc("run", "--rm", "--net", "none", "-v", "bound:/b:ro", "busybox", "touch", "/b/nope")
+    assert ro.returncode != 0 and "Read-only file system" in ro.stderr
+    info = json.loads(mc.ok("volume", "inspect", "scratch"))[0]
+    assert info["Options"] == {"type": "tmpfs", "device": "tmpfs", "o": "size=2m"}
+    mc.ok("volume", "rm", "bound", "scratch")
+    assert sorted(os.listdir(device)) == ["kept", "new"]
+
+
+@pytest.mark.parametrize("options, message", [
+    (["-o", "foo=1"], 'create bad: invalid option: "foo"'),
+    (["-o", "type=tmpfs"], 'create bad: missing required option: "device"'),
+    (["-o", "o=size=1m", "-o", "device=tmpfs"], 'create bad: missing required option: "type"'),
+    (["-o", "size=1g"], "create bad: size quota requested for volume but no quota support"),
+    (["-d", "nfs"], 'create bad: error looking up volume plugin nfs: plugin "nfs" not found'),
+])
+def test_bad_volume_options_are_refused(mc, options, message):
+    out = mc("volume", "create", *options, "bad")
+    assert out.returncode == 1 and out.stderr.strip() == f"Error response from daemon: {message}"
+    assert "bad" not in mc.ok("volume", "ls", "-q").split()

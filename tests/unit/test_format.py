@@ -1,3 +1,4 @@
+import json
 from types import SimpleNamespace
 
 import pytest
@@ -52,10 +53,20 @@ def test_ps_table_matches_docker_layout():
 
 def test_images_table():
     img = SimpleNamespace(repo_tags=["busybox:latest"], short_id="58e6e3974899", created="2027-01-15T08:00:00Z",
-                          size=1982256)
+                          size=1982256, repo_digests=[])
     from minicontainer.cli.format import parse_time
-    out = images_table([img], now=parse_time(img.created) + 7200)
+    now = parse_time(img.created) + 7200
+    out = images_table([img], now=now)
     assert out.splitlines()[1].split() == ["busybox", "latest", "58e6e3974899", "2", "hours", "ago", "1.98MB"]
+    # --format: a template per image name, Docker's table headers, json; an untagged image as <none>
+    bare = SimpleNamespace(repo_tags=[], short_id="0123456789ab", created=img.created, size=10,
+                           repo_digests=["localhost:5000/x@sha256:" + "e" * 64])
+    assert images_table([img, bare], now, "{{.Repository}}:{{.Tag}} {{.ID}}") == \
+        "busybox:latest 58e6e3974899\n<none>:<none> 0123456789ab\n"
+    assert images_table([bare], now, "table {{.ID}}\t{{.Digest}}").splitlines() == [
+        "IMAGE ID       DIGEST", "0123456789ab   sha256:" + "e" * 64]
+    row = json.loads(images_table([img], now, "json"))
+    assert row["CreatedSince"] == "2 hours ago" and row["CreatedAt"] == "2027-01-15 08:00:00 +0000 UTC"
 
 
 def test_templates():
