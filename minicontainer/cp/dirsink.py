@@ -34,16 +34,21 @@ class Handle:
 
 class DirSink:
     """keep_owner: give entries the source's uid/gid (into a container, as Docker keeps the tar's);
-    out of a container Docker extracts with NoLchown, so the files belong to the invoking user."""
+    out of a container Docker extracts with NoLchown, so the files belong to the invoking user.
+    owner: (uid, gid) for every entry instead (`cp -a` into a container with a Config.User)."""
 
-    def __init__(self, keep_owner: bool):
-        self.keep_owner = keep_owner
+    def __init__(self, keep_owner: bool, owner: tuple[int, int] | None = None):
+        self.keep_owner = keep_owner or owner is not None
+        self.owner = owner
         self._links: dict[tuple[int, int], int] = {}  # source (dev, ino) -> fd of its first copy
 
     def close(self) -> None:
         for fd in self._links.values():
             os.close(fd)
         self._links.clear()
+
+    def _ids(self, st: os.stat_result) -> tuple[int, int]:
+        return self.owner if self.owner is not None else (st.st_uid, st.st_gid)
 
     # ---------------------------------------------------------------- entries
     def begin_dir(self, parent: Handle, name: str, st: os.stat_result) -> Handle:
@@ -95,7 +100,7 @@ class DirSink:
         self._make_room(parent, name)
         os.symlink(target, name, dir_fd=parent.fd)
         if self.keep_owner:
-            os.chown(name, st.st_uid, st.st_gid, dir_fd=parent.fd, follow_symlinks=False)
+            os.chown(name, *self._ids(st), dir_fd=parent.fd, follow_symlinks=False)
         os.utime(name, ns=(st.st_atime_ns, st.st_mtime_ns), dir_fd=parent.fd, follow_symlinks=False)
 
     def special(self, parent: Handle, name: str, st: os.stat_result) -> None:
@@ -106,7 +111,7 @@ class DirSink:
         finally:
             os.umask(old)
         if self.keep_owner:
-            os.chown(name, st.st_uid, st.st_gid, dir_fd=parent.fd, follow_symlinks=False)
+            os.chown(name, *self._ids(st), dir_fd=parent.fd, follow_symlinks=False)
         os.utime(name, ns=(st.st_atime_ns, st.st_mtime_ns), dir_fd=parent.fd, follow_symlinks=False)
 
     # ---------------------------------------------------------------- helpers
@@ -122,7 +127,7 @@ class DirSink:
 
     def _meta(self, fd: int, st: os.stat_result) -> None:
         if self.keep_owner:
-            os.fchown(fd, st.st_uid, st.st_gid)
+            os.fchown(fd, *self._ids(st))
         os.fchmod(fd, stat.S_IMODE(st.st_mode))  # after chown, which clears setuid bits
         os.utime(fd, ns=(st.st_atime_ns, st.st_mtime_ns))
 

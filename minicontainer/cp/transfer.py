@@ -136,8 +136,10 @@ def _parent_must_be_dir(host: Root, path: str) -> None:
 
 
 # ------------------------------------------------------------------------ into a container
-def copy_in(ctr: Root, host: Root, container: str, src: str, dst: str, follow: bool) -> tuple[int, str]:
-    """src: absolute local path or "-"; dst: container path as the user wrote it.
+def copy_in(ctr: Root, host: Root, container: str, src: str, dst: str, follow: bool,
+            owner: tuple[int, int] | None = None) -> tuple[int, str]:
+    """src: absolute local path or "-"; dst: container path as the user wrote it; owner: (uid, gid)
+    every entry gets (`cp -a` with the container's Config.User), else the source's.
     Returns (size, where it went as container:path)."""
     dst_path = in_container(dst)
     dst_info, st = destination(ctr, dst_path)
@@ -149,7 +151,7 @@ def copy_in(ctr: Root, host: Root, container: str, src: str, dst: str, follow: b
         handle = _extraction_point(ctr, container, dst_info.path)
         handle.close()
         from minicontainer.cp.tarstream import extract
-        sink = DirSink(keep_owner=True)
+        sink = DirSink(keep_owner=True, owner=owner)
         try:
             extract(sys.stdin.buffer, ctr, clean(dst_info.path), sink)
         finally:
@@ -160,7 +162,7 @@ def copy_in(ctr: Root, host: Root, container: str, src: str, dst: str, follow: b
     try:
         extract_dir, entry = placement(source.info, dst_info)
         tally = Tally()
-        _run(source, DirSink(keep_owner=True), tally, _extraction_point(ctr, container, extract_dir), entry)
+        _run(source, DirSink(keep_owner=True, owner=owner), tally, _extraction_point(ctr, container, extract_dir), entry)
         return tally.size, f"{container}:{dst_info.path}"
     finally:
         source.close()

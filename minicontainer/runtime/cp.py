@@ -15,7 +15,7 @@ import os
 import signal
 
 from minicontainer.cp.rooted import Root
-from minicontainer.errors import MCError
+from minicontainer.errors import DaemonError, MCError
 from minicontainer.kernel import proc
 from minicontainer.kernel.helper import describe as _describe
 from minicontainer.kernel.helper import in_helper as _in_helper
@@ -30,7 +30,9 @@ def copy(rt, req) -> tuple[int, str]:
         host = Root.host()
         try:
             if req.to_container:
-                return transfer.copy_in(ctr, host, req.container, req.local_path, req.container_path, req.follow_link)
+                owner = _container_user(ctr, rec.config.get("User", "")) if req.archive else None
+                return transfer.copy_in(ctr, host, req.container, req.local_path, req.container_path, req.follow_link,
+                                        owner)
             size = transfer.copy_out(ctr, host, req.container, req.container_path, req.local_path, req.follow_link)
             return size, req.local_path
         except OSError as exc:
@@ -45,6 +47,28 @@ def copy(rt, req) -> tuple[int, str]:
         finally:
             root.close()
     return _in_helper(lambda: _with_stopped_root(rt, rec, work))
+
+
+def _container_user(ctr: Root, spec: str) -> tuple[int, int] | None:
+    """`cp -a`: the uid and gid of the container's Config.User, from its own /etc/passwd and
+    /etc/group (daemon/archive_tarcopyoptions_unix.go); None without a user (the sources' owners)."""
+    if not spec:
+        return None
+    from minicontainer.runtime.users import UnknownUser, resolve
+    texts = []
+    for path in ("/etc/passwd", "/etc/group"):
+        try:
+            fd = ctr.open(path, os.O_RDONLY)
+        except OSError:
+            texts.append("")
+            continue
+        with os.fdopen(fd, encoding="utf-8", errors="replace") as f:
+            texts.append(f.read())
+    try:
+        user = resolve(spec, *texts)
+    except UnknownUser as exc:
+        raise DaemonError(str(exc), 1) from None
+    return user.uid, user.gid
 
 
 def _running_root(rec) -> Root | None:

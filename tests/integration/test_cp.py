@@ -263,3 +263,28 @@ def test_copy_to_a_dangling_link_with_a_trailing_slash_is_no_such_directory(mc, 
     assert mc.ok("exec", "dl", "sh", "-c", "ls -a /tmp /tmp/d2; test ! -e /tmp/nowhere && test ! -e /tmp/d2/nowhere && echo none") \
         .endswith("none\n")  # nothing was created
     mc.ok("rm", "-f", "dl")
+
+
+def test_cp_archive_mode_gives_the_files_to_the_containers_user(mc, tmp_path):
+    """`cp -a` into a container with a Config.User: every entry belongs to that user (its uid and
+    gid from the container's /etc/passwd), running or stopped; without -a the sources' owners stay."""
+    src = tmp_path / "tree"
+    (src / "sub").mkdir(parents=True)
+    (src / "sub" / "f").write_text("x\n")
+    for path in (src, src / "sub", src / "sub" / "f"):
+        os.chown(path, 123, 456)
+    mc.ok("run", "-d", "--name", "owned", "-u", "nobody", "--net", "none", "busybox", "sleep", "60")
+    mc.ok("cp", "-a", str(src), "owned:/tmp/a")
+    mc.ok("cp", str(src), "owned:/tmp/b")
+    owners = mc.ok("exec", "owned", "sh", "-c", "stat -c '%n %u:%g' /tmp/a /tmp/a/sub/f /tmp/b /tmp/b/sub/f")
+    assert owners.split("\n")[:4] == ["/tmp/a 65534:65534", "/tmp/a/sub/f 65534:65534", "/tmp/b 123:456",
+                                      "/tmp/b/sub/f 123:456"]
+    mc.ok("stop", "-t", "0", "owned")
+    mc.ok("cp", "-a", str(src / "sub" / "f"), "owned:/tmp/c")
+    mc.ok("start", "owned")
+    assert mc.ok("exec", "owned", "stat", "-c", "%u:%g", "/tmp/c").strip() == "65534:65534"
+    mc.ok("rm", "-f", "owned")
+    mc.ok("create", "--name", "ghostly", "-u", "ghost", "busybox", "true")
+    out = mc("cp", "-a", str(src), "ghostly:/tmp/d")
+    assert out.returncode == 1 and out.stderr.strip() == (
+        "Error response from daemon: unable to find user ghost: no matching entries in passwd file")
