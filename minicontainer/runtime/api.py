@@ -121,7 +121,7 @@ class Runtime:
             raise DaemonError("no command specified", 125)
         cid = os.urandom(32).hex()
         mode = self.network_mode(spec.network)
-        hostname = spec.hostname or mode.default_hostname(cid)
+        hostname = spec.hostname or (os.uname().nodename if spec.uts == "host" else mode.default_hostname(cid))
         interactive, attached = spec.interactive, not spec.detach
         config = {
             "Hostname": hostname, "Domainname": spec.domainname, "User": spec.user or image.config.get("User") or "",
@@ -135,7 +135,7 @@ class Runtime:
         }
         return ContainerRecord(id=cid, name=spec.name or "", created=now_rfc3339(), image_id=image.id,
                                image_ref=spec.image, config=config,
-                               host_config={"NetworkMode": spec.network, "AutoRemove": spec.remove,
+                               host_config={"NetworkMode": spec.network, "AutoRemove": spec.remove, "UTSMode": spec.uts,
                                             "Binds": spec.binds or None, "Dns": list(spec.dns.servers),
                                             "DnsSearch": list(spec.dns.search), "DnsOptions": list(spec.dns.options),
                                             "ExtraHosts": list(spec.dns.extra_hosts) or None,

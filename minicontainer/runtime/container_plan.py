@@ -16,9 +16,10 @@ NSD = sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC
 
 
 def container_plan(*, lower: list[str], upper: str, work: str, merged: str, etc_files: dict[str, str],
-                   hostname: str, private_net: bool, volume_steps: list | None = None) -> Plan:
+                   hostname: str | None, private_net: bool, volume_steps: list | None = None) -> Plan:
     """etc_files maps an in-container path (/etc/hosts) to the host file bind-mounted there;
-    volume_steps are the -v / --mount mounts (runtime/volumes.py), made before pivot_root."""
+    volume_steps are the -v / --mount mounts (runtime/volumes.py), made before pivot_root;
+    hostname None: the container shares the host's UTS namespace (--uts host) and sets none."""
     plan = Plan([LinkUp("lo")] if private_net else [])
     plan.extend([
         m.MakeMountsPrivate(),
@@ -41,6 +42,7 @@ def container_plan(*, lower: list[str], upper: str, work: str, merged: str, etc_
         m.PivotRoot(merged),
         m.MaskPaths(list(m.MASKED_PATHS)),
         m.ReadonlyPaths(list(m.READONLY_PATHS)),
-        SetHostname(hostname),
     ])
+    if hostname is not None:
+        plan.add(SetHostname(hostname))
     return plan

@@ -145,7 +145,14 @@ def etc_mounts(store: ContainerStore, rec: ContainerRecord, owner: str) -> dict[
     return {f"/etc/{n}": store.path(owner, n) for n in ETC_FILES if f"/etc/{n}" not in mine}
 
 
-def container_steps(world: World, rec: ContainerRecord, private_net: bool) -> list[Step]:
+def namespaces_of(rec: ContainerRecord, mode) -> list[str]:
+    """The namespaces the container's process makes: its network mode's, less the UTS namespace
+    with --uts host (it keeps the host's, and so its hostname)."""
+    shared = {"uts"} if rec.host_config.get("UTSMode") == "host" else set()
+    return [kind for kind in mode.namespaces if kind not in shared]
+
+
+def container_steps(world: World, rec: ContainerRecord, private_net: bool, private_uts: bool = True) -> list[Step]:
     """The steps inside the container's new namespaces (runtime/container_plan.py)."""
     store = world.containers
     merged = store.path(rec.id, "merged")
@@ -155,7 +162,7 @@ def container_steps(world: World, rec: ContainerRecord, private_net: bool) -> li
         volume_steps = mount_steps(rec.mounts, merged)
     return container_plan(
         lower=world.images.lower_dirs(world.images.get(rec.image_id)), upper=store.path(rec.id, "upper"),
-        work=store.path(rec.id, "work"), merged=merged, hostname=rec.config["Hostname"], private_net=private_net,
+        work=store.path(rec.id, "work"), merged=merged, hostname=rec.config["Hostname"] if private_uts else None, private_net=private_net,
         etc_files=etc_mounts(store, rec, world.mode(rec.network_mode).etc_owner(rec.id)),
         volume_steps=volume_steps).steps
 
@@ -171,11 +178,12 @@ def start_plan(world: World, rec: ContainerRecord, winsize: bytes | None = None)
             raise allocated_error(rec.name, rec.id, clash)
     joins = mode.joins()
     extra = world.extra_hosts(rec)
-    container = container_steps(world, rec, "net" in mode.namespaces)
+    namespaces = namespaces_of(rec, mode)
+    container = container_steps(world, rec, "net" in namespaces, "uts" in namespaces)
     launch = launch_for(rec, winsize)
     endpoints = mode.reserve(rec, world.lease)
     network = mode.first_use_steps(rec)
     files = file_steps(world.containers, rec, world.etc_texts(rec, [ep.ip for ep in endpoints], extra))
-    return StartPlan(mode=mode, endpoints=endpoints, network=network, files=files, namespaces=list(mode.namespaces),
+    return StartPlan(mode=mode, endpoints=endpoints, network=network, files=files, namespaces=namespaces,
                      joins=joins, launch=launch, container=container,
                      host=lambda pid: mode.host_steps(rec, endpoints, pid))

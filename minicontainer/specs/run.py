@@ -39,6 +39,7 @@ class RunSpec:
     domainname: str = ""                          # --domainname: Config.Domainname
     expose: list = field(default_factory=list)    # --expose: ExposedPorts keys ("80/tcp"), for -P too
     dns: DnsSpec = field(default_factory=DnsSpec)  # --dns, --dns-search, --dns-option, --add-host, --link
+    uts: str = ""                                 # --uts: "" (its own UTS namespace) or "host" (HostConfig.UTSMode)
 
 
 def parse_env(items: list[str], environ: Mapping[str, str] | None = None) -> list[str]:
@@ -78,6 +79,10 @@ def validate(spec: RunSpec) -> RunSpec:
     check_workdir(spec.workdir)
     if spec.hostname and not _HOSTNAME_RE.match(spec.hostname):
         raise DaemonError(f"invalid hostname format: {spec.hostname}", 125)
+    if spec.uts not in ("", "host"):
+        raise DaemonError(f"invalid UTS mode: {spec.uts}", 125)
+    if spec.uts == "host" and spec.hostname:
+        raise DaemonError("conflicting options: hostname and the UTS mode", 125)
     if spec.network.startswith("container:"):
         if not spec.network.partition(":")[2]:
             raise DaemonError("invalid container format container:<name|id>", 125)
@@ -90,7 +95,7 @@ def validate(spec: RunSpec) -> RunSpec:
 def from_options(image: str, command=(), *, name=None, detach=False, remove=False, env=(), workdir="", hostname="",
                  interactive=False, tty=False, network="bridge", publish=(), volume=(), mount=(), user="",
                  entrypoint=None, publish_all=False, ip="", mac_address="", network_alias=(), domainname="",
-                 dns=(), dns_search=(), dns_option=(), add_host=(), link=(), expose=(), tmpfs=()) -> RunSpec:
+                 dns=(), dns_search=(), dns_option=(), add_host=(), link=(), expose=(), tmpfs=(), uts="") -> RunSpec:
     """A validated RunSpec from `run`'s options as strings, the way the CLI and the Python API both
     take them (`publish=["8080:80"]`, `volume=["/src:/dst:ro"]`): one parser, the same errors."""
     from minicontainer.specs.dns import dns_spec
@@ -105,5 +110,5 @@ def from_options(image: str, command=(), *, name=None, detach=False, remove=Fals
                    network=networks[0].network, networks=networks, publish=parse_all(list(publish)), mounts=mounts, binds=list(volume), user=user,
                    entrypoint=entrypoint, publish_all=publish_all, domainname=domainname,
                    dns=dns_spec(dns, dns_search, dns_option, add_host, link),
-                   expose=[key for e in expose for key in parse_expose(e)])
+                   expose=[key for e in expose for key in parse_expose(e)], uts=uts)
     return validate(spec)

@@ -23,6 +23,14 @@ CASES = [
      'minicontainer: invalid range format for --expose: abc, error: strconv.ParseUint: parsing "abc": invalid syntax'),
     (["run", "-p", "8080-8081:80-82", "busybox", "true"], 125,
      "minicontainer: invalid ranges specified for container and host Ports: 80-82 and 8080-8081"),
+    # namespaces
+    (["run", "--uts", "bad", "busybox", "true"], 125, "minicontainer: Error response from daemon: invalid UTS mode: bad"),
+    (["run", "--uts", "host", "-h", "foo", "busybox", "true"], 125,
+     "minicontainer: Error response from daemon: conflicting options: hostname and the UTS mode"),
+    (["--iptables-backend", "pf", "ps"], 125,
+     'minicontainer: invalid argument "pf" for "--iptables-backend" flag: legacy or nft'),
+    (["volume", "create", "-o", "device=/srv", "bad-opts"], 1,
+     'Error response from daemon: create bad-opts: missing required option: "type"'),
     # volumes and mounts
     (["run", "-v", "/tmp:relative", "busybox", "true"], 125, re.compile(r"mount path: 'relative' mount path must be absolute$")),
     (["run", "-v", ":/data", "busybox", "true"], 125, "minicontainer: invalid spec: :/data: empty section between colons"),

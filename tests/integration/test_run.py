@@ -36,6 +36,18 @@ def test_hostname_flag(mc):
     assert mc.ok("run", "--rm", "-h", "box1", "busybox", "hostname") == "box1\n"
 
 
+def test_uts_host_shares_the_hosts_uts_namespace_and_name(mc):
+    mc.ok("run", "-d", "--name", "uts", "--uts", "host", "--net", "none", "busybox", "sleep", "60")
+    pid = mc.ok("inspect", "-f", "{{.State.Pid}}", "uts").strip()
+    assert os.readlink(f"/proc/{pid}/ns/uts") == os.readlink("/proc/self/ns/uts")
+    assert os.readlink(f"/proc/{pid}/ns/ipc") != os.readlink("/proc/self/ns/ipc")  # only the UTS one is shared
+    host = socket.gethostname()
+    assert mc.ok("exec", "uts", "sh", "-c", "hostname; cat /etc/hostname; echo $HOSTNAME").split() == [host] * 3
+    assert mc.ok("inspect", "-f", "{{.HostConfig.UTSMode}} {{.Config.Hostname}}", "uts").split() == ["host", host]
+    mc.ok("rm", "-f", "uts")
+    assert socket.gethostname() == host  # a container with the host's UTS namespace set no name of its own
+
+
 def test_host_mounts_are_invisible(mc, tmp_path):
     out = mc.ok("run", "--rm", "busybox", "cat", "/proc/mounts")
     assert str(tmp_path) not in out.replace(mc.root, "")  # our overlay paths aside, nothing of the host's tree
