@@ -61,9 +61,12 @@ def entry(step, where: str | None = None) -> dict:
     return {"phase": where or _phase, "step": type(step).__name__, "why": step.why, "sh": step.explain()}
 
 
-def unshare_line(kinds: list[str], joins: dict[str, int]) -> dict:
-    """The namespaces a container's process unshares, and those it joins (kind -> that process's pid)."""
+def unshare_line(kinds: list[str], joins: dict[str, int], host_pid: bool = False) -> dict:
+    """The namespaces a container's process unshares, and those it joins (kind -> that process's pid);
+    host_pid: it keeps the host's pid namespace (otherwise the supervisor gives it a new one)."""
     line: dict = {"phase": "unshare", "kinds": kinds}
+    if host_pid:
+        line["pid"] = "host"
     if joins:
         line["join"] = {kind: f"/proc/{pid}/ns/{kind}" for kind, pid in joins.items()}
     return line

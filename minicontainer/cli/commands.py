@@ -49,6 +49,7 @@ RUN_FLAGS = [
     Flag("hostname", "h", kind="str", metavar="string", help="Container host name"),
     Flag("domainname", kind="str", metavar="string", help="Container NIS domain name"),
     Flag("uts", kind="str", metavar="string", help="UTS namespace to use (host: the host's, its hostname too)"),
+    Flag("pid", kind="str", metavar="string", help="PID namespace to use (host: the host's, all its processes visible)"),
     Flag("dns", kind="list", metavar="list", help="Set custom DNS servers"),
     Flag("dns-search", kind="list", metavar="list", help="Set custom DNS search domains"),
     Flag("dns-option", kind="list", metavar="list", help="Set DNS options"),
@@ -92,7 +93,7 @@ def _run_spec(opts, args):
                         publish_all=opts.publish_all, ip=opts.ip, mac_address=opts.mac_address,
                         network_alias=opts.network_alias + opts.net_alias, domainname=opts.domainname,
                         dns=opts.dns, dns_search=opts.dns_search, dns_option=opts.dns_option, add_host=opts.add_host,
-                        link=opts.link, expose=opts.expose, tmpfs=opts.tmpfs, uts=opts.uts)
+                        link=opts.link, expose=opts.expose, tmpfs=opts.tmpfs, uts=opts.uts, pid=opts.pid)
 
 
 def _create(rt, spec, pull_policy: str = "missing"):

@@ -57,3 +57,33 @@ def wait_pidfd(fd: int, timeout: float | None) -> bool:
     poller = select.poll()
     poller.register(fd, select.POLLIN)
     return bool(poller.poll(None if timeout is None else int(timeout * 1000)))
+
+
+def in_mount_namespace(inode: int) -> list[int]:
+    """The processes whose mount namespace is the one with this inode."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if os.stat(f"/proc/{entry}/ns/mnt").st_ino == inode:
+                    found.append(int(entry))
+            except OSError:  # gone meanwhile, or a kernel thread
+                continue
+    return found
+
+
+def kill_mount_namespace(inode: int, rounds: int = 50) -> None:
+    """SIGKILL every process of a mount namespace, again until none is left (one may fork while
+    we look): what the end of a pid namespace does for a container that has none of its own."""
+    import signal
+    import time
+    for _ in range(rounds):
+        pids = in_mount_namespace(inode)
+        if not pids:
+            return
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.01)

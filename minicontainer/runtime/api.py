@@ -136,6 +136,7 @@ class Runtime:
         return ContainerRecord(id=cid, name=spec.name or "", created=now_rfc3339(), image_id=image.id,
                                image_ref=spec.image, config=config,
                                host_config={"NetworkMode": spec.network, "AutoRemove": spec.remove, "UTSMode": spec.uts,
+                                            "PidMode": spec.pid,
                                             "Binds": spec.binds or None, "Dns": list(spec.dns.servers),
                                             "DnsSearch": list(spec.dns.search), "DnsOptions": list(spec.dns.options),
                                             "ExtraHosts": list(spec.dns.extra_hosts) or None,

@@ -32,7 +32,7 @@ def terminal_winsize(fd: int = 0) -> bytes | None:
 
 class Relay:
     def __init__(self, started: Started, log: LogWriter | None, echo: bool, forward_stdin: bool, sink=None,
-                 attach=None):
+                 attach=None, on_exit=None):
         self.pid = started.pid
         self.master = started.master
         self.outputs = {started.master: "stdout"} if started.master is not None else dict(started.outputs)
@@ -44,6 +44,7 @@ class Relay:
         self.pending = b""
         self.signals: list[int] = []
         self.attach = attach  # an attach.AttachPoint: `attach` clients get the output and feed the stdin
+        self.on_exit = on_exit  # (pidfd of the main process, what to do when it exits), --pid host's
 
     def _on_signal(self, signum, _frame) -> None:
         self.signals.append(signum)
@@ -127,6 +128,7 @@ class Relay:
             while self.outputs:
                 rlist = [rfd, *self.outputs] + ([self.stdin_src] if self.stdin_src is not None else [])
                 rlist += self.attach.fds() if self.attach is not None else []
+                rlist += [self.on_exit[0]] if self.on_exit is not None else []
                 wlist = [self.stdin_dst] if self.pending and self.stdin_dst is not None else []
                 try:
                     readable, writable, _ = select.select(rlist, wlist, [])
@@ -141,7 +143,10 @@ class Relay:
                             break
                     self._handle_signals()
                 for fd in readable:
-                    if fd in self.outputs:
+                    if self.on_exit is not None and fd == self.on_exit[0]:
+                        self.on_exit[1]()  # the other processes go, so their copies of the outputs close
+                        self.on_exit = None
+                    elif fd in self.outputs:
                         self._read_output(fd)
                     elif fd == self.stdin_src:
                         self._read_stdin()

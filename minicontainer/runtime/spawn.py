@@ -242,9 +242,11 @@ def _run_child(ch: _Channels, launch: Launch, before_exec=None) -> None:
         _child_fail(ch.errw, 125, f"{type(exc).__name__}: {exc}")
 
 
-def spawn_container(kinds: list[str], plan: Plan, launch: Launch, ready=None, join: dict[str, int] | None = None) -> Started:
-    """Start a new container: new namespaces of `kinds` plus a new pid namespace, then `plan`, then exec.
-    join maps a namespace kind to an open /proc/<pid>/ns/<kind> fd the child enters instead (container:ID)."""
+def spawn_container(kinds: list[str], plan: Plan, launch: Launch, ready=None, join: dict[str, int] | None = None,
+                    new_pid: bool = True) -> Started:
+    """Start a new container: new namespaces of `kinds` plus (new_pid) a new pid namespace, then `plan`,
+    then exec. join maps a namespace kind to an open /proc/<pid>/ns/<kind> fd the child enters
+    instead (container:ID)."""
     join = join or {}
     ch = _Channels(launch)
 
@@ -266,12 +268,14 @@ def spawn_container(kinds: list[str], plan: Plan, launch: Launch, ready=None, jo
 
     own_pidns = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
     try:
-        sc.unshare(sc.CLONE_NEWPID)
+        if new_pid:
+            sc.unshare(sc.CLONE_NEWPID)
         pid = os.fork()
         if pid == 0:
             _run_child(ch, launch, before_exec)
         # Only our next child was meant to enter the new pid namespace: point pid_for_children back.
-        sc.setns(own_pidns, sc.CLONE_NEWPID)
+        if new_pid:
+            sc.setns(own_pidns, sc.CLONE_NEWPID)
     finally:
         os.close(own_pidns)
     ch.parent_side()

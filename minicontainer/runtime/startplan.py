@@ -97,12 +97,13 @@ class StartPlan:
     launch: Launch
     container: list[Step]
     host: Callable[[int], list[Step]]  # given the child's pid
+    host_pid: bool = False             # --pid host: no pid namespace of its own
 
     def trace_lines(self, pid: int = 0) -> list[dict]:
         """The whole start as trace lines, in the order a real start writes them (a dry run's
         script; the host steps name the child as $pid when pid is 0)."""
         return ([trace.entry(s, "network") for s in self.network] + [trace.entry(s, "files") for s in self.files]
-                + [trace.unshare_line(self.namespaces, self.joins), trace.exec_line(self.launch)]
+                + [trace.unshare_line(self.namespaces, self.joins, self.host_pid), trace.exec_line(self.launch)]
                 + [trace.entry(s, "host") for s in self.host(pid)] + [trace.entry(s, "container") for s in self.container])
 
 
@@ -186,4 +187,5 @@ def start_plan(world: World, rec: ContainerRecord, winsize: bytes | None = None)
     files = file_steps(world.containers, rec, world.etc_texts(rec, [ep.ip for ep in endpoints], extra))
     return StartPlan(mode=mode, endpoints=endpoints, network=network, files=files, namespaces=namespaces,
                      joins=joins, launch=launch, container=container,
-                     host=lambda pid: mode.host_steps(rec, endpoints, pid))
+                     host=lambda pid: mode.host_steps(rec, endpoints, pid),
+                     host_pid=rec.host_config.get("PidMode") == "host")

@@ -44,6 +44,7 @@ class Supervisor:
         self.log: LogWriter | None = None
         self.attach = None  # where `attach` clients connect (a detached container's supervisor only)
         self.control = None  # where `network connect` asks for what only we can hold (runtime/control.py)
+        self.mount_ns: int | None = None  # --pid host: the container's processes are those of this mount namespace
 
     def start(self) -> None:
         """Start the container: build its StartPlan, then execute it phase by phase (every applied
@@ -97,7 +98,7 @@ class Supervisor:
         with trace.phase("files"):
             Plan(plan.files).apply()
         checkpoint("files written")
-        trace.write(trace.unshare_line(plan.namespaces, plan.joins))
+        trace.write(trace.unshare_line(plan.namespaces, plan.joins, plan.host_pid))
         trace.write(trace.exec_line(plan.launch))
         journal = store.journal(rec.id)
 
@@ -120,7 +121,11 @@ class Supervisor:
             for kind, pid in plan.joins.items():
                 join.update(open_namespaces(pid, [kind]))
                 close_joined.callback(os.close, join[kind])
-            return spawn_container(plan.namespaces, Plan(plan.container), plan.launch, ready, join)
+            started = spawn_container(plan.namespaces, Plan(plan.container), plan.launch, ready, join,
+                                      new_pid=not plan.host_pid)
+        if plan.host_pid:  # no pid namespace whose end takes the container's other processes with it
+            self.mount_ns = os.stat(f"/proc/{started.pid}/ns/mnt").st_ino
+        return started
 
     def _start_dns(self) -> dict:
         """`network connect` gave the container its first user-defined network: its embedded DNS
@@ -173,11 +178,19 @@ class Supervisor:
         started = self.started
         interactive = self.foreground and self.rec.config.get("OpenStdin", False)
         _reap_proxies({p.proxy_pid for p in self.rec.ports if p.proxy_pid})
+        on_exit, pidfd = None, None
+        if self.mount_ns is not None:  # --pid host: when the main process ends, end the rest, as a pid namespace would
+            pidfd = os.pidfd_open(started.pid)
+            on_exit = (pidfd, lambda: proc.kill_mount_namespace(self.mount_ns))
         try:
-            Relay(started, self.log, echo=self.foreground, forward_stdin=interactive, attach=self.attach).run()
+            Relay(started, self.log, echo=self.foreground, forward_stdin=interactive, attach=self.attach,
+                  on_exit=on_exit).run()
         finally:
             self.log.close()
             _, status = os.waitpid(started.pid, 0)
+            if pidfd is not None:  # the main process is gone: none of the others may stay
+                proc.kill_mount_namespace(self.mount_ns)
+                os.close(pidfd)
             if self.control is not None:
                 self.control.close()
         code = os.waitstatus_to_exitcode(status)

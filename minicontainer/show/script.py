@@ -26,7 +26,7 @@ def _block(lines: list[dict], indent: str = "") -> list[str]:
 def _unshare(line: dict) -> str:
     """unshare(1) for the kinds the child unshares, plus the pid namespace the supervisor gives it;
     nsenter(1) first for the namespaces it joins (--net container:NAME)."""
-    kinds = ["pid"] + [k for k in line["kinds"] if k != "pid"]
+    kinds = ([] if line.get("pid") == "host" else ["pid"]) + [k for k in line["kinds"] if k != "pid"]
     # --kill-child: the container dies with its parent, as the runtime's PR_SET_PDEATHSIG does
     cmd = "unshare " + " ".join(f"--{KINDS[k][1]}" for k in kinds) + " --fork --kill-child --propagation unchanged"
     joins = " ".join(f"--{KINDS[k][1]}={path}" for k, path in sorted(line.get("join", {}).items()))

@@ -40,6 +40,7 @@ class RunSpec:
     expose: list = field(default_factory=list)    # --expose: ExposedPorts keys ("80/tcp"), for -P too
     dns: DnsSpec = field(default_factory=DnsSpec)  # --dns, --dns-search, --dns-option, --add-host, --link
     uts: str = ""                                 # --uts: "" (its own UTS namespace) or "host" (HostConfig.UTSMode)
+    pid: str = ""                                 # --pid: "" (its own pid namespace) or "host" (HostConfig.PidMode)
 
 
 def parse_env(items: list[str], environ: Mapping[str, str] | None = None) -> list[str]:
@@ -83,6 +84,11 @@ def validate(spec: RunSpec) -> RunSpec:
         raise DaemonError(f"invalid UTS mode: {spec.uts}", 125)
     if spec.uts == "host" and spec.hostname:
         raise DaemonError("conflicting options: hostname and the UTS mode", 125)
+    if spec.pid.startswith("container:"):
+        raise DaemonError(f"--pid {spec.pid}: joining another container's pid namespace is not supported by "
+                          "minicontainer yet (host is)", 125)
+    if spec.pid not in ("", "host"):
+        raise DaemonError(f"invalid PID mode: {spec.pid}", 125)
     if spec.network.startswith("container:"):
         if not spec.network.partition(":")[2]:
             raise DaemonError("invalid container format container:<name|id>", 125)
@@ -95,7 +101,7 @@ def validate(spec: RunSpec) -> RunSpec:
 def from_options(image: str, command=(), *, name=None, detach=False, remove=False, env=(), workdir="", hostname="",
                  interactive=False, tty=False, network="bridge", publish=(), volume=(), mount=(), user="",
                  entrypoint=None, publish_all=False, ip="", mac_address="", network_alias=(), domainname="",
-                 dns=(), dns_search=(), dns_option=(), add_host=(), link=(), expose=(), tmpfs=(), uts="") -> RunSpec:
+                 dns=(), dns_search=(), dns_option=(), add_host=(), link=(), expose=(), tmpfs=(), uts="", pid="") -> RunSpec:
     """A validated RunSpec from `run`'s options as strings, the way the CLI and the Python API both
     take them (`publish=["8080:80"]`, `volume=["/src:/dst:ro"]`): one parser, the same errors."""
     from minicontainer.specs.dns import dns_spec
@@ -110,5 +116,5 @@ def from_options(image: str, command=(), *, name=None, detach=False, remove=Fals
                    network=networks[0].network, networks=networks, publish=parse_all(list(publish)), mounts=mounts, binds=list(volume), user=user,
                    entrypoint=entrypoint, publish_all=publish_all, domainname=domainname,
                    dns=dns_spec(dns, dns_search, dns_option, add_host, link),
-                   expose=[key for e in expose for key in parse_expose(e)], uts=uts)
+                   expose=[key for e in expose for key in parse_expose(e)], uts=uts, pid=pid)
     return validate(spec)

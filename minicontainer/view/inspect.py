@@ -159,7 +159,7 @@ def container_json(rt, rec) -> dict:
             "CgroupnsMode": "host", "Dns": hc.get("Dns") or [], "DnsOptions": hc.get("DnsOptions") or [],
             "DnsSearch": hc.get("DnsSearch") or [], "ExtraHosts": hc.get("ExtraHosts"), "Links": _links(rec),
             "Tmpfs": {m.target: m.tmpfs_options for m in rec.mounts if m.tmpfs_flag} or None,
-            "IpcMode": "private", "PidMode": "", "Privileged": False, "PublishAllPorts": False,
+            "IpcMode": "private", "PidMode": hc.get("PidMode", ""), "Privileged": False, "PublishAllPorts": False,
             "ReadonlyRootfs": False, "UTSMode": hc.get("UTSMode", ""), "ShmSize": 67108864, "Runtime": "minicontainer",
             "MaskedPaths": list(MASKED_PATHS), "ReadonlyPaths": list(READONLY_PATHS),
         },

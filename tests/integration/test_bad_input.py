@@ -27,6 +27,7 @@ CASES = [
     (["run", "--uts", "bad", "busybox", "true"], 125, "minicontainer: Error response from daemon: invalid UTS mode: bad"),
     (["run", "--uts", "host", "-h", "foo", "busybox", "true"], 125,
      "minicontainer: Error response from daemon: conflicting options: hostname and the UTS mode"),
+    (["run", "--pid", "bad", "busybox", "true"], 125, "minicontainer: Error response from daemon: invalid PID mode: bad"),
     (["--iptables-backend", "pf", "ps"], 125,
      'minicontainer: invalid argument "pf" for "--iptables-backend" flag: legacy or nft'),
     (["volume", "create", "-o", "device=/srv", "bad-opts"], 1,

@@ -1,7 +1,10 @@
 """`run` against the real kernel: isolation proven from inside, exit codes, errors that change nothing."""
 
 import os
+import random
 import socket
+import subprocess
+import time
 
 import pytest
 
@@ -48,7 +51,36 @@ def test_uts_host_shares_the_hosts_uts_namespace_and_name(mc):
     assert socket.gethostname() == host  # a container with the host's UTS namespace set no name of its own
 
 
+def _sleepers(mark: str) -> list[int]:
+    out = subprocess.run(["pgrep", "-f", f"^sleep {mark}"], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+def test_pid_host_sees_the_hosts_processes_and_takes_its_own_along(mc):
+    """--pid host: no pid namespace of its own (it sees ours, with our pids); when its main process
+    ends, the processes it left go too, as they would with the end of a pid namespace."""
+    mark = str(random.randrange(10**6, 10**7))
+    mc.ok("run", "-d", "--name", "ph", "--pid", "host", "--net", "none", "busybox", "sh", "-c",
+          f"sleep {mark}1 & sleep {mark}2 & exec sleep {mark}3")
+    pid = int(mc.ok("inspect", "-f", "{{.State.Pid}}", "ph"))
+    assert os.readlink(f"/proc/{pid}/ns/pid") == os.readlink("/proc/self/ns/pid")
+    assert f"{os.getpid()}\n" in mc.ok("exec", "ph", "ls", "/proc").replace(" ", "\n")  # this test's own pid
+    assert mc.ok("inspect", "-f", "{{.HostConfig.PidMode}}", "ph").strip() == "host"
+    deadline = time.monotonic() + 5
+    while len(_sleepers(mark)) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(_sleepers(mark)) == 3
+    mc.ok("rm", "-f", "ph")
+    assert _sleepers(mark) == []
+    # a main process that ends by itself takes its background children along too
+    out = mc.ok("run", "--pid", "host", "--net", "none", "--name", "ph2", "busybox", "sh", "-c",
+                f"sleep {mark}4 & echo started")
+    assert out == "started\n" and _sleepers(mark) == []
+    mc.ok("rm", "ph2")
+
+
 def test_host_mounts_are_invisible(mc, tmp_path):
+
     out = mc.ok("run", "--rm", "busybox", "cat", "/proc/mounts")
     assert str(tmp_path) not in out.replace(mc.root, "")  # our overlay paths aside, nothing of the host's tree
     assert out.split("\n")[0].startswith("overlay / overlay")
