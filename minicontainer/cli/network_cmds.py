@@ -152,8 +152,11 @@ def network_show(rt, opts, args) -> int:
 
 
 def network_rules(rt, opts, args) -> int:
-    from minicontainer.show.rules_view import render
-    _out(render(rt, _store(rt)))
+    from minicontainer.show.rules_view import render, zero
+    if opts.zero:
+        for command in zero(rt, _store(rt)):
+            print(command, file=sys.stderr)
+    _out(render(rt, _store(rt), counters=opts.counters or opts.zero))
     return 0
 
 
@@ -216,5 +219,9 @@ def subcommands():
                 max_args=1, examples=["minicontainer network show", "minicontainer network show --format svg -o net.svg"],
                 repairs_rules=False),
         Command("rules", "network rules", "Print our iptables rules as the kernel has them, each annotated",
-                network_rules, max_args=0, examples=["minicontainer network rules"], repairs_rules=False),
+                network_rules, [Flag("counters", "c", help="Show each rule's packet and byte counters"),
+                                Flag("zero", "z", help="Zero the counters of our rules (only ours), then show them")],
+                max_args=0, examples=["minicontainer network rules", "minicontainer network rules --counters",
+                                      "minicontainer network rules --zero   # then make traffic, and look again"],
+                repairs_rules=False),
     ]

@@ -43,14 +43,36 @@ def _ours(line: str, chains: set[str], bridges: set[str]) -> bool:
 HEADERS = {LEGACY: "the legacy x_tables backend", NFT: "nf_tables, through iptables-nft"}
 
 
-def render(rt, networks) -> str:
-    notes = expected(rt, networks)
+def _names(networks) -> tuple[set[str], set[str]]:
+    """Our chains and bridges: what makes a rule ours even when no record explains it."""
     chains = {name for n in networks.list() for names in Chains(n.chain_prefix).owned().values() for name in names}
-    bridges = {n.bridge for n in networks.list()}
-    backends = sorted({n.firewall_backend for n in networks.list()}) or [host_backend()]
+    return chains, {n.bridge for n in networks.list()}
+
+
+def _backends(networks) -> list[str]:
+    return sorted({n.firewall_backend for n in networks.list()}) or [host_backend()]
+
+
+def zero(rt, networks) -> list[str]:
+    """Zero the counters of the rules our records say we made (`network rules --zero`), never of
+    another tool's, even in our chains or naming our bridge; returns the commands."""
+    from minicontainer.network.counters import counted
+    from minicontainer.network.counters import zero as zero_rules
+    notes = expected(rt, networks)
+    done = []
+    for backend in _backends(networks):
+        ours = [r for table in (FILTER, NAT) for r in counted(backend, table) if (table, r.line) in notes]
+        done += zero_rules(backend, ours)
+    return done
+
+
+def render(rt, networks, counters: bool = False) -> str:
+    """counters: each rule with its packet and byte counts (iptables-save -c form)."""
+    notes = expected(rt, networks)
+    chains, bridges = _names(networks)
     out, seen = [], set()
-    for backend in backends:
-        out += render_backend(backend, notes, chains, bridges, seen)
+    for backend in _backends(networks):
+        out += render_backend(backend, notes, chains, bridges, seen, counters)
     missing = [f"#   -t {t} {line}" for (t, line) in notes if (t, line) not in seen]
     if missing:
         out.append("# MISSING from the kernel (deleted behind our back? the state records expect them):")
@@ -58,20 +80,26 @@ def render(rt, networks) -> str:
     return "\n".join(out) + "\n"
 
 
-def render_backend(backend: str, notes: dict, chains: set[str], bridges: set[str], seen: set) -> list[str]:
+def render_backend(backend: str, notes: dict, chains: set[str], bridges: set[str], seen: set,
+                   counters: bool = False) -> list[str]:
     """One backend's tables: our chains and rules, each with its note; adds what it showed to seen."""
-    out = [f"# minicontainer's rules in {HEADERS[backend]} (what `{iptables_command(backend)}-save` shows; "
-           f"`{iptables_command(backend)} -S` and `-L` read the same tables)"]
+    out = [f"# minicontainer's rules in {HEADERS[backend]} (what `{iptables_command(backend)}-save"
+           f"{' -c' if counters else ''}` shows; `{iptables_command(backend)} -S` and `-L` read the same tables)"]
+    from minicontainer.network.counters import split_counted
     for table in (FILTER, NAT):
-        save = subprocess.run([save_command(backend), "-t", table], capture_output=True, text=True).stdout
+        argv = [save_command(backend), *(["-c"] if counters else []), "-t", table]
+        save = subprocess.run(argv, capture_output=True, text=True).stdout
         out.append(f"*{table}")
-        for line in save.splitlines():
+        for raw in save.splitlines():
+            line, counts = split_counted(raw)
             if line.startswith(":") and line.split()[0][1:] in chains:
-                out.append(line)
+                out.append(raw)
             elif line.startswith("-A") and ((table, line) in notes or _ours(line, chains, bridges)):
                 note = notes.get((table, line))
-                out.append(f"# {note}" if note else "# ? not made by minicontainer: someone else's rule in our chains")
-                out.append(line)
+                tally = f"   ({counts[0]} packets, {counts[1]} bytes)" if counts else ""
+                out.append((f"# {note}" if note else "# ? not made by minicontainer: someone else's rule in our chains")
+                           + tally)
+                out.append(raw)
                 seen.add((table, line))
         out.append("COMMIT")
     return out

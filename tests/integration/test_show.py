@@ -4,6 +4,9 @@ import os
 import subprocess
 import xml.etree.ElementTree as ET
 
+import pytest
+
+from minicontainer.network.backends import BACKENDS
 from tests.integration.nethelp import curl
 
 
@@ -69,3 +72,42 @@ def test_network_show_bad_input(mc):
     assert out.returncode == 125 and "network nosuchnet not found" in out.stderr
     out = mc("network", "show", "--format", "png")
     assert out.returncode == 1 and "unknown format" in out.stderr
+
+
+def _counted(view: str, rule: str) -> int:
+    """The packet count `network rules -c` shows for the rule whose line ends with `rule`."""
+    lines = view.splitlines()
+    i = next(i for i, line in enumerate(lines) if line.endswith(rule))
+    return int(lines[i].split("]", 1)[0].lstrip("[").split(":")[0])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_counters_count_three_pings_and_zero_only_ours(mc, outside_client):
+    """Three pings from a container to a client namespace outside the bridge: our "containers may
+    go out" rule counts exactly three requests, the replies' rule three, MASQUERADE one (NAT sees a
+    flow's first packet only). --zero zeroes ours and no other tool's rule in the same chain."""
+    ns, host_side = outside_client
+    client = host_side.rsplit(".", 1)[0] + "." + str(int(host_side.rsplit(".", 1)[1]) + 1)
+    theirs = f"MCF{mc.bridge[3:]}"
+    mc.ok("run", "-d", "--name", "pinger", "busybox", "sleep", "300")
+    mc.iptables("-N", theirs, check=True)
+    mc.iptables("-A", theirs, "-j", "RETURN", check=True)
+    mc.iptables("-I", "FORWARD", "1", "-i", mc.bridge, "-j", theirs, check=True)  # moves every rule of ours down one
+    try:
+        mc.ok("network", "rules", "--zero")
+        assert mc.ok("exec", "pinger", "ping", "-c", "3", "-W", "2", client).count("bytes from") == 3
+        view = mc.ok("network", "rules", "--counters")
+        assert _counted(view, f"-A FORWARD -i {mc.bridge} ! -o {mc.bridge} -j ACCEPT") == 3
+        assert _counted(view, f"-A FORWARD -o {mc.bridge} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT") == 3
+        assert _counted(view, f"-A POSTROUTING -s {mc.net}.0.0/16 ! -o {mc.bridge} -j MASQUERADE") == 1
+        zeroed = mc("network", "rules", "--zero")
+        assert all(_counted(zeroed.stdout, line) == 0 for line in (f"-i {mc.bridge} ! -o {mc.bridge} -j ACCEPT",
+                                                                    "--ctstate RELATED,ESTABLISHED -j ACCEPT"))
+        assert "-Z FORWARD 1\n" not in zeroed.stderr  # their rule is FORWARD's first: never zeroed by us
+        theirs_count = mc.save("-c", "-t", "filter")
+        assert f"[3:252] -A FORWARD -i {mc.bridge} -j {theirs}" in theirs_count
+    finally:
+        mc.iptables("-D", "FORWARD", "-i", mc.bridge, "-j", theirs)
+        mc.iptables("-F", theirs)
+        mc.iptables("-X", theirs)
+    mc.ok("rm", "-f", "pinger")
