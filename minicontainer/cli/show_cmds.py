@@ -50,6 +50,15 @@ def network_show(rt, opts, names: list[str]) -> int:
     return 0
 
 
+def cmd_conntrack(rt, opts, args) -> int:
+    """conntrack: our containers' tracked flows, NAT spelled out."""
+    from minicontainer.cli.format import table
+    from minicontainer.show.conntrack_view import rows
+    found = rows(rt, args[0] if args else None, opts.nat)
+    sys.stdout.write(table([["CONTAINER", "PROTO", "STATE", "FLOW"], *found]))
+    return 0
+
+
 def cmd_tour(rt, opts, args) -> int:
     from minicontainer.show.tour import Tour
     return Tour(pause=not opts.yes and sys.stdin.isatty() and sys.stdout.isatty()).run()
