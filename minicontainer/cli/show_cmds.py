@@ -59,6 +59,31 @@ def cmd_conntrack(rt, opts, args) -> int:
     return 0
 
 
+def cmd_trace(rt, opts, args) -> int:
+    """trace: follow one flow's packets through the nf_tables ruleset (runtime/packet_trace.py)."""
+    from minicontainer.network.backends import LEGACY
+    from minicontainer.network.networks import NetworkStore
+    from minicontainer.runtime.packet_trace import follow, target
+    from minicontainer.show.rules_view import expected
+    from minicontainer.show.trace_view import nft_notes, render
+    wanted = target(rt, opts.to, getattr(opts, "from"), opts.proto)
+    if opts.count < 1 or opts.timeout < 1:
+        raise MCError("--count and --timeout must be at least 1", 125)
+    networks = NetworkStore(rt.root)
+    if LEGACY in {n.firewall_backend for n in networks.list()}:
+        print("minicontainer: note: our rules are in the legacy iptables backend, which nf_tables tracing "
+              "cannot see: the trace shows the nf_tables chains the packets meet, not ours (a network made "
+              "with --iptables-backend nft can be traced whole; `network rules --counters` counts either)",
+              file=sys.stderr)
+    print(f"tracing {wanted.said}: up to {opts.count} packets, {opts.timeout} s"
+          + (f", probe: {' '.join(args)}" if args else ", waiting for your traffic"), file=sys.stderr, flush=True)
+    traced = follow(rt.root.lib, wanted.match, opts.count, opts.timeout, args or None)
+    if not traced.packets:
+        raise MCError(f"no packet of this flow was seen in {opts.timeout} s (nothing was left behind)", 1)
+    sys.stdout.write(render(traced.packets, traced.marking_table, nft_notes(expected(rt, networks))))
+    return 0
+
+
 def cmd_tour(rt, opts, args) -> int:
     from minicontainer.show.tour import Tour
     return Tour(pause=not opts.yes and sys.stdin.isatty() and sys.stdout.isatty()).run()

@@ -166,8 +166,8 @@ class Runtime:
     def recover(self, repair_rules: bool = True) -> list[str]:
         """Bring the root back to a clean state after commands or supervisors were killed: finish
         removals, drop half-created containers and names whose container is gone, reap containers
-        whose supervisor died (undoing their host-side steps), free leases of dead holders, and add
-        back firewall rules of ours that someone deleted. Returns the commands of that last part."""
+        whose supervisor died (undoing their host-side steps), free leases of dead holders, remove
+        the marking tables of killed traces, and add back firewall rules of ours that someone deleted. Returns the commands of that last part."""
         store = self.containers
         debris = store.debris()
         for cid in debris["gone"]:
@@ -190,6 +190,8 @@ class Runtime:
             store.drop_dangling_name(name)
         from minicontainer.network.networks import NetworkStore
         NetworkStore(self.root).reclaim_leases()
+        from minicontainer.network.nftrace import sweep
+        sweep(self.root.lib)  # the marking table of a trace that was killed
         if not repair_rules:
             return []
         from minicontainer.network.repair import repair
