@@ -84,6 +84,35 @@ def cmd_trace(rt, opts, args) -> int:
     return 0
 
 
+def capture_argv(rec, host_side: bool, network: str, count: int, expression: list[str]) -> list[str]:
+    """tcpdump on the container's interface inside its namespace, or on its veth's host end."""
+    endpoints = [ep for ep in rec.endpoints if not network or ep.network == network]
+    if not endpoints:
+        where = f"on network {network}" if network else f"of its own (--network {rec.network_mode})"
+        raise MCError(f"Error response from daemon: container {rec.name} has no interface {where} to capture on", 1)
+    ep = endpoints[0]
+    options = ["-n", "-l"] + (["-c", str(count)] if count else [])
+    if host_side:
+        return ["tcpdump", *options, "-i", ep.host_if, *expression]
+    return ["nsenter", f"--net=/proc/{rec.pid}/ns/net", "tcpdump", *options, "-i", ep.ifname, *expression]
+
+
+def cmd_capture(rt, opts, args) -> int:
+    """capture: tcpdump where the container's packets pass, as the command it runs."""
+    import os
+    import shlex
+    import shutil
+    rec = rt.get(args[0])
+    if not rec.running:
+        raise MCError(f"Error response from daemon: container {rec.name} is not running", 1)
+    if shutil.which("tcpdump") is None:
+        raise MCError("capture needs tcpdump (scripts/setup installs it; apt-get install tcpdump)", 1)
+    argv = capture_argv(rec, opts.host_side, opts.network, opts.count, args[1:])
+    print("+ " + shlex.join(argv), file=sys.stderr, flush=True)
+    os.execvp(argv[0], argv)
+    return 1  # not reached
+
+
 def cmd_tour(rt, opts, args) -> int:
     from minicontainer.show.tour import Tour
     return Tour(pause=not opts.yes and sys.stdin.isatty() and sys.stdout.isatty()).run()

@@ -86,3 +86,24 @@ def test_a_trace_killed_in_the_middle_is_cleaned_by_the_next_command(mc):
     assert "minicontainer_trace" not in tables()
     assert os.listdir(os.path.join(mc.root, "traces")) == []
     mc.ok("rm", "-f", "kt")
+
+
+def test_capture_sees_the_same_ping_inside_and_on_the_veth(mc):
+    import json
+    mc.ok("run", "-d", "--name", "cap", "busybox", "sleep", "300")
+    data = json.loads(mc.ok("inspect", "cap"))[0]
+    ip, gateway = data["NetworkSettings"]["IPAddress"], data["NetworkSettings"]["Gateway"]
+    inside = mc.popen("capture", "-c", "2", "cap", "icmp", stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    outside = mc.popen("capture", "--host-side", "-c", "2", "cap", "icmp", stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True)
+    import time
+    time.sleep(1)  # tcpdump opens its socket
+    assert mc.ok("exec", "cap", "ping", "-c", "1", "-W", "2", gateway).count("bytes from") == 1
+    seen = [p.communicate(timeout=20) for p in (inside, outside)]
+    for (out, err), where in zip(seen, ("-i eth0", "-i veth"), strict=True):
+        assert f"{ip} > {gateway}: ICMP echo request" in out and f"{gateway} > {ip}: ICMP echo reply" in out
+        assert err.startswith("+ ") and where in err.splitlines()[0]
+    assert seen[0][1].startswith("+ nsenter --net=/proc/")
+    out = mc("capture", "nosuch")
+    assert out.returncode == 1 and out.stderr.strip() == "Error response from daemon: No such container: nosuch"
+    mc.ok("rm", "-f", "cap")
