@@ -1,4 +1,4 @@
-"""Median wall time of container starts (on each firewall backend too, scripts/benchfw.py), the memory of one idle supervisor, a lookup through the
+"""Median wall time of container starts (on each firewall backend too, scripts/benchfw.py; how soon `trace` is ready, scripts/benchtrace.py), the memory of one idle supervisor, a lookup through the
 embedded DNS server and the memory it adds (scripts/benchdns.py), TCP throughput
 through published ports (scripts/benchnet.py), the speed of cp (scripts/benchcp.py) and of pull
 (scripts/benchpull.py).
@@ -97,6 +97,10 @@ def main() -> int:
         from benchfw import report as backend_report
         print("firewall backends (rules through python-iptables on legacy, iptables-nft-restore on nft):")
         backend_report(backend_figures(mc, args.runs))
+        from benchtrace import ready_times
+        ready = sorted(t * 1000 for t in ready_times(mc, 10))
+        print(f"{'trace ready to capture (its table made)':<44} median {statistics.median(ready):7.1f} ms   "
+              f"min {ready[0]:7.1f}   (n={len(ready)})")
         if args.firewall_only:
             return 0
         for net in ("none", "host"):

@@ -173,7 +173,8 @@ def _die_with_parent() -> None:
 
 
 def monitor() -> subprocess.Popen:
-    """`nft monitor trace`, line by line on its stdout; it dies with the trace (a kill -9 of the
-    trace must not leave it listening)."""
-    return subprocess.Popen(["nft", "monitor", "trace"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+    """`nft monitor`, line by line on its stdout: the trace events, and the ruleset's changes, among
+    them our marking table's creation, which says the monitor is listening (no packet it marks can
+    be missed). It dies with the trace: a kill -9 of the trace must not leave it listening."""
+    return subprocess.Popen(["nft", "monitor"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                             text=True, bufsize=1, preexec_fn=_die_with_parent)

@@ -93,6 +93,8 @@ def follow(root_lib: str, match: Match, count: int, timeout: float, probe: list[
     or timeout seconds passed."""
     sweep(root_lib)
     events: queue.Queue = queue.Queue()
+    listening = threading.Event()
+    table = TraceTable(root_lib, match)
     mon = monitor()
 
     def read() -> None:
@@ -100,15 +102,17 @@ def follow(root_lib: str, match: Match, count: int, timeout: float, probe: list[
             parsed = parse(line)
             if parsed:
                 events.put(parsed)
+            elif table.name and line.startswith(f"add table ip {table.name}"):
+                listening.set()  # the monitor saw our table made: it sees every mark from here on
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
-    table = TraceTable(root_lib, match)
     packets: list[Packet] = []
     current: dict[str, Packet] = {}  # trace id -> the packet its events belong to now
     status = None
     try:
-        time.sleep(0.1)  # nft monitor subscribes as it starts: give it that moment before the first mark
         table.open()
+        if not listening.wait(5):
+            raise MCError("nft monitor did not start listening (is nf_tables available here?)", 1)
         child = subprocess.Popen(probe) if probe else None
         deadline = time.monotonic() + timeout
         grace, last = None, time.monotonic()
