@@ -126,13 +126,17 @@ def follow(root_lib: str, match: Match, count: int, timeout: float, probe: list[
                     break  # enough packets, and their way is complete
                 continue
             last = time.monotonic()
-            # a packet starts where our table marks it; the kernel may give the next one the same id
-            if event.table == table.name and event.kind == "packet" or trace_id not in current:
+            # A packet starts where our table marks it (the kernel may give the next one the same id).
+            # An id first seen elsewhere is the packet just marked, under a new id: the kernel's
+            # trace id follows the packet's buffer, which forwarding may replace mid-way.
+            if event.table == table.name and event.kind == "packet":
                 if len(packets) >= count:
                     current.pop(trace_id, None)
                     continue
                 current[trace_id] = Packet(trace_id)
                 packets.append(current[trace_id])
+            elif trace_id not in current and packets:
+                current[trace_id] = packets[-1]
             if trace_id in current:
                 current[trace_id].events.append(event)
         if child is not None and child.poll() is None:

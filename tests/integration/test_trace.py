@@ -107,3 +107,36 @@ def test_capture_sees_the_same_ping_inside_and_on_the_veth(mc):
     out = mc("capture", "nosuch")
     assert out.returncode == 1 and out.stderr.strip() == "Error response from daemon: No such container: nosuch"
     mc.ok("rm", "-f", "cap")
+
+
+@pytest.mark.parametrize("backend", [NFT])
+def test_from_the_hosts_loopback_the_proxy_carries_it(br):
+    """127.0.0.1: the OUTPUT hook's jump skips loopback (no DNAT), so the userland proxy answers
+    and opens its own connection from the gateway to the container: both legs are traced."""
+    br.ok("run", "-d", "--name", "lo1", "-p", "127.0.0.1::80", "busybox", "sh", "-c", HTTPD.format(name="lo1"))
+    port = br.ok("port", "lo1", "80").split(":")[-1].strip()
+    ip = br.ok("inspect", "-f", "{{.NetworkSettings.IPAddress}}", "lo1").strip()
+    out = br("trace", "--to", "lo1:80", "--from", "host", "--count", "20", "--", "curl", "-s", "--max-time", "3",
+             f"http://127.0.0.1:{port}/", timeout=60)
+    assert out.returncode == 0 and "hello-lo1" in out.stdout, out.stderr
+    heads = [line for line in out.stdout.splitlines() if line.startswith("packet ")]
+    assert any("127.0.0.1:" in h and f"-> 127.0.0.1:{port} [syn]" in h for h in heads)  # the client's leg
+    assert any(f"-> {ip}:80 [syn]" in h for h in heads)  # the proxy's own connection to the container
+    first = out.stdout.split("packet 2:")[0]
+    assert "ip nat OUTPUT" in first and "dnat to" not in first  # loopback: no DNAT, the proxy does it
+    br.ok("rm", "-f", "lo1")
+
+
+@pytest.mark.parametrize("backend", [NFT])
+def test_a_container_going_out_is_masqueraded(br, outside_client):
+    ns, host_side = outside_client
+    client = host_side.rsplit(".", 1)[0] + "." + str(int(host_side.rsplit(".", 1)[1]) + 1)
+    br.ok("run", "-d", "--name", "out1", "busybox", "sleep", "300")
+    out = br("trace", "--to", client, "--proto", "icmp", "--from", "out1", "--count", "1", "--",
+             *br.argv(), "exec", "out1", "ping", "-c", "1", "-W", "2", client, timeout=60)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    masq = next(i for i, line in enumerate(lines) if line.split()[:3] == ["ip", "nat", "POSTROUTING"]
+                and "masquerade" in line)
+    assert "# ours: network bridge: containers of" in lines[masq + 1]
+    br.ok("rm", "-f", "out1")
