@@ -499,7 +499,7 @@ COMMANDS = {c.name: c for c in [
     Command("trace", "trace --to CONTAINER[:PORT]|ADDR:PORT [OPTIONS] [-- PROBE COMMAND...]",
             "Follow a flow's packets through the kernel's rules: each chain, the rule that matched, NAT",
             show_cmds.cmd_trace,
-            [Flag("to", kind="str", metavar="string", help="Where the packets go: CONTAINER[:PORT] or ADDR:PORT"),
+            [Flag("to", kind="list", metavar="string", help="Where the packets go: CONTAINER[:PORT] or ADDR:PORT"),
              Flag("from", kind="str", metavar="string", help="Only packets from CONTAINER, host or ADDR"),
              Flag("proto", kind="str", default="tcp", metavar="string", help="tcp, udp or icmp"),
              Flag("count", kind="int", default=10, metavar="int", help="Stop after this many packets"),

@@ -66,7 +66,9 @@ def cmd_trace(rt, opts, args) -> int:
     from minicontainer.runtime.packet_trace import follow, target
     from minicontainer.show.rules_view import expected
     from minicontainer.show.trace_view import nft_notes, render
-    wanted = target(rt, opts.to, getattr(opts, "from"), opts.proto)
+    if len(opts.to) > 1:
+        raise MCError(f"trace follows one flow: one --to (got {', '.join(opts.to)})", 125)
+    wanted = target(rt, opts.to[0] if opts.to else "", getattr(opts, "from"), opts.proto)
     if opts.count < 1 or opts.timeout < 1:
         raise MCError("--count and --timeout must be at least 1", 125)
     networks = NetworkStore(rt.root)

@@ -108,6 +108,7 @@ def follow(root_lib: str, match: Match, count: int, timeout: float, probe: list[
     reader.start()
     packets: list[Packet] = []
     current: dict[str, Packet] = {}  # trace id -> the packet its events belong to now
+    last_marked: Packet | None = None
     status = None
     try:
         table.open()
@@ -127,16 +128,15 @@ def follow(root_lib: str, match: Match, count: int, timeout: float, probe: list[
                 continue
             last = time.monotonic()
             # A packet starts where our table marks it (the kernel may give the next one the same id).
-            # An id first seen elsewhere is the packet just marked, under a new id: the kernel's
-            # trace id follows the packet's buffer, which forwarding may replace mid-way.
+            # An id first seen elsewhere is the packet marked last, under a new id: the kernel's trace
+            # id follows the packet's buffer, which forwarding may replace mid-way. Packets past
+            # `count` are followed too, but not kept.
             if event.table == table.name and event.kind == "packet":
-                if len(packets) >= count:
-                    current.pop(trace_id, None)
-                    continue
-                current[trace_id] = Packet(trace_id)
-                packets.append(current[trace_id])
-            elif trace_id not in current and packets:
-                current[trace_id] = packets[-1]
+                last_marked = current[trace_id] = Packet(trace_id)
+                if len(packets) < count:
+                    packets.append(last_marked)
+            elif trace_id not in current and last_marked is not None:
+                current[trace_id] = last_marked
             if trace_id in current:
                 current[trace_id].events.append(event)
         if child is not None and child.poll() is None:

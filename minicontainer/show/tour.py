@@ -44,7 +44,41 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def lessons(work: str, bridge: str, port: int, chain: str = "MC", iptables: str = "iptables") -> list[Lesson]:
+@dataclass
+class Lan:
+    """The tour's other machine: a network namespace wired to the host by a veth pair."""
+
+    name: str          # the namespace; its veth's host end is <name>h
+    host_address: str  # the host's end, .1 of a free /30
+    address: str       # the namespace's eth0, .2
+
+    @classmethod
+    def pick(cls) -> Lan:
+        import ipaddress
+        import random
+
+        from minicontainer.network.networks import host_networks
+        taken = host_networks()
+        free = [n for n in ipaddress.ip_network("10.253.0.0/16").subnets(new_prefix=30)
+                if not any(n.overlaps(t) for t in taken)]
+        link = random.choice(free)
+        return cls(f"mctl{random.randrange(16**4):04x}", str(link[1]), str(link[2]))
+
+    def up(self) -> list[list[str]]:
+        inside = (f"ip addr add {self.address}/30 dev eth0 && ip link set eth0 up && "
+                  f"ip route add default via {self.host_address}")
+        return [["ip", "netns", "add", self.name],
+                ["ip", "link", "add", f"{self.name}h", "type", "veth", "peer", "name", "eth0", "netns", self.name],
+                ["ip", "addr", "add", f"{self.host_address}/30", "dev", f"{self.name}h"],
+                ["ip", "link", "set", f"{self.name}h", "up"],
+                ["ip", "netns", "exec", self.name, "sh", "-c", inside]]
+
+    def down(self) -> list[list[str]]:
+        return [["ip", "link", "del", f"{self.name}h"], ["ip", "netns", "del", self.name]]
+
+
+def lessons(work: str, bridge: str, port: int, chain: str = "MC", iptables: str = "iptables",
+            lan: Lan | None = None, lan_port: int = 0) -> list[Lesson]:
     mc = Command
     return [
         Lesson("A container is a process in new namespaces",
@@ -102,7 +136,22 @@ def lessons(work: str, bridge: str, port: int, chain: str = "MC", iptables: str 
                 mc(["busybox", "wget", "-qO-", f"http://127.0.0.1:{port}/"], host=True),
                 mc([iptables, "-t", "nat", "-S", chain], host=True),
                 mc(["network", "rules"])]),
-    ]
+    ] + ([_packet_lesson(work, lan, lan_port)] if lan is not None else [])
+
+
+def _packet_lesson(work: str, lan: Lan, port: int) -> Lesson:
+    mc = Command
+    return Lesson("Follow one packet: trace and conntrack",
+                  f"A second machine: the network namespace {lan.name} ({lan.address}), wired to the host's "
+                  f"{lan.host_address}.\nIts request for the published port comes from outside, so it meets "
+                  "nat PREROUTING's DNAT, then FORWARD:\n`trace` marks that flow and prints every chain the "
+                  "packet meets; `conntrack` shows what NAT made of the connection.",
+                  [*(mc(argv, host=True) for argv in lan.up()),
+                   mc(["run", "-d", "--name", "tour-pkt", "-p", f"{port}:80", "-v", f"{work}/www:/www:ro",
+                       "busybox", "httpd", "-f", "-p", "80", "-h", "/www"]),
+                   mc(["trace", "--to", "tour-pkt:80", "--count", "1", "--", "ip", "netns", "exec", lan.name,
+                       "busybox", "wget", "-qO-", f"http://{lan.host_address}:{port}/"]),
+                   mc(["conntrack", "--nat", "tour-pkt"])])
 
 
 class Tour:
@@ -115,6 +164,7 @@ class Tour:
         self.env.setdefault("MINICONTAINER_BRIDGE", "mctour0")
         self.env.setdefault("MINICONTAINER_CHAIN_PREFIX", "MCTOUR")
         self.bridge = self.env["MINICONTAINER_BRIDGE"]
+        self.lan = Lan.pick()
 
     def _iptables(self) -> str:
         """The command that shows the tour's rules: the host's `iptables`, unless a backend was asked for."""
@@ -167,7 +217,8 @@ class Tour:
         ok = True
         try:
             self.prepare_files(port)
-            steps = lessons(self.work, self.bridge, port, self.env["MINICONTAINER_CHAIN_PREFIX"], self._iptables())
+            steps = lessons(self.work, self.bridge, port, self.env["MINICONTAINER_CHAIN_PREFIX"], self._iptables(),
+                            self.lan, _free_port())
             self.say("minicontainer tour: the container plumbing, one kernel primitive at a time.")
             self.say(f"It uses its own state root ({self.root}) and bridge ({self.bridge}), and removes\n"
                      "everything it created at the end. Each `run` is shown with the kernel actions behind it.\n")
@@ -189,10 +240,15 @@ class Tour:
 
     def cleanup(self) -> None:
         self.say("── cleaning up " + "─" * 50)
-        for argv in (["rm", "-f", "tour-box", "tour-net", "tour-web"], ["network", "rm", "--predefined", "bridge"]):
+        for argv in (["rm", "-f", "tour-box", "tour-net", "tour-web", "tour-pkt"],
+                     ["network", "rm", "--predefined", "bridge"]):
             proc = self._mc(argv)
             self.say(f"$ minicontainer {shlex.join(argv)}")
             self.out.write(proc.stdout)
+        if os.path.exists(f"/run/netns/{self.lan.name}"):
+            for argv in self.lan.down():
+                subprocess.run(argv, capture_output=True)
+                self.say(f"$ {shlex.join(argv)}")
         shutil.rmtree(self.work, ignore_errors=True)
         shutil.rmtree(self.root, ignore_errors=True)
         self.say("Everything the tour created is gone: containers, veths, the bridge, its rules, the state root.")

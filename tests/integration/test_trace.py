@@ -51,6 +51,7 @@ def test_a_trace_that_sees_nothing_says_so_and_leaves_nothing(mc):
     (["trace", "--to", "10.0.0.1:0"], "invalid destination port: 0"),
     (["trace", "--to", "10.0.0.1"], "--to 10.0.0.1: an address needs a port (ADDR:PORT), or --proto icmp"),
     (["trace"], "trace needs --to CONTAINER[:PORT] or --to ADDR:PORT"),
+    (["trace", "--to", "idle2:80", "--to", "10.0.0.1:80"], "trace follows one flow: one --to (got idle2:80, 10.0.0.1:80)"),
     (["trace", "--to", "10.0.0.1:80", "--proto", "gre"], "invalid --proto gre: tcp, udp or icmp"),
 ])
 def test_bad_trace_input(mc, argv, message):
