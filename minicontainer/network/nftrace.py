@@ -94,6 +94,11 @@ class TraceTable:
         _nft(["-f", "-"], text)
         return text
 
+    def nudge(self, n: int) -> None:
+        """A change the monitor reports (an empty chain `ready_N`), for when it subscribed only after
+        the table was made: once it reports one, it is listening."""
+        _nft(["add", "chain", "ip", self.name, f"ready_{n}"])
+
     def close(self) -> None:
         if self.name:
             _nft(["delete", "table", "ip", self.name], check=False)

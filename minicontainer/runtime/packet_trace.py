@@ -102,8 +102,8 @@ def follow(root_lib: str, match: Match, count: int, timeout: float, probe: list[
             parsed = parse(line)
             if parsed:
                 events.put(parsed)
-            elif table.name and line.startswith(f"add table ip {table.name}"):
-                listening.set()  # the monitor saw our table made: it sees every mark from here on
+            elif table.name and line.startswith((f"add table ip {table.name}", f"add chain ip {table.name} ready_")):
+                listening.set()  # the monitor saw our table change: it sees every mark from here on
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
     packets: list[Packet] = []
@@ -112,7 +112,11 @@ def follow(root_lib: str, match: Match, count: int, timeout: float, probe: list[
     status = None
     try:
         table.open()
-        if not listening.wait(5):
+        for nudge in range(1, 51):  # it may have subscribed after the table was made: change it until seen
+            if listening.wait(0.1):
+                break
+            table.nudge(nudge)
+        else:
             raise MCError("nft monitor did not start listening (is nf_tables available here?)", 1)
         child = subprocess.Popen(probe) if probe else None
         deadline = time.monotonic() + timeout
