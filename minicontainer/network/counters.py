@@ -38,7 +38,8 @@ def split_counted(raw: str) -> tuple[str, tuple[int, int] | None]:
 def counted(backend: str, table: str) -> list[Counted]:
     """Every rule of the table, in order, with its counters."""
     out = subprocess.run([save_command(backend), "-c", "-t", table], capture_output=True, text=True).stdout
-    rules, seen = [], {}
+    rules: list[Counted] = []
+    seen: dict[str, int] = {}
     for raw in out.splitlines():
         line, counts = split_counted(raw)
         if counts is not None:

@@ -98,6 +98,7 @@ def follow(root_lib: str, match: Match, count: int, timeout: float, probe: list[
     mon = monitor()
 
     def read() -> None:
+        assert mon.stdout is not None  # a pipe: monitor() asks for one
         for line in mon.stdout:
             parsed = parse(line)
             if parsed:
@@ -109,7 +110,7 @@ def follow(root_lib: str, match: Match, count: int, timeout: float, probe: list[
     packets: list[Packet] = []
     current: dict[str, Packet] = {}  # trace id -> the packet its events belong to now
     last_marked: Packet | None = None
-    status = None
+    status, child = None, None
     try:
         table.open()
         for nudge in range(1, 51):  # it may have subscribed after the table was made: change it until seen
@@ -143,11 +144,11 @@ def follow(root_lib: str, match: Match, count: int, timeout: float, probe: list[
                 current[trace_id] = last_marked
             if trace_id in current:
                 current[trace_id].events.append(event)
-        if child is not None and child.poll() is None:
+    finally:
+        if child is not None and child.poll() is None:  # still running at the deadline (or on an error)
             child.kill()
             child.wait()
             status = child.returncode
-    finally:
         table.close()
         mon.terminate()
         mon.wait()
