@@ -8,7 +8,6 @@ so it goes through PREROUTING's DNAT, not OUTPUT's (what 127.0.0.1 on the host w
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import random
 import socket
@@ -18,8 +17,6 @@ import threading
 from minicontainer.kernel import syscalls as sc
 from minicontainer.kernel.netlink import NETNS_DIR, iproute
 
-LINK_POOL = ipaddress.ip_network("10.253.0.0/16")
-
 
 class OutsideHost:
     """Namespace `<name>` with eth0 = .2/30 and a default route via the host end (`<name>h`, .1/30)."""
@@ -27,10 +24,8 @@ class OutsideHost:
     def __init__(self, name: str = ""):
         self.name = name or f"mco{random.randrange(16**4):04x}"
         self.host_if = f"{self.name}h"
-        from minicontainer.network.networks import host_networks
-        taken = host_networks()
-        free = [n for n in LINK_POOL.subnets(new_prefix=30) if not any(n.overlaps(t) for t in taken)]
-        link = random.choice(free)
+        from minicontainer.network.networks import free_link
+        link = free_link()
         self.host_address, self.address = str(link[1]), str(link[2])
         self.prefixlen = link.prefixlen
 

@@ -53,7 +53,9 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["MINICONTAINER_USERLAND_PROXY"] = str(gopts.userland_proxy).lower()
     if gopts.iptables_backend:
         import os
-        if gopts.iptables_backend not in ("legacy", "nft"):
+
+        from minicontainer.network.backends import BACKENDS
+        if gopts.iptables_backend not in BACKENDS:
             print(f"{PROG}: invalid argument \"{gopts.iptables_backend}\" for \"--iptables-backend\" flag: "
                   f"legacy or nft\nSee '{PROG} --help'.", file=sys.stderr)
             return 125

@@ -56,6 +56,11 @@ def iptables_command(backend: str) -> str:
     return "iptables" if backend == host_backend() else f"iptables-{backend}"
 
 
+def binary(backend: str) -> str:
+    """The iptables command of that backend itself (never a wrapper that might pick the other)."""
+    return f"iptables-{backend}"
+
+
 def save_command(backend: str) -> str:
     """The binary that lists that backend's tables (never a wrapper that might pick the other)."""
     return f"iptables-{backend}-save"

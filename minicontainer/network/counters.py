@@ -12,7 +12,7 @@ import subprocess
 from contextlib import nullcontext
 from dataclasses import dataclass
 
-from minicontainer.network.backends import LEGACY, iptables_command, save_command
+from minicontainer.network.backends import LEGACY, binary, iptables_command, save_command
 
 _COUNTED = re.compile(r"^\[(\d+):(\d+)\] (-A \S+ .*)$")
 
@@ -53,10 +53,10 @@ def zero(backend: str, rules: list[Counted]) -> list[str]:
     """Zero these rules' counters; returns the commands, as a user would type them."""
     from minicontainer.network.fwlock import xtables_lock
     done = []
-    binary = f"iptables-{backend}"
+    command = binary(backend)
     with xtables_lock() if backend != LEGACY else nullcontext():  # iptables-legacy takes that lock itself
         for r in rules:
-            subprocess.run([binary, "-w", "-t", r.table, "-Z", r.chain, str(r.index)], check=True,
+            subprocess.run([command, "-w", "-t", r.table, "-Z", r.chain, str(r.index)], check=True,
                            capture_output=True)
             done.append(f"{iptables_command(backend)} --wait -t {r.table} -Z {r.chain} {r.index}")
     return done

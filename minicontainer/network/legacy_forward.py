@@ -51,8 +51,9 @@ class AcceptOnLegacyForward(Step):
     undone: list[str] = state(())
     why = "the legacy FORWARD chain has policy DROP: accept our bridge there too (our rules are in nf_tables)"
 
-    def needed(self) -> bool:
-        policy, rules = legacy_forward()
+    def needed(self, view=None) -> bool:
+        """view: a network/forward_view.py ForwardView to read from instead of the kernel."""
+        policy, rules = view.legacy() if view is not None else legacy_forward()
         return policy == "DROP" and any(r.save_line() not in rules for r in accepts(self.bridge))
 
     def _firewall(self):

@@ -102,6 +102,17 @@ def host_networks() -> list[ipaddress.IPv4Network]:
     return nets
 
 
+# Where a namespace playing another machine gets its /30 link to the host (outside.py, the tour).
+LINK_POOL = ipaddress.ip_network("10.253.0.0/16")
+
+
+def free_link() -> ipaddress.IPv4Network:
+    """A /30 of LINK_POOL that no host route or address overlaps: .1 the host's end, .2 the other's."""
+    import random
+    taken = host_networks()
+    return random.choice([n for n in LINK_POOL.subnets(new_prefix=30) if not any(n.overlaps(t) for t in taken)])
+
+
 class NetworkStore:
     def __init__(self, root: StateRoot):
         self.root = root

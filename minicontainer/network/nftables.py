@@ -48,12 +48,18 @@ class ForwardChain:
         return [d for d in DIRECTIONS if d not in have]
 
 
-def forward_chains(backend: str) -> list[ForwardChain]:
-    """The nf_tables base chains on the forward hook, other than the one our rules are in."""
+def ruleset() -> list[dict]:
+    """The whole nf_tables ruleset as nft's JSON items ([] where there is no nft)."""
     if not shutil.which("nft"):
         return []
+    return json.loads(_nft("-j", "list", "ruleset") or '{"nftables": []}')["nftables"]
+
+
+def forward_chains(backend: str, items: list[dict] | None = None) -> list[ForwardChain]:
+    """The nf_tables base chains on the forward hook, other than the one our rules are in; items:
+    a ruleset() already read."""
     chains: dict[tuple[str, str, str], ForwardChain] = {}
-    for item in json.loads(_nft("-j", "list", "ruleset") or '{"nftables": []}')["nftables"]:
+    for item in ruleset() if items is None else items:
         if "chain" in item:
             c = item["chain"]
             key = (c["family"], c["table"], c["name"])
@@ -93,12 +99,14 @@ class AcceptOnNftablesForward(Step):
     undone: list[str] = state(())     # the nft commands undo() ran
     why = "an nf_tables forward chain with policy drop would drop our containers' traffic: accept our bridge there"
 
-    def _wanted(self) -> list[tuple[ForwardChain, str]]:
-        return [(c, d) for c in forward_chains(self.backend) if c.policy == "drop" for d in c.missing(self.bridge)]
+    def _wanted(self, view=None) -> list[tuple[ForwardChain, str]]:
+        chains = view.nft_chains(self.backend) if view is not None else forward_chains(self.backend)
+        return [(c, d) for c in chains if c.policy == "drop" for d in c.missing(self.bridge)]
 
-    def needed(self) -> bool:
-        """A dropping chain lacks our accepts (one appeared since, or someone flushed it)."""
-        return bool(self._wanted())
+    def needed(self, view=None) -> bool:
+        """A dropping chain lacks our accepts (one appeared since, or someone flushed it); view: a
+        network/forward_view.py ForwardView to read from instead of the kernel."""
+        return bool(self._wanted(view))
 
     def do(self) -> None:
         self.done = [_insert(chain, direction, self.bridge) for chain, direction in self._wanted()]

@@ -5,18 +5,18 @@ nf_tables table, iptables-nft's included (`nft monitor trace`). Legacy x_tables 
 nf_tables: they do not show.
 
 The table is named after its owner (pid and start time) and recorded in <root>/traces/ before it
-is made, so a trace killed in the middle is cleaned by the next command (sweep()).
+is made, so a trace killed in the middle is cleaned by the next command (network/tracemarks.py).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
 from dataclasses import dataclass, field
 
 from minicontainer.kernel import proc
+from minicontainer.network import tracemarks
 
 PRIORITY = -350  # before raw (-300), conntrack (-200) and NAT (-100): the packet as it came
 
@@ -48,10 +48,6 @@ class Match:
         return " ".join(parts)
 
 
-def table_name(pid: int, start: int) -> str:
-    return f"minicontainer_trace_{pid}_{start}"
-
-
 def script(name: str, match: Match) -> str:
     """The nft script that makes the marking table (one transaction)."""
     lines = [f"table ip {name} {{"]
@@ -70,13 +66,9 @@ def _nft(args: list[str], stdin: str | None = None, check: bool = True) -> str:
     return p.stdout
 
 
-def _marker_dir(root_lib: str) -> str:
-    return os.path.join(root_lib, "traces")
-
-
 @dataclass
 class TraceTable:
-    """The marking table of one trace: made by open(), removed by close() (or by sweep())."""
+    """The marking table of one trace: made by open(), removed by close() (or by tracemarks.sweep())."""
 
     root_lib: str
     match: Match
@@ -85,11 +77,8 @@ class TraceTable:
 
     def open(self) -> str:
         me = os.getpid()
-        self.name = table_name(me, proc.start_ticks(me))
-        os.makedirs(_marker_dir(self.root_lib), exist_ok=True)
-        self.marker = os.path.join(_marker_dir(self.root_lib), f"{self.name}.json")
-        with open(self.marker, "w") as f:  # recorded before it exists: a crash after this is swept
-            json.dump({"table": self.name, "pid": me, "start": proc.start_ticks(me)}, f)
+        self.name = tracemarks.table_name(me, proc.start_ticks(me))
+        self.marker = tracemarks.record(self.root_lib, self.name)  # before it exists: a crash after this is swept
         text = script(self.name, self.match)
         _nft(["-f", "-"], text)
         return text
@@ -107,25 +96,6 @@ class TraceTable:
                 os.unlink(self.marker)
             except FileNotFoundError:
                 pass
-
-
-def sweep(root_lib: str) -> None:
-    """Remove the marking tables of traces whose process died (the next command's clean-up)."""
-    directory = _marker_dir(root_lib)
-    try:
-        entries = os.listdir(directory)
-    except FileNotFoundError:
-        return
-    for entry in entries:
-        path = os.path.join(directory, entry)
-        try:
-            with open(path) as f:
-                owner = json.load(f)
-        except (OSError, ValueError):
-            continue
-        if not proc.is_alive(owner["pid"], owner["start"]):
-            _nft(["delete", "table", "ip", owner["table"]], check=False)
-            os.unlink(path)
 
 
 # ---------------------------------------------------------------- what the kernel reports

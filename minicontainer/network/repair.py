@@ -52,14 +52,16 @@ def repair(root, containers) -> list[str]:
     nets = [n for n in networks.list() if os.path.exists(f"/sys/class/net/{n.bridge}")]
     if not nets:
         return []
+    from minicontainer.network.forward_view import ForwardView
     from minicontainer.store.locks import try_locked
     have = {backend: rules_in_kernel(backend) for backend in {n.firewall_backend for n in nets}}
+    view = ForwardView()  # the other rulesets, read once for every network
     running = [r for r in containers.all() if r.running]
     done = []
     for net in nets:
         wanted = wanted_rules(containers, networks, net, running)
         missing = [r for r in wanted if (r.table, r.save_line()) not in have[net.firewall_backend]]
-        accepts = [s for s in networks.kernel(net).accept_steps() if s.needed()]
+        accepts = [s for s in networks.kernel(net).accept_steps() if s.needed(view)]
         if not missing and not accepts:
             continue
         # a network whose set-up lock is held is having its bridge and rules made right now

@@ -190,7 +190,7 @@ class Runtime:
             store.drop_dangling_name(name)
         from minicontainer.network.networks import NetworkStore
         NetworkStore(self.root).reclaim_leases()
-        from minicontainer.network.nftrace import sweep
+        from minicontainer.network.tracemarks import sweep
         sweep(self.root.lib)  # the marking table of a trace that was killed
         if not repair_rules:
             return []

@@ -11,7 +11,8 @@ import time
 from dataclasses import dataclass
 
 from minicontainer.errors import MCError
-from minicontainer.network.nftrace import Match, Packet, TraceTable, monitor, parse, sweep
+from minicontainer.network.nftrace import Match, Packet, TraceTable, monitor, parse
+from minicontainer.network.tracemarks import sweep
 
 PROTOCOLS = ("tcp", "udp", "icmp")
 

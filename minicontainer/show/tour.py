@@ -54,14 +54,10 @@ class Lan:
 
     @classmethod
     def pick(cls) -> Lan:
-        import ipaddress
         import random
 
-        from minicontainer.network.networks import host_networks
-        taken = host_networks()
-        free = [n for n in ipaddress.ip_network("10.253.0.0/16").subnets(new_prefix=30)
-                if not any(n.overlaps(t) for t in taken)]
-        link = random.choice(free)
+        from minicontainer.network.networks import free_link
+        link = free_link()
         return cls(f"mctl{random.randrange(16**4):04x}", str(link[1]), str(link[2]))
 
     def up(self) -> list[list[str]]:
