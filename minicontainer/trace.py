@@ -74,7 +74,10 @@ def unshare_line(kinds: list[str], joins: dict[str, int], host_pid: bool = False
 
 def exec_line(launch) -> dict:
     """What the container's pid 1 runs (a spawn.Launch)."""
-    return {"phase": "exec", "argv": launch.argv, "env": launch.env, "cwd": launch.cwd, "user": launch.user}
+    line = {"phase": "exec", "argv": launch.argv, "env": launch.env, "cwd": launch.cwd, "user": launch.user}
+    if launch.security is not None:
+        line["security"] = launch.security.trace()
+    return line
 
 
 def write(line: dict) -> None:

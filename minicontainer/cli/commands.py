@@ -75,6 +75,10 @@ RUN_FLAGS = [
     Flag("expose", kind="list", metavar="list", help="Expose a port or a range of ports"),
     Flag("pull", kind="str", default="missing", metavar="string",
          help='Pull image before running ("always", "missing", "never")'),
+    Flag("cap-add", kind="list", metavar="list", help="Add Linux capabilities"),
+    Flag("cap-drop", kind="list", metavar="list", help="Drop Linux capabilities"),
+    Flag("privileged", help="Give extended privileges to this container"),
+    Flag("security-opt", kind="list", metavar="list", help="Security Options (seccomp=PROFILE.json|unconfined, no-new-privileges)"),
 ]
 SHOW_FLAGS = [
     Flag("explain", help="Print each kernel action as the equivalent shell command, on stderr"),
@@ -93,7 +97,9 @@ def _run_spec(opts, args):
                         publish_all=opts.publish_all, ip=opts.ip, mac_address=opts.mac_address,
                         network_alias=opts.network_alias + opts.net_alias, domainname=opts.domainname,
                         dns=opts.dns, dns_search=opts.dns_search, dns_option=opts.dns_option, add_host=opts.add_host,
-                        link=opts.link, expose=opts.expose, tmpfs=opts.tmpfs, uts=opts.uts, pid=opts.pid)
+                        link=opts.link, expose=opts.expose, tmpfs=opts.tmpfs, uts=opts.uts, pid=opts.pid,
+                        cap_add=opts.cap_add, cap_drop=opts.cap_drop, privileged=opts.privileged,
+                        security_opt=opts.security_opt)
 
 
 def _create(rt, spec, pull_policy: str = "missing"):
@@ -321,7 +327,7 @@ def cmd_exec(rt, opts, args) -> int:
     check_workdir(opts.workdir, exit_code=1)  # exec reports daemon errors with 1, run with 125
     try:
         return rt.exec(args[0], args[1:], interactive=opts.interactive, tty=opts.tty,
-                       workdir=opts.workdir, env=parse_env(opts.env), user=opts.user)
+                       workdir=opts.workdir, env=parse_env(opts.env), user=opts.user, privileged=opts.privileged)
     except MCError as exc:
         if exc.exit_code in (126, 127):
             print(f"OCI runtime exec failed: {exc.args[0]}", file=sys.stderr)
@@ -458,7 +464,8 @@ COMMANDS = {c.name: c for c in [
             [Flag("interactive", "i", help="Keep STDIN open even if not attached"), Flag("tty", "t", help="Allocate a pseudo-TTY"),
              Flag("workdir", "w", kind="str", metavar="string", help="Working directory inside the container"),
              Flag("env", "e", kind="list", metavar="list", help="Set environment variables"),
-             Flag("user", "u", kind="str", metavar="string", help="Username or UID (format: \"<name|uid>[:<group|gid>]\")")],
+             Flag("user", "u", kind="str", metavar="string", help="Username or UID (format: \"<name|uid>[:<group|gid>]\")"),
+             Flag("privileged", help="Give extended privileges to the command")],
             interspersed=False, min_args=2,
             examples=["minicontainer exec web ip addr", "minicontainer exec -it web sh"]),
     Command("images", "images [OPTIONS]", "List images", cmd_images,

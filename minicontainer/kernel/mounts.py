@@ -161,12 +161,40 @@ class DeviceNode:
     major: int
     minor: int
     mode: int = 0o666
+    kind: str = "c"   # c: character, b: block
 
 
 DEFAULT_DEVICES = [
     DeviceNode("null", 1, 3), DeviceNode("zero", 1, 5), DeviceNode("full", 1, 7),
     DeviceNode("random", 1, 8), DeviceNode("urandom", 1, 9), DeviceNode("tty", 5, 0),
 ]
+_NOT_FROM_HOST = {"pts", "shm", "mqueue", "fd", "console", "ptmx", "stdin", "stdout", "stderr"}
+
+
+def host_devices(dev: str = "/dev") -> list[DeviceNode]:
+    """The host's device nodes, one directory deep (--privileged gets them all, as Docker gives
+    them), less what the container has its own of (its pts, shm, mqueue, console, ptmx)."""
+    import stat as st
+    out = []
+
+    def add(rel: str) -> None:
+        try:
+            info = os.lstat(f"{dev}/{rel}")
+        except OSError:
+            return
+        if st.S_ISCHR(info.st_mode) or st.S_ISBLK(info.st_mode):
+            out.append(DeviceNode(rel, os.major(info.st_rdev), os.minor(info.st_rdev), st.S_IMODE(info.st_mode),
+                                  "c" if st.S_ISCHR(info.st_mode) else "b"))
+        elif st.S_ISDIR(info.st_mode) and "/" not in rel:
+            for name in sorted(os.listdir(f"{dev}/{rel}")):
+                add(f"{rel}/{name}")
+
+    for name in sorted(os.listdir(dev)):
+        if name not in _NOT_FROM_HOST and not name.startswith("."):
+            add(name)
+    return out
+
+
 DEFAULT_DEV_LINKS = {
     "fd": "/proc/self/fd", "stdin": "/proc/self/fd/0", "stdout": "/proc/self/fd/1",
     "stderr": "/proc/self/fd/2", "ptmx": "pts/ptmx",
@@ -180,20 +208,23 @@ class PopulateDev(Step):
     dev_dir: str
     nodes: list[DeviceNode] = field(default_factory=lambda: list(DEFAULT_DEVICES))
     links: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_DEV_LINKS))
-    why = "a minimal /dev: only harmless character devices, never the host's disks"
+    why: str = "a minimal /dev: only harmless character devices, never the host's disks"
 
     def do(self) -> None:
         old = os.umask(0)
         try:
             for n in self.nodes:
-                os.mknod(f"{self.dev_dir}/{n.name}", 0o020000 | n.mode, os.makedev(n.major, n.minor))
+                if "/" in n.name:
+                    os.makedirs(os.path.dirname(f"{self.dev_dir}/{n.name}"), 0o755, exist_ok=True)
+                kind = 0o020000 if n.kind == "c" else 0o060000
+                os.mknod(f"{self.dev_dir}/{n.name}", kind | n.mode, os.makedev(n.major, n.minor))
         finally:
             os.umask(old)
         for name, target in self.links.items():
             os.symlink(target, f"{self.dev_dir}/{name}")
 
     def explain(self) -> str:
-        cmds = [f"mknod -m {n.mode:o} {self.dev_dir}/{n.name} c {n.major} {n.minor}" for n in self.nodes]
+        cmds = [f"mknod -m {n.mode:o} {self.dev_dir}/{n.name} {n.kind} {n.major} {n.minor}" for n in self.nodes]
         cmds += [f"ln -s {t} {self.dev_dir}/{name}" for name, t in self.links.items()]
         return "\n".join(cmds)
 

@@ -89,6 +89,14 @@ def _insert(chain: ForwardChain, direction: str, bridge: str) -> str:
     return "nft " + " ".join(args)
 
 
+def _delete_by_match(chain: ForwardChain, direction: str, bridge: str) -> str:
+    """The shell command that deletes our accept wherever it now is: nft deletes a rule by its
+    handle only, and a replayed script's rules get handles of their own."""
+    where = f"{chain.family} {chain.table} {chain.name}"
+    return (f"nft -a list chain {where} | awk '/{direction} \"{bridge}\" accept # handle/ {{print $NF}}'"
+            f" | xargs -r -n1 nft delete rule {where} handle")
+
+
 @dataclass
 class AcceptOnNftablesForward(Step):
     """Accepts for our bridge in every nf_tables forward chain whose policy is drop."""
@@ -117,7 +125,7 @@ class AcceptOnNftablesForward(Step):
             for rule in chain.our_accepts(self.bridge):
                 args = ["delete", "rule", chain.family, chain.table, chain.name, "handle", str(rule["handle"])]
                 _nft(*args, check=False)
-                done.append("nft " + " ".join(args))
+                done.append(_delete_by_match(chain, rule["expr"][0]["match"]["left"]["meta"]["key"], self.bridge))
         self.undone = done
 
     def explain(self) -> str:

@@ -140,7 +140,11 @@ class Runtime:
                                             "Binds": spec.binds or None, "Dns": list(spec.dns.servers),
                                             "DnsSearch": list(spec.dns.search), "DnsOptions": list(spec.dns.options),
                                             "ExtraHosts": list(spec.dns.extra_hosts) or None,
-                                            "Links": list(spec.dns.links) or None},
+                                            "Links": list(spec.dns.links) or None,
+                                            "CapAdd": list(spec.security.cap_add) or None,
+                                            "CapDrop": list(spec.security.cap_drop) or None,
+                                            "Privileged": spec.security.privileged,
+                                            "SecurityOpt": list(spec.security.security_opt) or None},
                                port_bindings=list(spec.publish) if mode.publishes else [],
                                networks=mode.attachments(spec))
 
@@ -383,9 +387,11 @@ class Runtime:
 
     # ------------------------------------------------------------------ exec
     def exec(self, ref: str, argv: list[str], *, interactive=False, tty=False, workdir="", env=(), user="",
-             sink=None) -> int:
-        """Run argv in the container's namespaces; its output goes to our stdout/stderr, or to
+             sink=None, privileged=False) -> int:
+        """Run argv in the container's namespaces, confined as the container is (privileged: with
+        every capability, as Docker's exec --privileged); its output goes to our stdout/stderr, or to
         sink(stream, data) when given (the Python API captures it that way)."""
+        from minicontainer.runtime.confinement import process_security
         from minicontainer.runtime.relay import Relay, terminal_winsize
         from minicontainer.runtime.spawn import Launch, spawn_exec
         from minicontainer.runtime.startplan import container_env
@@ -394,8 +400,8 @@ class Runtime:
             raise DaemonError(f"container {rec.id} is not running")
         launch = Launch(argv=argv, env=merge_env(container_env(rec), list(env)),
                         cwd=workdir or rec.config.get("WorkingDir") or "/", user=user or rec.config.get("User") or "",
-                        tty=tty, stdin=interactive,
-                        winsize=terminal_winsize() if tty else None)
+                        tty=tty, stdin=interactive, winsize=terminal_winsize() if tty else None,
+                        security=process_security(rec.host_config, self.root.lib, privileged_exec=privileged))
         started = spawn_exec(rec.pid, EXEC_NAMESPACES, launch)
         try:
             Relay(started, None, echo=True, forward_stdin=interactive, sink=sink).run()

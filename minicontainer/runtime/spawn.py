@@ -26,6 +26,7 @@ from minicontainer.kernel import namespaces as ns
 from minicontainer.kernel import syscalls as sc
 from minicontainer.kernel.helper import collect, report
 from minicontainer.plan import Plan
+from minicontainer.runtime.confinement import ProcessSecurity
 from minicontainer.runtime.users import UnknownUser, resolve  # imported here: the child runs it after pivot_root
 
 TIOCGPTPEER = 0x5441
@@ -46,6 +47,7 @@ class Launch:
     tty: bool = False
     stdin: bool = False           # -i: keep stdin open and forward it
     winsize: bytes | None = None  # struct winsize to give the pty
+    security: ProcessSecurity | None = None  # capabilities, no_new_privs, seccomp (runtime/confinement.py)
 
 
 @dataclass
@@ -106,7 +108,12 @@ def _exec(launch: Launch, stdio: dict[int, int], sock: socket.socket | None, err
         for target, fd in stdio.items():
             os.dup2(fd, target)
     env = dict(e.split("=", 1) if "=" in e else (e, "") for e in launch.env)
-    _switch_user(launch.user, env)
+    security = launch.security
+    if security is not None:
+        security.before_user_switch()
+    uid = _switch_user(launch.user, env)
+    if security is not None:
+        security.after_user_switch(uid)
     path = _resolve_executable(launch.argv[0], [f"{k}={v}" for k, v in env.items()])
     try:
         os.chdir(launch.cwd or "/")
@@ -129,9 +136,10 @@ def _exec(launch: Launch, stdio: dict[int, int], sock: socket.socket | None, err
         raise _ExecError(126, f'exec: "{launch.argv[0]}": {exc.strerror.lower()}') from None
 
 
-def _switch_user(spec: str, env: dict[str, str]) -> None:
+def _switch_user(spec: str, env: dict[str, str]) -> int:
     """Become the container's user (groups, then gid, then uid: each step needs the privilege the next
-    one drops). HOME comes from its passwd entry unless the environment sets it, as Docker does."""
+    one drops) and return its uid. HOME comes from its passwd entry unless the environment sets it,
+    as Docker does."""
     texts = []
     for path in ("/etc/passwd", "/etc/group"):
         try:
@@ -145,10 +153,11 @@ def _switch_user(spec: str, env: dict[str, str]) -> None:
         raise _ExecError(125, str(exc)) from None
     env.setdefault("HOME", user.home or "/")
     if (user.uid, user.gid) == (0, 0) and not user.groups and not spec:
-        return
+        return 0
     os.setgroups(user.groups)
     os.setgid(user.gid)
     os.setuid(user.uid)
+    return user.uid
 
 
 def _child_fail(errw: int, code: int, message: str) -> None:

@@ -117,12 +117,15 @@ def container_env(rec: ContainerRecord) -> list[str]:
     return [e for e in extra if e.partition("=")[0] not in keys] + env
 
 
-def launch_for(rec: ContainerRecord, winsize: bytes | None = None) -> Launch:
-    """What the container's pid 1 runs, and how its stdio is wired: with -i its stdin is a pipe the
-    supervisor holds open (fed from our stdin in the foreground, by `attach` clients when detached)."""
+def launch_for(rec: ContainerRecord, cache_dir: str, winsize: bytes | None = None) -> Launch:
+    """What the container's pid 1 runs, how its stdio is wired (with -i its stdin is a pipe the
+    supervisor holds open, fed from our stdin in the foreground, by `attach` clients when detached)
+    and how it is confined (its capabilities and seccomp filter; cache_dir keeps compiled filters)."""
+    from minicontainer.runtime.confinement import process_security
     return Launch(argv=rec.command, env=container_env(rec), cwd=rec.config.get("WorkingDir") or "/",
                   user=rec.config.get("User") or "", tty=rec.config.get("Tty", False),
-                  stdin=rec.config.get("OpenStdin", False), winsize=winsize)
+                  stdin=rec.config.get("OpenStdin", False), winsize=winsize,
+                  security=process_security(rec.host_config, cache_dir))
 
 
 def file_steps(store: ContainerStore, rec: ContainerRecord, texts: dict[str, str]) -> list[Step]:
@@ -165,7 +168,7 @@ def container_steps(world: World, rec: ContainerRecord, private_net: bool, priva
         lower=world.images.lower_dirs(world.images.get(rec.image_id)), upper=store.path(rec.id, "upper"),
         work=store.path(rec.id, "work"), merged=merged, hostname=rec.config["Hostname"] if private_uts else None, private_net=private_net,
         etc_files=etc_mounts(store, rec, world.mode(rec.network_mode).etc_owner(rec.id)),
-        volume_steps=volume_steps).steps
+        volume_steps=volume_steps, privileged=bool(rec.host_config.get("Privileged"))).steps
 
 
 def start_plan(world: World, rec: ContainerRecord, winsize: bytes | None = None) -> StartPlan:
@@ -181,7 +184,7 @@ def start_plan(world: World, rec: ContainerRecord, winsize: bytes | None = None)
     extra = world.extra_hosts(rec)
     namespaces = namespaces_of(rec, mode)
     container = container_steps(world, rec, "net" in namespaces, "uts" in namespaces)
-    launch = launch_for(rec, winsize)
+    launch = launch_for(rec, world.containers.root.lib, winsize)
     endpoints = mode.reserve(rec, world.lease)
     network = mode.first_use_steps(rec)
     files = file_steps(world.containers, rec, world.etc_texts(rec, [ep.ip for ep in endpoints], extra))

@@ -33,8 +33,27 @@ def _unshare(line: dict) -> str:
     return f"nsenter {joins} {cmd}" if joins else cmd
 
 
+def _confinement(security: dict) -> list[str]:
+    """The capability sets and the seccomp filter, as comments: the container's root has no setpriv,
+    and a seccomp filter has no shell equivalent."""
+    if security.get("privileged"):
+        out = ["# --privileged: every capability kept"]
+    else:
+        caps = ",".join("+" + c.removeprefix("CAP_").lower() for c in security.get("caps", []))
+        out = ["# capabilities, as `setpriv --bounding-set -all" + ("," + caps if caps else "")
+               + " --inh-caps -all --ambient-caps -all` sets them; effective and permitted = the bounding set for"
+               " root, empty for any other user"]
+    if security.get("no_new_privileges"):
+        out.append("# no_new_privs set (setpriv --no-new-privs): exec can gain no privilege (setuid bits, file caps)")
+    if security.get("seccomp", "unconfined") != "unconfined":
+        name = "Docker's default profile" if security["seccomp"] == "builtin" else "the --security-opt seccomp= profile"
+        out.append(f"# seccomp: {name}, default action {security.get('seccomp_default')}, loaded just before exec"
+                   " (no shell equivalent)")
+    return out
+
+
 def _exec(line: dict) -> list[str]:
-    out = []
+    out = _confinement(line["security"]) if line.get("security") else []
     if line.get("user"):
         out.append(f"# then the runtime switches to user {line['user']} (setgroups, setgid, setuid) before exec")
     out.append(f"cd {shlex.quote(line.get('cwd') or '/')}")

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from minicontainer.errors import DaemonError, MCError
 from minicontainer.specs.dns import DnsSpec
 from minicontainer.specs.names import validate_name
+from minicontainer.specs.security import SecuritySpec
 
 _HOSTNAME_RE = re.compile(r"^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,62}[a-zA-Z0-9])?$")
 
@@ -41,6 +42,7 @@ class RunSpec:
     dns: DnsSpec = field(default_factory=DnsSpec)  # --dns, --dns-search, --dns-option, --add-host, --link
     uts: str = ""                                 # --uts: "" (its own UTS namespace) or "host" (HostConfig.UTSMode)
     pid: str = ""                                 # --pid: "" (its own pid namespace) or "host" (HostConfig.PidMode)
+    security: SecuritySpec = field(default_factory=SecuritySpec)  # --cap-add, --cap-drop, --privileged, --security-opt
 
 
 def parse_env(items: list[str], environ: Mapping[str, str] | None = None) -> list[str]:
@@ -101,12 +103,14 @@ def validate(spec: RunSpec) -> RunSpec:
 def from_options(image: str, command=(), *, name=None, detach=False, remove=False, env=(), workdir="", hostname="",
                  interactive=False, tty=False, network="bridge", publish=(), volume=(), mount=(), user="",
                  entrypoint=None, publish_all=False, ip="", mac_address="", network_alias=(), domainname="",
-                 dns=(), dns_search=(), dns_option=(), add_host=(), link=(), expose=(), tmpfs=(), uts="", pid="") -> RunSpec:
+                 dns=(), dns_search=(), dns_option=(), add_host=(), link=(), expose=(), tmpfs=(), uts="", pid="",
+                 cap_add=(), cap_drop=(), privileged=False, security_opt=()) -> RunSpec:
     """A validated RunSpec from `run`'s options as strings, the way the CLI and the Python API both
     take them (`publish=["8080:80"]`, `volume=["/src:/dst:ro"]`): one parser, the same errors."""
     from minicontainer.specs.dns import dns_spec
     from minicontainer.specs.network import attachments
     from minicontainer.specs.ports import parse_all, parse_expose
+    from minicontainer.specs.security import security_spec
     from minicontainer.specs.volumes import check_duplicates, parse_mount, parse_tmpfs, parse_volume
     mounts = check_duplicates([parse_volume(v) for v in volume] + [parse_mount(m) for m in mount]
                               + [parse_tmpfs(t) for t in tmpfs])
@@ -116,5 +120,6 @@ def from_options(image: str, command=(), *, name=None, detach=False, remove=Fals
                    network=networks[0].network, networks=networks, publish=parse_all(list(publish)), mounts=mounts, binds=list(volume), user=user,
                    entrypoint=entrypoint, publish_all=publish_all, domainname=domainname,
                    dns=dns_spec(dns, dns_search, dns_option, add_host, link),
-                   expose=[key for e in expose for key in parse_expose(e)], uts=uts, pid=pid)
+                   expose=[key for e in expose for key in parse_expose(e)], uts=uts, pid=pid,
+                   security=security_spec(cap_add, cap_drop, privileged, security_opt))
     return validate(spec)

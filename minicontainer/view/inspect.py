@@ -124,9 +124,39 @@ def _etc_owner(rt, rec) -> str:
         return rec.id
 
 
+def host_config_json(rec) -> dict:
+    """HostConfig with every key Docker 20.10 shows, in its order; what minicontainer does not set
+    (yet) shows Docker's value for "not set"."""
+    hc = rec.host_config
+    privileged = bool(hc.get("Privileged"))
+    tmpfs = {m.target: m.tmpfs_options for m in rec.mounts if m.tmpfs_flag}
+    return {
+        "Binds": hc.get("Binds"), "ContainerIDFile": "", "LogConfig": {"Type": "json-file", "Config": {}},
+        "NetworkMode": rec.network_mode, "PortBindings": port_bindings(rec),
+        "RestartPolicy": {"Name": "no", "MaximumRetryCount": 0}, "AutoRemove": hc.get("AutoRemove", False),
+        "VolumeDriver": "", "VolumesFrom": None, "CapAdd": hc.get("CapAdd"), "CapDrop": hc.get("CapDrop"),
+        "CgroupnsMode": "host", "Dns": hc.get("Dns") or [], "DnsOptions": hc.get("DnsOptions") or [],
+        "DnsSearch": hc.get("DnsSearch") or [], "ExtraHosts": hc.get("ExtraHosts"), "GroupAdd": None,
+        "IpcMode": "private", "Cgroup": "", "Links": _links(rec), "OomScoreAdj": 0, "PidMode": hc.get("PidMode", ""),
+        "Privileged": privileged, "PublishAllPorts": False, "ReadonlyRootfs": False,
+        "SecurityOpt": hc.get("SecurityOpt"), "UTSMode": hc.get("UTSMode", ""), "UsernsMode": "",
+        "ShmSize": 67108864, "Runtime": "minicontainer", "ConsoleSize": [0, 0], "Isolation": "",
+        "CpuShares": 0, "Memory": 0, "NanoCpus": 0, "CgroupParent": "", "BlkioWeight": 0, "BlkioWeightDevice": [],
+        "BlkioDeviceReadBps": [], "BlkioDeviceWriteBps": [], "BlkioDeviceReadIOps": [], "BlkioDeviceWriteIOps": [],
+        "CpuPeriod": 0, "CpuQuota": 0, "CpuRealtimePeriod": 0, "CpuRealtimeRuntime": 0, "CpusetCpus": "",
+        "CpusetMems": "", "Devices": [], "DeviceCgroupRules": None, "DeviceRequests": None, "KernelMemory": 0,
+        "KernelMemoryTCP": 0, "MemoryReservation": 0, "MemorySwap": 0, "MemorySwappiness": None,
+        "OomKillDisable": False, "PidsLimit": None, "Ulimits": [], "CpuCount": 0, "CpuPercent": 0,
+        "IOMaximumIOps": 0, "IOMaximumBandwidth": 0,
+        **({"Tmpfs": tmpfs} if tmpfs else {}),  # omitempty in Docker's struct
+        # --privileged: nothing masked or read-only, and Docker shows null
+        "MaskedPaths": None if privileged else list(MASKED_PATHS),
+        "ReadonlyPaths": None if privileged else list(READONLY_PATHS),
+    }
+
+
 def container_json(rt, rec) -> dict:
     store = rt.containers
-    hc = rec.host_config
     owner = _etc_owner(rt, rec)
     cmd = rec.command
     image = rt.images.find(rec.image_id)
@@ -151,18 +181,7 @@ def container_json(rt, rec) -> dict:
         "Driver": "overlay",
         "Platform": "linux",
         "MountLabel": "", "ProcessLabel": "", "AppArmorProfile": "", "ExecIDs": None,
-        "HostConfig": {
-            "Binds": hc.get("Binds"), "LogConfig": {"Type": "json-file", "Config": {}},
-            "NetworkMode": rec.network_mode, "PortBindings": port_bindings(rec),
-            "RestartPolicy": {"Name": "no", "MaximumRetryCount": 0},
-            "AutoRemove": rec.host_config.get("AutoRemove", False),
-            "CgroupnsMode": "host", "Dns": hc.get("Dns") or [], "DnsOptions": hc.get("DnsOptions") or [],
-            "DnsSearch": hc.get("DnsSearch") or [], "ExtraHosts": hc.get("ExtraHosts"), "Links": _links(rec),
-            "Tmpfs": {m.target: m.tmpfs_options for m in rec.mounts if m.tmpfs_flag} or None,
-            "IpcMode": "private", "PidMode": hc.get("PidMode", ""), "Privileged": False, "PublishAllPorts": False,
-            "ReadonlyRootfs": False, "UTSMode": hc.get("UTSMode", ""), "ShmSize": 67108864, "Runtime": "minicontainer",
-            "MaskedPaths": list(MASKED_PATHS), "ReadonlyPaths": list(READONLY_PATHS),
-        },
+        "HostConfig": host_config_json(rec),
         "GraphDriver": {
             "Data": {"LowerDir": lower, "MergedDir": store.path(rec.id, "merged"),
                      "UpperDir": store.path(rec.id, "upper"), "WorkDir": store.path(rec.id, "work")},

@@ -189,12 +189,9 @@ int main(void) {
 def test_udp_publish(br, tmp_path):
     """busybox has no UDP server, so the test builds a static UDP echo and imports it as an image."""
     import socket
-    import tarfile
-    (tmp_path / "udpecho.c").write_text(UDP_ECHO_C)
-    subprocess.run(["gcc", "-static", "-O2", "-o", str(tmp_path / "udpecho"), str(tmp_path / "udpecho.c")], check=True)
-    with tarfile.open(tmp_path / "udpecho.tar", "w") as t:
-        t.add(tmp_path / "udpecho", arcname="udpecho")
-    br.ok("import", str(tmp_path / "udpecho.tar"), "udpecho:1")
+
+    from tests.helpers.cimage import static_program_image
+    static_program_image(br, tmp_path, "udpecho", UDP_ECHO_C)
     port = random.randrange(30000, 40000)
     br.ok("run", "-d", "--name", "udp", "--net", "bridge", "-p", f"{port}:5000/udp", "udpecho:1", "/udpecho")
     reply, deadline = None, time.monotonic() + 5
