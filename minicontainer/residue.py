@@ -6,7 +6,7 @@ minicontainer could create, do the work, take another, compare.
     assert not residue.difference(before, residue.snapshot(roots=[root]))
 
 A snapshot is a dict of categories (links, addresses, routes, netns, iptables-legacy, ip6tables-legacy,
-iptables-nft, nftables, mounts, processes, state), each a Counter of normalised lines: counters, lifetimes and
+iptables-nft, nftables, mounts, cgroups, processes, state), each a Counter of normalised lines: counters, lifetimes and
 timestamps are dropped, so traffic and time alone never make two snapshots differ. The project's test
 suite takes one before and after every test (tests/conftest.py); `scripts/soak` after a whole run.
 """
@@ -148,6 +148,28 @@ def _process_lines(marker: str | None) -> Counter:
     return out
 
 
+def cgroup_lines() -> Counter:
+    """The cgroup directories below every hierarchy's top-level minicontainer* directories (the
+    default parent, and the --cgroup-parent the tests use), three levels deep."""
+    out = Counter()
+    mounts = set()
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            left, _, right = line.partition(" - ")
+            if right.split()[:1] in (["cgroup"], ["cgroup2"]):
+                mounts.add(left.split()[4])
+    for mount in sorted(mounts):
+        for top in sorted(os.listdir(mount)):
+            if not top.startswith("minicontainer"):
+                continue
+            for dirpath, dirnames, _files in os.walk(os.path.join(mount, top)):
+                rel = os.path.relpath(dirpath, mount)
+                out[f"{mount} {rel}"] += 1
+                if rel.count("/") >= 2:
+                    dirnames.clear()
+    return out
+
+
 def state_lines(roots: list[str]) -> Counter:
     """Records a state root holds for things that exist: containers, names, volumes, address
     leases, networks other than the default, half-written files. Images are a cache, left out."""
@@ -179,6 +201,7 @@ def snapshot(roots: list[str] = (), marker: str | None = None) -> dict[str, Coun
     snap["iptables-nft"] = iptables_lines("iptables-nft-save")
     snap["nftables"] = nft_lines()
     snap["mounts"] = mount_lines()
+    snap["cgroups"] = cgroup_lines()
     snap["processes"] = _process_lines(marker)
     snap["state"] = state_lines(list(roots))
     return snap

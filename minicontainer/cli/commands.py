@@ -79,7 +79,23 @@ RUN_FLAGS = [
     Flag("cap-drop", kind="list", metavar="list", help="Drop Linux capabilities"),
     Flag("privileged", help="Give extended privileges to this container"),
     Flag("security-opt", kind="list", metavar="list", help="Security Options (seccomp=PROFILE.json|unconfined, no-new-privileges)"),
+    Flag("memory", "m", kind="str", metavar="bytes", help="Memory limit"),
+    Flag("memory-swap", kind="str", metavar="bytes", help="Swap limit equal to memory plus swap: '-1' to enable unlimited swap"),
+    Flag("memory-reservation", kind="str", metavar="bytes", help="Memory soft limit"),
+    Flag("oom-kill-disable", help="Disable OOM Killer"),
+    Flag("cpus", kind="str", metavar="decimal", help="Number of CPUs"),
+    Flag("cpu-shares", "c", kind="str", metavar="int", help="CPU shares (relative weight)"),
+    Flag("cpuset-cpus", kind="str", metavar="string", help="CPUs in which to allow execution (0-3, 0,1)"),
+    Flag("pids-limit", kind="str", metavar="int", help="Tune container pids limit (set -1 for unlimited)"),
+    Flag("blkio-weight", kind="str", metavar="uint16", help="Block IO (relative weight), between 10 and 1000, or 0 to disable (default 0)"),
+    Flag("cgroup-parent", kind="str", metavar="string", help="Optional parent cgroup for the container"),
+    Flag("device", kind="list", metavar="list", help="Add a host device to the container"),
+    Flag("device-cgroup-rule", kind="list", metavar="list", help="Add a rule to the cgroup allowed devices list"),
+    Flag("sysctl", kind="list", metavar="map", help="Sysctl options (net.*, kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*)"),
+    Flag("read-only", help="Mount the container's root filesystem as read only"),
 ]
+RESOURCE_FLAGS = ("memory", "memory_swap", "memory_reservation", "oom_kill_disable", "cpus", "cpu_shares",
+                  "cpuset_cpus", "pids_limit", "blkio_weight", "cgroup_parent", "device", "device_cgroup_rule")
 SHOW_FLAGS = [
     Flag("explain", help="Print each kernel action as the equivalent shell command, on stderr"),
     Flag("dry-run", help="Print the kernel actions as a shell script and change nothing"),
@@ -99,12 +115,16 @@ def _run_spec(opts, args):
                         dns=opts.dns, dns_search=opts.dns_search, dns_option=opts.dns_option, add_host=opts.add_host,
                         link=opts.link, expose=opts.expose, tmpfs=opts.tmpfs, uts=opts.uts, pid=opts.pid,
                         cap_add=opts.cap_add, cap_drop=opts.cap_drop, privileged=opts.privileged,
-                        security_opt=opts.security_opt)
+                        security_opt=opts.security_opt, sysctl=opts.sysctl, read_only=opts.read_only,
+                        **{name: opts[name] for name in RESOURCE_FLAGS})
 
 
 def _create(rt, spec, pull_policy: str = "missing"):
     from minicontainer.cli.image_cmds import pull_progress
-    return rt.create_with_image(spec, pull_policy, lambda: pull_progress(sys.stderr))
+    rec = rt.create_with_image(spec, pull_policy, lambda: pull_progress(sys.stderr))
+    for warning in rt.warnings:  # the daemon's, which Docker's CLI prints as they come
+        print(f"WARNING: {warning}", file=sys.stderr)
+    return rec
 
 
 def cmd_run(rt, opts, args) -> int:

@@ -287,6 +287,40 @@ class ReadonlyPaths(Step):
                 "done")
 
 
+@dataclass
+class ReadonlyRoot(Step):
+    """--read-only: the container's root remounted read-only (its other mounts keep their own flags)."""
+
+    why = "--read-only: the root filesystem read-only; /dev, /proc, volumes and tmpfs mounts are mounts of their own"
+
+    def do(self) -> None:
+        remount_readonly("/")
+
+    def explain(self) -> str:
+        return "mount -o remount,bind,ro /"
+
+
+@dataclass
+class WriteSysctls(Step):
+    """--sysctl: written through the container's /proc/sys (its network, IPC and mqueue namespaces'
+    values), before /proc/sys is made read-only."""
+
+    values: dict[str, str]
+    why = "--sysctl: the values of the container's own namespaces"
+
+    def do(self) -> None:
+        from minicontainer.specs.sysctl import proc_path
+        for key, value in self.values.items():
+            try:
+                with open(proc_path(key), "w") as f:
+                    f.write(value)
+            except OSError as exc:
+                raise OSError(exc.errno, f"write sysctl key {key}: {exc.strerror}") from None
+
+    def explain(self) -> str:
+        return "\n".join(f"sysctl -w {shlex.quote(f'{k}={v}')}" for k, v in self.values.items())
+
+
 MASKED_PATHS = [
     "/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
     "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware",

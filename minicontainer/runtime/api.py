@@ -32,6 +32,7 @@ class Runtime:
         self.root.ensure()
         self.containers = ContainerStore(self.root)
         self.images = ImageStore(self.root)
+        self.warnings: list[str] = []  # what the last create warned of (the Engine API's Warnings)
 
     # ------------------------------------------------------------------ create
     def network_mode(self, value: str, look_only: bool = False):
@@ -106,8 +107,10 @@ class Runtime:
         if spec.publish_all:
             exposed = {**(image.config.get("ExposedPorts") or {}), **{key: {} for key in spec.expose}}
             publish = publish + _exposed_bindings(exposed, publish)
+        resources = dataclasses.replace(spec.resources)
+        self.warnings = check_resources(resources)
         return dataclasses.replace(spec, mounts=spec.mounts + _image_volumes(image.config.get("Volumes") or {}, spec.mounts),
-                                   publish=publish, network=mode.recorded())
+                                   publish=publish, network=mode.recorded(), resources=resources)
 
     def new_record(self, spec: RunSpec) -> ContainerRecord:
         """The container's record from its completed spec and its image, not saved yet (create saves
@@ -144,7 +147,10 @@ class Runtime:
                                             "CapAdd": list(spec.security.cap_add) or None,
                                             "CapDrop": list(spec.security.cap_drop) or None,
                                             "Privileged": spec.security.privileged,
-                                            "SecurityOpt": list(spec.security.security_opt) or None},
+                                            "SecurityOpt": list(spec.security.security_opt) or None,
+                                            **spec.resources.host_config(),
+                                            "ReadonlyRootfs": spec.read_only,
+                                            **({"Sysctls": dict(spec.sysctls)} if spec.sysctls else {})},
                                port_bindings=list(spec.publish) if mode.publishes else [],
                                networks=mode.attachments(spec))
 
@@ -402,12 +408,20 @@ class Runtime:
                         cwd=workdir or rec.config.get("WorkingDir") or "/", user=user or rec.config.get("User") or "",
                         tty=tty, stdin=interactive, winsize=terminal_winsize() if tty else None,
                         security=process_security(rec.host_config, self.root.lib, privileged_exec=privileged))
-        started = spawn_exec(rec.pid, EXEC_NAMESPACES, launch)
+        started = spawn_exec(rec.pid, EXEC_NAMESPACES, launch, ready=self._join_cgroup(rec))
         try:
             Relay(started, None, echo=True, forward_stdin=interactive, sink=sink).run()
         finally:
             _, status = os.waitpid(started.pid, 0)
         return os.waitstatus_to_exitcode(status)
+
+    def _join_cgroup(self, rec: ContainerRecord):
+        """What puts an exec'd process in the container's cgroup before it runs (None: it has none)."""
+        from minicontainer.kernel.cgroups import enter
+        from minicontainer.runtime.cgroup import cgroup_of
+        journal = self.containers.journal(rec.id)
+        step = cgroup_of(journal) if journal.exists() else None
+        return None if step is None else (lambda pid: enter(step.dirs, pid))
 
     # ------------------------------------------------------------------ images
     def images_in_use(self, image_id: str) -> list[str]:
@@ -462,3 +476,21 @@ def _exposed_bindings(image_ports: dict, publish: list) -> list:
         if key not in taken and port.isdigit():
             out.append(PortBinding(proto or "tcp", int(port), "", 0))
     return out
+
+
+def check_resources(res) -> list[str]:
+    """The daemon's checks of the resource flags against this machine (the CPUs online, what its
+    cgroups can hold, the --device nodes); adjusts res as Docker does, returns its warnings."""
+    from minicontainer.kernel import cgroups
+    from minicontainer.runtime.cgroup import parent_of
+    from minicontainer.runtime.devices import host_node
+    from minicontainer.specs.resources import check
+    parent_of(res.cgroup_parent)
+    for mapping in res.devices:
+        host_node(mapping)
+    try:
+        with open("/sys/devices/system/cpu/online") as f:
+            online = f.read().strip()
+    except OSError:
+        online = f"0-{(os.cpu_count() or 1) - 1}"
+    return check(res, os.cpu_count() or 1, online, cgroups.supported(cgroups.layout()))

@@ -291,8 +291,9 @@ def spawn_container(kinds: list[str], plan: Plan, launch: Launch, ready=None, jo
     return ch.finish(pid, ready)
 
 
-def spawn_exec(target_pid: int, kinds: list[str], launch: Launch) -> Started:
+def spawn_exec(target_pid: int, kinds: list[str], launch: Launch, ready=None) -> Started:
     """Start a process inside a running container: join its namespaces and root, then exec.
+    ready(pid), if given, runs before the process goes on (the exec joins the container's cgroup so).
 
     setns(CLONE_NEWPID) only applies to children, so the joining child forks once more and waits
     for that grandchild, passing on its exit status.
@@ -328,4 +329,4 @@ def spawn_exec(target_pid: int, kinds: list[str], launch: Launch) -> Started:
     for fd in (*fds.values(), root):
         os.close(fd)
     ch.parent_side()
-    return ch.finish(pid, None)
+    return ch.finish(pid, ready)

@@ -4,9 +4,11 @@
     files       host: the directories and /etc files its view is made of
     unshare     the namespaces its process gets, and those it joins (container:ID)
     exec        what its pid 1 runs
-    host        host, once the child's namespaces exist: veth, /run/netns name, default route, the
-                embedded DNS server (a user-defined network), published ports
-    container   inside the new namespaces, before exec: mounts, pivot_root, hostname
+    host        host, once the child's namespaces exist: its cgroup (limits, devices; entered), veth,
+                /run/netns name, default route, the embedded DNS server (a user-defined network),
+                published ports
+    container   inside the new namespaces, before exec: mounts, pivot_root, --read-only, --sysctl,
+                masked and read-only paths, hostname
 
 start_plan() builds it for a record; what it must take from the world (an address lease, the ports
 other containers hold, the /etc files' text) comes through a World, so the supervisor executes the
@@ -21,6 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from minicontainer import trace
+from minicontainer.errors import StartError
 from minicontainer.kernel.files import MakeDirs, WriteFile
 from minicontainer.network.modes import NetworkMode
 from minicontainer.plan import Step
@@ -32,6 +35,7 @@ from minicontainer.store.records import Endpoint, PublishedPort
 
 if TYPE_CHECKING:
     from minicontainer.images.store import ImageStore
+    from minicontainer.kernel.cgroups import Layout
     from minicontainer.store.containers import ContainerStore
 
 
@@ -40,6 +44,7 @@ class World(Protocol):
 
     containers: ContainerStore
     images: ImageStore
+    cgroups: Layout | None  # where this machine's cgroup hierarchies are (None: it has none)
 
     def mode(self, value: str) -> NetworkMode: ...
 
@@ -69,6 +74,11 @@ class RuntimeWorld:
 
     def mode(self, value: str) -> NetworkMode:
         return self.rt.network_mode(value, look_only=self.look_only)
+
+    @property
+    def cgroups(self):
+        from minicontainer.kernel.cgroups import layout
+        return layout()
 
     def taken_ports(self, cid: str) -> list[PublishedPort]:
         return [p for r in self.rt.list() if r.id != cid for p in r.ports]
@@ -164,11 +174,33 @@ def container_steps(world: World, rec: ContainerRecord, private_net: bool, priva
     if rec.mounts:
         from minicontainer.runtime.volumes import mount_steps
         volume_steps = mount_steps(rec.mounts, merged)
+    from minicontainer.runtime.devices import nodes
+    from minicontainer.specs.resources import from_host_config
+    hc = rec.host_config
     return container_plan(
         lower=world.images.lower_dirs(world.images.get(rec.image_id)), upper=store.path(rec.id, "upper"),
         work=store.path(rec.id, "work"), merged=merged, hostname=rec.config["Hostname"] if private_uts else None, private_net=private_net,
         etc_files=etc_mounts(store, rec, world.mode(rec.network_mode).etc_owner(rec.id)),
-        volume_steps=volume_steps, privileged=bool(rec.host_config.get("Privileged"))).steps
+        volume_steps=volume_steps, privileged=bool(hc.get("Privileged")), devices=nodes(from_host_config(hc)),
+        sysctls=hc.get("Sysctls") or {}, read_only=bool(hc.get("ReadonlyRootfs"))).steps
+
+
+def check_sysctls(rec: ContainerRecord, namespaces: list[str]) -> None:
+    """runc's refusal: a net.* sysctl needs a network namespace that is not the host's."""
+    if "net" in namespaces or rec.network_mode.startswith("container:"):
+        return
+    for key in rec.host_config.get("Sysctls") or {}:
+        if key.startswith("net."):
+            raise StartError(f'failed to create task for container: sysctl "{key}" not allowed in host network '
+                             "namespace: unknown", 125)
+
+
+def host_steps(rec: ContainerRecord, mode: NetworkMode, endpoints: list[Endpoint], cgroups, pid: int) -> list[Step]:
+    """The host side of a start, once the child's namespaces exist: its cgroup first (nothing it
+    does may escape its limits), then its network mode's steps."""
+    from minicontainer.runtime.cgroup import cgroup_step
+    cgroup = cgroup_step(rec.host_config, rec.id, pid, cgroups)
+    return ([cgroup] if cgroup else []) + mode.host_steps(rec, endpoints, pid)
 
 
 def start_plan(world: World, rec: ContainerRecord, winsize: bytes | None = None) -> StartPlan:
@@ -183,12 +215,14 @@ def start_plan(world: World, rec: ContainerRecord, winsize: bytes | None = None)
     joins = mode.joins()
     extra = world.extra_hosts(rec)
     namespaces = namespaces_of(rec, mode)
+    check_sysctls(rec, namespaces)
     container = container_steps(world, rec, "net" in namespaces, "uts" in namespaces)
     launch = launch_for(rec, world.containers.root.lib, winsize)
     endpoints = mode.reserve(rec, world.lease)
     network = mode.first_use_steps(rec)
+    cgroups = world.cgroups
     files = file_steps(world.containers, rec, world.etc_texts(rec, [ep.ip for ep in endpoints], extra))
     return StartPlan(mode=mode, endpoints=endpoints, network=network, files=files, namespaces=namespaces,
                      joins=joins, launch=launch, container=container,
-                     host=lambda pid: mode.host_steps(rec, endpoints, pid),
+                     host=lambda pid: host_steps(rec, mode, endpoints, cgroups, pid),
                      host_pid=rec.host_config.get("PidMode") == "host")

@@ -81,7 +81,7 @@ class Supervisor:
             self.control = ControlPoint(store.dir(rec.id), {"dns": self._start_dns})
         me = os.getpid()
         with store.lock(rec.id):
-            rec.status, rec.pid, rec.error, rec.exit_code = "running", self.started.pid, "", 0
+            rec.status, rec.pid, rec.error, rec.exit_code, rec.oom_killed = "running", self.started.pid, "", 0, False
             rec.started_at, rec.init_start = now_rfc3339(), proc.start_ticks(self.started.pid)
             rec.supervisor = {"pid": me, "start": proc.start_ticks(me)}
             rec.teardown_errors = []
@@ -204,6 +204,7 @@ class Supervisor:
         try:
             with store.lock(rec.id):  # a network connect in another process ends before, or sees it exited
                 rec = store.load(rec.id)
+                rec.oom_killed = was_oom_killed(self.rt, rec)  # read before the teardown takes the cgroup
                 errors = release_network(self.rt, rec)
                 checkpoint("network released")
                 rec.status, rec.exit_code, rec.pid, rec.finished_at = "exited", code, 0, now_rfc3339()
@@ -233,6 +234,13 @@ def _reap_proxies(pids: set[int]) -> None:
             except ChildProcessError:  # not ours (started by another process), or reaped already
                 pids.discard(pid)
     signal.signal(signal.SIGCHLD, on_child)
+
+
+def was_oom_killed(runtime, rec: ContainerRecord) -> bool:
+    """Whether the OOM killer killed a process of the container's cgroup."""
+    from minicontainer.runtime.cgroup import cgroup_of, oom_killed
+    journal = runtime.containers.journal(rec.id)
+    return journal.exists() and oom_killed(cgroup_of(journal))
 
 
 def release_network(runtime, rec: ContainerRecord) -> list[str]:

@@ -14,11 +14,17 @@ def trace_script(rt, rec, title: str) -> str:
         return f"# {title}\n# nothing to show: the container is gone (--rm removed it after its start failed)\n"
     if not lines:
         return f"# {title}\n# nothing yet: the container has not been started, so nothing was done in the kernel\n"
-    return render(lines, title, script_names(rt, rec.id))
+    return render(lines, title, script_names(rt, rec.id, rec.host_config))
 
 
-def script_names(rt, cid: str) -> dict[str, str]:
-    return {rt.containers.path(cid, "").rstrip("/"): "$ctr", os.path.join(rt.root.images, "layers"): "$layers"}
+def script_names(rt, cid: str, host_config: dict | None = None) -> dict[str, str]:
+    """The long paths a script names by variable: the container's state directory, the image
+    layers, its cgroup path below each hierarchy's root."""
+    names = {rt.containers.path(cid, "").rstrip("/"): "$ctr", os.path.join(rt.root.images, "layers"): "$layers"}
+    if host_config is not None:
+        from minicontainer.runtime.cgroup import cgroup_path
+        names[cgroup_path(host_config, cid)] = "$cg"
+    return names
 
 
 def explain_script(rt, rec) -> str:
@@ -40,7 +46,7 @@ def dry_run(rt, spec) -> str:
                           f"(minicontainer pull {spec.image} first)", 125) from None
     lines, rec = dry_run_lines(rt, spec)
     return render(lines, f"run --dry-run: what `run` would do for a container {rec.short_id} (nothing was done)",
-                  script_names(rt, rec.id))
+                  script_names(rt, rec.id, rec.host_config))
 
 
 def teardown_lines(rt, rec) -> list[dict]:

@@ -48,6 +48,7 @@ class ContainerRecord:
     status: str = "created"  # created | running | exited
     pid: int = 0
     exit_code: int = 0
+    oom_killed: bool = False         # its last run ended by the OOM killer (State.OOMKilled)
     error: str = ""
     started_at: str = ZERO_TIME
     finished_at: str = ZERO_TIME

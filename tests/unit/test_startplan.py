@@ -27,6 +27,8 @@ class FakeImages:
 
 
 class FakeWorld:
+    cgroups = None  # a machine without cgroups, unless a test gives a layout
+
     def __init__(self, root, taken=()):
         self.root = StateRoot(str(root))
         self.root.ensure()
@@ -138,3 +140,18 @@ def test_an_internal_network_gives_no_default_route(tmp_path):
     world.networks.create("quiet", create_options(["10.251.0.0/24"], internal=True))
     plan = start_plan(world, _record("quiet"))
     assert plan.endpoints[0].gateway == "" and "DefaultRoute" not in _kinds(plan.host(1))
+
+
+def test_the_cgroup_comes_first_on_the_host_side_with_the_limits_and_devices(tmp_path):
+    from minicontainer.kernel.cgroups import Layout
+    world = FakeWorld(tmp_path)
+    world.cgroups = Layout(1, mounts={"memory": "/cg/memory", "pids": "/cg/pids", "devices": "/cg/devices"})
+    rec = _record("none")
+    rec.host_config.update({"Memory": 32 << 20, "MemorySwap": -1, "PidsLimit": 9, "CpuShares": 512})
+    step = start_plan(world, rec).host(4242)[0]
+    assert type(step).__name__ == "JoinCgroup" and step.pid == 4242
+    assert step.dirs == ["/cg/devices/minicontainer/" + rec.id, "/cg/memory/minicontainer/" + rec.id,
+                         "/cg/pids/minicontainer/" + rec.id]
+    # no cpu hierarchy here: --cpu-shares has nowhere to go (create warned of it)
+    assert step.writes[:3] == [["memory", "memory.limit_in_bytes", str(32 << 20)], ["pids", "pids.max", "9"],
+                               ["devices", "devices.deny", "a"]]

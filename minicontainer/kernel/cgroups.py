@@ -1,0 +1,217 @@
+"""Control groups, v1 and v2: where the hierarchies are, and making, filling, entering and removing a
+container's directory in them. The values to write are worked out elsewhere (specs/cgroup_limits.py).
+
+v1 (this VM's hybrid layout, older distributions) mounts one hierarchy per controller
+(/sys/fs/cgroup/memory, /sys/fs/cgroup/pids, ...): a container has a directory in each. v2 (Debian
+12, Fedora, Ubuntu 22.04: the unified layout) is one tree at /sys/fs/cgroup: one directory, whose
+parent must list the controllers its children may use in cgroup.subtree_control.
+MINICONTAINER_CGROUP_ROOT names a cgroup2 mount to use instead of what /proc/self/mountinfo shows
+(the tests use the hybrid layout's /sys/fs/cgroup/unified that way).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import time
+from dataclasses import dataclass, field
+
+# The v1 controllers runc places a container in (those mounted here); "name=systemd" and friends are not.
+V1_CONTROLLERS = ("blkio", "cpu", "cpuacct", "cpuset", "devices", "freezer", "memory", "pids")
+V2_CONTROLLERS = ("cpu", "cpuset", "io", "memory", "pids")
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where the cgroup hierarchies are. version 1: mounts maps each controller to its hierarchy's
+    mount point (co-mounted controllers share one); version 2: root is the unified mount."""
+
+    version: int
+    mounts: dict[str, str] = field(default_factory=dict)
+    root: str = ""
+
+    def tops(self) -> list[str]:
+        """Each hierarchy's root, once (co-mounted v1 controllers share one)."""
+        if self.version == 2:
+            return [self.root]
+        return sorted(set(self.mounts.values()))
+
+    def dir_of(self, rel: str, controller: str) -> str:
+        """The directory that holds `controller`'s files for cgroup path `rel`."""
+        if self.version == 2:
+            return os.path.join(self.root, rel)
+        return os.path.join(self.mounts[controller], rel)
+
+    def controllers(self) -> set[str]:
+        if self.version == 1:
+            return set(self.mounts)
+        return set(_read(os.path.join(self.root, "cgroup.controllers")).split())
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def layout(mountinfo: str = "/proc/self/mountinfo") -> Layout | None:
+    """The machine's cgroup layout: v2 if /sys/fs/cgroup (or MINICONTAINER_CGROUP_ROOT) is a
+    cgroup2 mount, else the v1 hierarchies mounted; None if there are none."""
+    override = os.environ.get("MINICONTAINER_CGROUP_ROOT")
+    v1: dict[str, str] = {}
+    v2 = ""
+    for line in _read(mountinfo).splitlines():
+        left, _, right = line.partition(" - ")
+        fields, fstype = left.split(), right.split()
+        if len(fields) < 5 or len(fstype) < 3:
+            continue
+        point = fields[4]
+        if fstype[0] == "cgroup2" and (point == override or (not override and point == "/sys/fs/cgroup")):
+            v2 = point
+        elif fstype[0] == "cgroup" and not override:
+            for opt in fstype[2].split(","):
+                if opt in V1_CONTROLLERS:
+                    v1[opt] = point
+    if override and not v2:
+        raise OSError(f"MINICONTAINER_CGROUP_ROOT={override} is not a cgroup2 mount")
+    if v2:
+        return Layout(2, root=v2)
+    return Layout(1, mounts=v1) if v1 else None
+
+
+def supported(lay: Layout | None) -> set[str]:
+    """Which limits this machine's cgroups can hold, named as specs/resources.check() asks, found
+    as Docker's sysinfo finds them (a controller mounted, its files at the hierarchy's root)."""
+    if lay is None:
+        return set()
+    have = lay.controllers()
+    out = set()
+    if lay.version == 1:
+        def root(controller: str) -> str:
+            return lay.mounts.get(controller, "")
+        if "memory" in have:
+            out |= {"memory", "oom_kill_disable"}
+            if os.path.exists(os.path.join(root("memory"), "memory.memsw.limit_in_bytes")):
+                out.add("swap")
+        if "cpu" in have:
+            out.add("cpu_shares")
+            if os.path.exists(os.path.join(root("cpu"), "cpu.cfs_quota_us")):
+                out.add("cpu_quota")
+        if "blkio" in have and any(os.path.exists(os.path.join(root("blkio"), f))
+                                   for f in ("blkio.weight", "blkio.bfq.weight")):
+            out.add("blkio_weight")
+        out |= {"devices"} & have
+    else:
+        if "memory" in have:
+            out |= {"memory", "swap"}
+        if "cpu" in have:
+            out |= {"cpu_shares", "cpu_quota"}
+        if "io" in have:
+            out.add("blkio_weight")
+    out |= {"pids", "cpuset"} & have
+    return out
+
+
+def blkio_weight_file(lay: Layout) -> str:
+    """blkio.weight (CFQ) or blkio.bfq.weight (BFQ) on v1; io.weight or io.bfq.weight on v2."""
+    if lay.version == 1:
+        root = lay.mounts.get("blkio", "")
+        return "blkio.weight" if os.path.exists(os.path.join(root, "blkio.weight")) else "blkio.bfq.weight"
+    return "io.bfq.weight" if os.path.exists(os.path.join(lay.root, "io.bfq.weight")) else "io.weight"
+
+
+def write(path: str, value: str) -> None:
+    """One value into one cgroup file (the kernel takes it whole or refuses it)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+    try:
+        os.write(fd, value.encode())
+    except OSError as exc:
+        raise OSError(exc.errno, f"write {value!r} to {path}: {exc.strerror}") from None
+    finally:
+        os.close(fd)
+
+
+def make(top: str, rel: str, version: int, cpuset: bool = False) -> list[str]:
+    """mkdir -p of cgroup path `rel` below hierarchy root `top`; returns the directories it made,
+    parents first. A new v1 cpuset directory (cpuset) starts with no CPUs and no memory nodes, where
+    no process could run: it gets its parent's, as runc gives it. On v2 each parent passes the
+    controllers on to its children."""
+    made = []
+    current = top.rstrip("/")
+    for part in [p for p in rel.split("/") if p]:
+        parent, current = current, os.path.join(current, part)
+        if version == 2:
+            _pass_controllers(parent)
+        try:
+            os.mkdir(current, 0o755)
+        except FileExistsError:
+            continue
+        made.append(current)
+        if cpuset:
+            for name in ("cpuset.cpus", "cpuset.mems"):
+                if not _read(os.path.join(current, name)).strip():
+                    write(os.path.join(current, name), _read(os.path.join(parent, name)).strip())
+    return made
+
+
+def _pass_controllers(parent: str) -> None:
+    """Enable for parent's children the controllers a container may be limited by."""
+    have = set(_read(os.path.join(parent, "cgroup.controllers")).split())
+    enabled = set(_read(os.path.join(parent, "cgroup.subtree_control")).split())
+    missing = [c for c in V2_CONTROLLERS if c in have and c not in enabled]
+    if missing:
+        write(os.path.join(parent, "cgroup.subtree_control"), " ".join(f"+{c}" for c in missing))
+
+
+def enter(dirs: list[str], pid: int) -> None:
+    """Move process pid (all its threads) into each directory."""
+    for d in dirs:
+        write(os.path.join(d, "cgroup.procs"), str(pid))
+
+
+def procs(path: str) -> list[int]:
+    return [int(p) for p in _read(os.path.join(path, "cgroup.procs")).split()]
+
+
+def remove(path: str, settle: float = 2.0) -> None:
+    """rmdir one container directory: what still runs in it is killed first (a process a
+    container left behind; exiting ones leave on their own), then rmdir, retried while the kernel
+    still counts the dying. A missing directory is already removed."""
+    deadline = time.monotonic() + settle
+    while True:
+        for pid in procs(path):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        try:
+            os.rmdir(path)
+            return
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            if exc.errno != errno.EBUSY or time.monotonic() > deadline:
+                raise
+        time.sleep(0.01)
+
+
+def remove_if_empty(path: str) -> None:
+    """rmdir a parent directory unless another container's cgroup (or a process) is in it."""
+    try:
+        os.rmdir(path)
+    except OSError as exc:
+        if exc.errno not in (errno.ENOENT, errno.ENOTEMPTY, errno.EBUSY):
+            raise
+
+
+def oom_kills(version: int, memory_dir: str) -> int:
+    """How many processes of the cgroup the OOM killer killed (v1 memory.oom_control, v2 memory.events)."""
+    text = _read(os.path.join(memory_dir, "memory.oom_control" if version == 1 else "memory.events"))
+    for line in text.splitlines():
+        key, _, value = line.partition(" ")
+        if key == "oom_kill":
+            return int(value)
+    return 0
