@@ -1,4 +1,4 @@
-"""Median wall time of container starts (on each firewall backend too, scripts/benchfw.py; how soon `trace` is ready, scripts/benchtrace.py), the memory of one idle supervisor, a lookup through the
+"""Median wall time of container starts (on each firewall backend too, scripts/benchfw.py; how soon `trace` is ready, scripts/benchtrace.py), what confinement costs and holds (scripts/benchconfine.py), the memory of one idle supervisor, a lookup through the
 embedded DNS server and the memory it adds (scripts/benchdns.py), TCP throughput
 through published ports (scripts/benchnet.py), the speed of cp (scripts/benchcp.py) and of pull
 (scripts/benchpull.py).
@@ -105,6 +105,19 @@ def main() -> int:
             return 0
         for net in ("none", "host"):
             report(f"run --rm --net={net} busybox true", timed_runs([*mc, "run", "--rm", f"--net={net}", "busybox", "true"], args.runs, env))
+        from benchconfine import STATS_CONTAINERS, cgroup_cost, cpus_held, start_costs, stats_time
+        print("confinement (run --rm --net=none busybox true, interleaved):")
+        for label, ms in start_costs(mc, env, args.runs).items():
+            print(f"  {label:<42} median {ms:7.1f} ms")
+        cost = cgroup_cost(args.runs)
+        if cost is None:
+            print("  no cgroups on this machine")
+        else:
+            print(f"  {'cgroup made (limits, devices) and removed':<42} median {cost[0]:7.2f} ms")
+            print(f"  {'a process moving itself into it':<42} median {cost[1]:7.2f} ms")
+        print(f"{f'stats --no-stream, {STATS_CONTAINERS} containers':<44} median {stats_time(mc, env, 10):7.1f} ms   (n=10)")
+        held = cpus_held(mc, env)
+        print(f"{'--cpus 0.5: a busy loop got':<44} " + (f"{held:7.2f} CPUs" if held is not None else "no cgroups"))
         # Bridge mode in a network of the benchmark's own (its bridge, subnet and chains), removed at the end.
         env.update(MINICONTAINER_BRIDGE="mcbench0", MINICONTAINER_SUBNET="10.254.0.0/16", MINICONTAINER_CHAIN_PREFIX="MCBENCH")
         subprocess.run([*mc, "run", "--rm", "--net=bridge", "busybox", "true"], env=env, check=True)  # creates the bridge

@@ -419,6 +419,14 @@ def _completion(rt, opts, args) -> int:
     return cmd_completion(rt, opts, args)
 
 
+def _stats_cmd(name: str):
+    """A command of cli/stats_cmds.py, imported when it runs."""
+    def run(rt, opts, args) -> int:
+        from minicontainer.cli import stats_cmds
+        return getattr(stats_cmds, name)(rt, opts, args)
+    return run
+
+
 def _group(module: str):
     """A group's subcommands, imported when the group is used (their modules import this one)."""
     def load():
@@ -464,6 +472,16 @@ COMMANDS = {c.name: c for c in [
             max_args=0,
             examples=["minicontainer ps", "minicontainer ps -a", "minicontainer rm -f $(minicontainer ps -aq)",
                       "minicontainer ps -a --no-trunc", "minicontainer ps -f network=lab -f status=running"]),
+    Command("stats", "stats [OPTIONS] [CONTAINER...]", "Display a live stream of container(s) resource usage statistics",
+            _stats_cmd("cmd_stats"),
+            [Flag("all", "a", help="Show all containers (default shows just running)"),
+             Flag("format", kind="str", metavar="string",
+                  help="Format output using a custom template: 'table', 'table TEMPLATE', 'json' or a Go template"),
+             Flag("no-stream", help="Disable streaming stats and only pull the first result"),
+             Flag("no-trunc", help="Do not truncate output")],
+            examples=["minicontainer stats --no-stream", "minicontainer stats web --format '{{.Name}} {{.MemUsage}}'"]),
+    Command("top", "top CONTAINER [ps OPTIONS]", "Display the running processes of a container", _stats_cmd("cmd_top"),
+            interspersed=False, min_args=1, examples=["minicontainer top web", "minicontainer top web -o pid,rss,args"]),
     Command("inspect", "inspect [OPTIONS] NAME|ID [NAME|ID...]", "Return low-level information on containers or images",
             cmd_inspect, [Flag("format", "f", kind="str", metavar="string", help="Format output using a Go-like template"),
                           Flag("type", kind="str", metavar="string", help="Only inspect objects of the given type")],

@@ -52,16 +52,26 @@ def human_size(size: float) -> str:
     return f"{size:.3g}{units[i]}"
 
 
+def bytes_size(size: float) -> str:
+    """go-units BytesSize: binary units, four significant digits, as `stats` prints memory."""
+    units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"]
+    i = 0
+    while size >= 1024 and i < len(units) - 1:
+        size /= 1024.0
+        i += 1
+    return f"{size:.4g}{units[i]}"
+
+
 def ellipsis(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def table(rows: list[list[str]]) -> str:
-    """text/tabwriter with Docker's settings: minwidth 10, padding 3; the last column unpadded."""
+def table(rows: list[list[str]], minwidth: int = 10) -> str:
+    """text/tabwriter with Docker's settings: minwidth 10 (`top`: 20), padding 3; the last column unpadded."""
     if not rows:
         return ""
     ncols = len(rows[0])
-    widths = [max(max(len(r[c]) for r in rows) + 3, 10) for c in range(ncols - 1)]
+    widths = [max(max(len(r[c]) for r in rows) + 3, minwidth) for c in range(ncols - 1)]
     out = []
     for r in rows:
         out.append("".join(cell.ljust(widths[c]) for c, cell in enumerate(r[:-1])) + r[-1])
@@ -169,3 +179,19 @@ def render_template(template: str, obj: dict) -> str:
     """-f / --format: Go's text/template as Docker evaluates it (cli/gotemplate.py)."""
     from minicontainer.cli.gotemplate import render
     return render(template, obj)
+
+
+STATS_HEADERS = {"Container": "CONTAINER", "ID": "CONTAINER ID", "Name": "NAME", "CPUPerc": "CPU %",
+                 "MemUsage": "MEM USAGE / LIMIT", "MemPerc": "MEM %", "NetIO": "NET I/O", "BlockIO": "BLOCK I/O",
+                 "PIDs": "PIDS"}
+STATS_TABLE = "table {{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDs}}"
+
+
+def stats_row(rec, sample, cpu: float, truncate: bool = True) -> dict:
+    """One container as `stats --format` sees it (the docker CLI's StatsEntry fields)."""
+    mem_perc = sample.mem_usage / sample.mem_limit * 100 if sample.mem_limit else 0.0
+    return {"Container": rec.short_id if truncate else rec.id, "ID": rec.short_id if truncate else rec.id,
+            "Name": rec.name, "CPUPerc": f"{cpu:.2f}%",
+            "MemUsage": f"{bytes_size(sample.mem_usage)} / {bytes_size(sample.mem_limit)}", "MemPerc": f"{mem_perc:.2f}%",
+            "NetIO": f"{human_size(sample.net_rx)} / {human_size(sample.net_tx)}",
+            "BlockIO": f"{human_size(sample.blk_read)} / {human_size(sample.blk_write)}", "PIDs": str(sample.pids)}

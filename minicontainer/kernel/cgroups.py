@@ -166,10 +166,10 @@ def _pass_controllers(parent: str) -> None:
         write(os.path.join(parent, "cgroup.subtree_control"), " ".join(f"+{c}" for c in missing))
 
 
-def enter(dirs: list[str], pid: int) -> None:
-    """Move process pid (all its threads) into each directory."""
-    for d in dirs:
-        write(os.path.join(d, "cgroup.procs"), str(pid))
+def enter_self(files: list[str]) -> None:
+    """Move the calling thread (on v1, where files are `tasks`; on v2 its process) into each cgroup."""
+    for path in files:
+        write(path, "0")
 
 
 def procs(path: str) -> list[int]:

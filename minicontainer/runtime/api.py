@@ -408,20 +408,56 @@ class Runtime:
                         cwd=workdir or rec.config.get("WorkingDir") or "/", user=user or rec.config.get("User") or "",
                         tty=tty, stdin=interactive, winsize=terminal_winsize() if tty else None,
                         security=process_security(rec.host_config, self.root.lib, privileged_exec=privileged))
-        started = spawn_exec(rec.pid, EXEC_NAMESPACES, launch, ready=self._join_cgroup(rec))
+        cgroup = self.cgroup(rec)
+        started = spawn_exec(rec.pid, EXEC_NAMESPACES, launch, cgroup.entry_files() if cgroup else [])
         try:
             Relay(started, None, echo=True, forward_stdin=interactive, sink=sink).run()
         finally:
             _, status = os.waitpid(started.pid, 0)
         return os.waitstatus_to_exitcode(status)
 
-    def _join_cgroup(self, rec: ContainerRecord):
-        """What puts an exec'd process in the container's cgroup before it runs (None: it has none)."""
-        from minicontainer.kernel.cgroups import enter
+    def cgroup(self, rec: ContainerRecord):
+        """The running container's cgroup (runtime/cgroup.MakeCgroup), None if it has none."""
         from minicontainer.runtime.cgroup import cgroup_of
         journal = self.containers.journal(rec.id)
-        step = cgroup_of(journal) if journal.exists() else None
-        return None if step is None else (lambda pid: enter(step.dirs, pid))
+        return cgroup_of(journal) if rec.running and journal.exists() else None
+
+    def sample(self, rec: ContainerRecord):
+        """One stats reading of a container (runtime/stats.Sample); zeros unless it runs."""
+        from minicontainer.network.modes import HostMode, kind_of
+        from minicontainer.runtime.stats import Sample, sample
+        if not rec.running:
+            return Sample()
+        own_netns = kind_of(rec.network_mode) is not HostMode  # Docker counts no traffic for --net host
+        return sample(self.cgroup(rec), rec.pid, own_netns)
+
+    def top(self, ref: str, ps_args: list[str]) -> tuple[list[str], list[list[str]]]:
+        """`top`: the host's `ps` with ps_args (default -ef), only the container's processes, as
+        Docker's daemon does it: the titles and the rows."""
+        import subprocess
+
+        from minicontainer.runtime.stats import processes
+        rec = self.get(ref)
+        if not rec.running or not proc.is_alive(rec.pid, rec.init_start):
+            raise DaemonError(f"container {rec.id} is not running", 1)
+        pids = processes(self.cgroup(rec), rec.pid)
+        try:
+            out = subprocess.run(["ps", *(ps_args or ["-ef"])], capture_output=True, text=True, check=True).stdout
+        except subprocess.CalledProcessError as exc:
+            raise DaemonError(f"ps: {exc.stderr.strip() or exc}", 1) from None
+        lines = [line for line in out.splitlines() if line.strip()]
+        titles = lines[0].split() if lines else []
+        if "PID" not in titles:
+            raise DaemonError("Couldn't find PID field in ps output", 1)
+        column = titles.index("PID")
+        rows = []
+        for line in lines[1:]:
+            fields = line.split()
+            if len(fields) > len(titles):  # the last column (the command) has spaces of its own
+                fields = fields[:len(titles) - 1] + [" ".join(fields[len(titles) - 1:])]
+            if fields[column].isdigit() and int(fields[column]) in pids:
+                rows.append(fields)
+        return titles, rows
 
     # ------------------------------------------------------------------ images
     def images_in_use(self, image_id: str) -> list[str]:

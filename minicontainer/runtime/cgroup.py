@@ -1,6 +1,11 @@
-"""A container's cgroup: made, filled with its limits and entered by its pid 1 before that process
-builds its view and execs (a journaled host step, so a teardown, or the next command after a kill -9
-of the supervisor, removes it), joined by every exec, read for OOM kills when it exits.
+"""A container's cgroup: made and filled with its limits on the host (MakeCgroup, journaled, so a
+teardown, or the next command after a kill -9 of the supervisor, removes it), entered by the
+container's process itself before it builds its view and execs (EnterCgroup), joined the same way by
+every exec, read for OOM kills when it exits.
+
+The process moves itself: a thread writing "0" to a v1 `tasks` file takes none of the kernel's
+global migration lock, whose first use costs an RCU grace period (about 11 ms here) when another
+process moves it. A v2 cgroup has no such door (cgroup.procs only) and pays it.
 
 One cgroup path per container, `<parent>/<id>`: the parent is --cgroup-parent or `minicontainer`
 (Docker's is `docker`), relative to the root of each hierarchy as with Docker's cgroupfs driver.
@@ -15,7 +20,7 @@ from dataclasses import dataclass, field
 
 from minicontainer.errors import DaemonError
 from minicontainer.kernel import cgroups
-from minicontainer.plan import CONTAINER_PID, Step, journaled
+from minicontainer.plan import Step, journaled
 from minicontainer.runtime.devices import allow_rules
 from minicontainer.specs import cgroup_limits as limits
 from minicontainer.specs.resources import from_host_config
@@ -38,15 +43,15 @@ def cgroup_path(host_config: dict, cid: str) -> str:
 
 @journaled
 @dataclass
-class JoinCgroup(Step):
-    """mkdir the container's cgroup in each hierarchy, write its limits, move its pid 1 in."""
+class MakeCgroup(Step):
+    """mkdir the container's cgroup in each hierarchy, write its limits (v2: attach its device program)."""
 
     version: int                # the layout (kernel/cgroups.Layout): 1 with mounts, 2 with root
     mounts: dict[str, str]
     root: str
     rel: str                    # "<parent>/<id>"
     writes: list[list[str]]     # [controller, file, value], in order
-    pid: int
+    devices: list[str] = field(default_factory=list)  # v2: the allow rules of its BPF device program
     made: list[str] = field(default_factory=list)  # the directories do() created, parents first (learnt)
     ours: bool = True           # the parent is minicontainer's own: removed once empty, whoever made it
     why = "the container's cgroup: its limits, and the processes they hold"
@@ -73,7 +78,10 @@ class JoinCgroup(Step):
             self.made += cgroups.make(top, self.rel, self.version, cpuset=top == cpuset)
         for controller, name, value in self.writes:
             cgroups.write(os.path.join(self.where(controller), name), value)
-        cgroups.enter(self.dirs, self.pid)
+        if self.version == 2 and self.devices:
+            from minicontainer.kernel.bpf import limit_devices
+            from minicontainer.specs.device_program import program
+            limit_devices(self.dirs[0], program(self.devices))
 
     def undo(self) -> None:
         for directory in self.dirs:
@@ -101,10 +109,14 @@ class JoinCgroup(Step):
         if allow:
             target = q(os.path.join(self.where("devices"), "devices.allow"))
             lines.append(f"for rule in {' '.join(q(r) for r in allow)}; do echo \"$rule\" > {target}; done")
-        # $pid is the container's pid 1 for the runtime; in a replayed script also the shell unshare forked
-        lines.append(f"for p in {CONTAINER_PID} $(cat /proc/{CONTAINER_PID}/task/*/children); do "
-                     f"for d in {dirs}; do echo $p > $d/cgroup.procs; done; done")
+        if self.version == 2 and self.devices:
+            lines.append(f"# devices: a BPF_PROG_TYPE_CGROUP_DEVICE program attached to {q(self.dirs[0])} (no shell "
+                         f"equivalent; `bpftool cgroup list` shows it) allows only: {', '.join(self.devices)}")
         return "\n".join(lines)
+
+    def entry_files(self) -> list[str]:
+        """Where a process writes "0" to move itself in: v1 `tasks` (its one thread), v2 cgroup.procs."""
+        return [os.path.join(d, "tasks" if self.version == 1 else "cgroup.procs") for d in self.dirs]
 
     def explain_undo(self) -> str:
         parents = [p for p in self._parents() if self.ours or p in self.made]
@@ -117,8 +129,22 @@ class JoinCgroup(Step):
         return "\n".join(lines)
 
 
-def cgroup_step(host_config: dict, cid: str, pid: int, lay: cgroups.Layout | None) -> JoinCgroup | None:
-    """The container's JoinCgroup, None on a machine without cgroups."""
+@dataclass
+class EnterCgroup(Step):
+    """The process moves itself into its cgroup (module docstring), before anything it does counts."""
+
+    files: list[str]
+    why = "the container's process moves itself into its cgroup: from here on its limits hold"
+
+    def do(self) -> None:
+        cgroups.enter_self(self.files)
+
+    def explain(self) -> str:
+        return f"for f in {' '.join(shlex.quote(f) for f in self.files)}; do echo 0 > $f; done"
+
+
+def cgroup_step(host_config: dict, cid: str, lay: cgroups.Layout | None) -> MakeCgroup | None:
+    """The container's MakeCgroup, None on a machine without cgroups."""
     if lay is None:
         return None
     res = from_host_config(host_config)
@@ -127,19 +153,21 @@ def cgroup_step(host_config: dict, cid: str, pid: int, lay: cgroups.Layout | Non
         rules = limits.device_rules(privileged, allow_rules(res)) if "devices" in lay.mounts else []
         writes = limits.v1_writes(res, rules, cgroups.blkio_weight_file(lay))
         writes = [w for w in writes if w.controller in lay.mounts]
+        devices = []
     else:
         writes = limits.v2_writes(res, cgroups.blkio_weight_file(lay))
-    return JoinCgroup(lay.version, dict(lay.mounts), lay.root, cgroup_path(host_config, cid),
-                      [[w.controller, w.file, w.value] for w in writes], pid,
+        devices = [] if privileged else limits.device_rules(False, allow_rules(res))
+    return MakeCgroup(lay.version, dict(lay.mounts), lay.root, cgroup_path(host_config, cid),
+                      [[w.controller, w.file, w.value] for w in writes], devices=devices,
                       ours=not host_config.get("CgroupParent"))
 
 
-def cgroup_of(journal) -> JoinCgroup | None:
+def cgroup_of(journal) -> MakeCgroup | None:
     """The container's cgroup step, as its journal holds it (None: it has none, or it is not running)."""
-    return next((s for s in journal.steps() if isinstance(s, JoinCgroup)), None)
+    return next((s for s in journal.steps() if isinstance(s, MakeCgroup)), None)
 
 
-def oom_killed(step: JoinCgroup | None) -> bool:
+def oom_killed(step: MakeCgroup | None) -> bool:
     if step is None or (step.version == 1 and "memory" not in step.mounts):
         return False
     return cgroups.oom_kills(step.version, step.where("memory")) > 0

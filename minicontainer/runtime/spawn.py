@@ -24,6 +24,7 @@ from minicontainer import trace
 from minicontainer.errors import MCError, StartError
 from minicontainer.kernel import namespaces as ns
 from minicontainer.kernel import syscalls as sc
+from minicontainer.kernel.cgroups import enter_self
 from minicontainer.kernel.helper import collect, report
 from minicontainer.plan import Plan
 from minicontainer.runtime.confinement import ProcessSecurity
@@ -291,9 +292,9 @@ def spawn_container(kinds: list[str], plan: Plan, launch: Launch, ready=None, jo
     return ch.finish(pid, ready)
 
 
-def spawn_exec(target_pid: int, kinds: list[str], launch: Launch, ready=None) -> Started:
-    """Start a process inside a running container: join its namespaces and root, then exec.
-    ready(pid), if given, runs before the process goes on (the exec joins the container's cgroup so).
+def spawn_exec(target_pid: int, kinds: list[str], launch: Launch, cgroup_files: list[str] = ()) -> Started:
+    """Start a process inside a running container: join its cgroup (cgroup_files: where it writes
+    "0", runtime/cgroup.py), its namespaces and root, then exec.
 
     setns(CLONE_NEWPID) only applies to children, so the joining child forks once more and waits
     for that grandchild, passing on its exit status.
@@ -306,6 +307,7 @@ def spawn_exec(target_pid: int, kinds: list[str], launch: Launch, ready=None) ->
         try:
             ch.child_side()
             os.setsid()
+            enter_self(cgroup_files)  # host paths: before setns and chroot
             for kind in kinds:
                 sc.setns(fds[kind], ns.KINDS[kind][0])
             os.fchdir(root)
@@ -329,4 +331,4 @@ def spawn_exec(target_pid: int, kinds: list[str], launch: Launch, ready=None) ->
     for fd in (*fds.values(), root):
         os.close(fd)
     ch.parent_side()
-    return ch.finish(pid, ready)
+    return ch.finish(pid, None)

@@ -4,10 +4,10 @@
     files       host: the directories and /etc files its view is made of
     unshare     the namespaces its process gets, and those it joins (container:ID)
     exec        what its pid 1 runs
-    host        host, once the child's namespaces exist: its cgroup (limits, devices; entered), veth,
+    host        host, once the child's namespaces exist: its cgroup (limits, devices), veth,
                 /run/netns name, default route, the embedded DNS server (a user-defined network),
                 published ports
-    container   inside the new namespaces, before exec: mounts, pivot_root, --read-only, --sysctl,
+    container   inside the new namespaces, before exec: into its cgroup, mounts, pivot_root, --read-only, --sysctl,
                 masked and read-only paths, hostname
 
 start_plan() builds it for a record; what it must take from the world (an address lease, the ports
@@ -195,11 +195,10 @@ def check_sysctls(rec: ContainerRecord, namespaces: list[str]) -> None:
                              "namespace: unknown", 125)
 
 
-def host_steps(rec: ContainerRecord, mode: NetworkMode, endpoints: list[Endpoint], cgroups, pid: int) -> list[Step]:
-    """The host side of a start, once the child's namespaces exist: its cgroup first (nothing it
-    does may escape its limits), then its network mode's steps."""
-    from minicontainer.runtime.cgroup import cgroup_step
-    cgroup = cgroup_step(rec.host_config, rec.id, pid, cgroups)
+def host_steps(rec: ContainerRecord, mode: NetworkMode, endpoints: list[Endpoint], cgroup: Step | None,
+               pid: int) -> list[Step]:
+    """The host side of a start, once the child's namespaces exist: its cgroup made first (the
+    child enters it when it goes on), then its network mode's steps."""
     return ([cgroup] if cgroup else []) + mode.host_steps(rec, endpoints, pid)
 
 
@@ -216,13 +215,15 @@ def start_plan(world: World, rec: ContainerRecord, winsize: bytes | None = None)
     extra = world.extra_hosts(rec)
     namespaces = namespaces_of(rec, mode)
     check_sysctls(rec, namespaces)
-    container = container_steps(world, rec, "net" in namespaces, "uts" in namespaces)
+    from minicontainer.runtime.cgroup import EnterCgroup, cgroup_step
+    cgroup = cgroup_step(rec.host_config, rec.id, world.cgroups)
+    container = ([EnterCgroup(cgroup.entry_files())] if cgroup else []) + \
+        container_steps(world, rec, "net" in namespaces, "uts" in namespaces)
     launch = launch_for(rec, world.containers.root.lib, winsize)
     endpoints = mode.reserve(rec, world.lease)
     network = mode.first_use_steps(rec)
-    cgroups = world.cgroups
     files = file_steps(world.containers, rec, world.etc_texts(rec, [ep.ip for ep in endpoints], extra))
     return StartPlan(mode=mode, endpoints=endpoints, network=network, files=files, namespaces=namespaces,
                      joins=joins, launch=launch, container=container,
-                     host=lambda pid: host_steps(rec, mode, endpoints, cgroups, pid),
+                     host=lambda pid: host_steps(rec, mode, endpoints, cgroup, pid),
                      host_pid=rec.host_config.get("PidMode") == "host")

@@ -171,3 +171,30 @@ def test_what_this_machine_cannot_hold_is_a_warning(mc):
     assert out.returncode == 0
     assert out.stderr == ("WARNING: Your kernel does not support Block I/O weight or the cgroup is not mounted. "
                           "Weight discarded.\n")
+
+
+def test_stats_shows_dockers_columns_from_the_cgroup(mc):
+    mc.ok("run", "-d", "--name", "st", "--net", "none", "-m", "64m", "busybox", "sh", "-c",
+          "sleep 60 & sleep 60 & wait")
+    lines = mc.ok("stats", "--no-stream").splitlines()
+    assert [h.strip() for h in lines[0].split("   ") if h.strip()] == [
+        "CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "NET I/O", "BLOCK I/O", "PIDS"]
+    assert len(lines) == 2
+    row = mc.ok("stats", "--no-stream", "--format", "{{.Name}}|{{.MemUsage}}|{{.PIDs}}|{{.NetIO}}", "st").strip()
+    name, mem, pids, net = row.split("|")
+    assert (name, mem.split(" / ")[1], pids, net) == ("st", "64MiB", "3", "0B / 0B")  # --net none: only lo
+    mc.ok("stop", "-t", "0", "st")
+    assert mc.ok("stats", "--no-stream", "-a", "--format", "{{.Name}} {{.CPUPerc}} {{.MemUsage}} {{.PIDs}}") == \
+        "st 0.00% 0B / 0B 0\n"
+
+
+def test_top_lists_the_containers_processes_only(mc):
+    mc.ok("run", "-d", "--name", "tp", "--net", "none", "busybox", "sh", "-c", "sleep 61 & sleep 62 & wait")
+    out = mc.ok("top", "tp").splitlines()
+    assert out[0].split() == ["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"]
+    commands = sorted(line.split(None, 7)[7] for line in out[1:])
+    assert commands == ["sh -c sleep 61 & sleep 62 & wait", "sleep 61", "sleep 62"]
+    assert mc.ok("top", "tp", "-o", "pid,comm").splitlines()[0].split() == ["PID", "COMMAND"]
+    mc.ok("stop", "-t", "0", "tp")
+    out = mc("top", "tp")
+    assert out.returncode == 1 and "is not running" in out.stderr

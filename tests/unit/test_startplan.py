@@ -148,8 +148,12 @@ def test_the_cgroup_comes_first_on_the_host_side_with_the_limits_and_devices(tmp
     world.cgroups = Layout(1, mounts={"memory": "/cg/memory", "pids": "/cg/pids", "devices": "/cg/devices"})
     rec = _record("none")
     rec.host_config.update({"Memory": 32 << 20, "MemorySwap": -1, "PidsLimit": 9, "CpuShares": 512})
-    step = start_plan(world, rec).host(4242)[0]
-    assert type(step).__name__ == "JoinCgroup" and step.pid == 4242
+    plan = start_plan(world, rec)
+    step = plan.host(4242)[0]
+    assert type(step).__name__ == "MakeCgroup"
+    # the child moves itself in (a v1 `tasks` file) before anything else it does
+    assert type(plan.container[0]).__name__ == "EnterCgroup"
+    assert plan.container[0].files == [d + "/tasks" for d in step.dirs]
     assert step.dirs == ["/cg/devices/minicontainer/" + rec.id, "/cg/memory/minicontainer/" + rec.id,
                          "/cg/pids/minicontainer/" + rec.id]
     # no cpu hierarchy here: --cpu-shares has nowhere to go (create warned of it)
