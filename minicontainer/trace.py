@@ -77,6 +77,8 @@ def exec_line(launch) -> dict:
     line = {"phase": "exec", "argv": launch.argv, "env": launch.env, "cwd": launch.cwd, "user": launch.user}
     if launch.security is not None:
         line["security"] = launch.security.trace()
+    if launch.ulimits:
+        line["ulimits"] = launch.ulimits
     return line
 
 

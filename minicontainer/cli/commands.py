@@ -93,6 +93,10 @@ RUN_FLAGS = [
     Flag("device-cgroup-rule", kind="list", metavar="list", help="Add a rule to the cgroup allowed devices list"),
     Flag("sysctl", kind="list", metavar="map", help="Sysctl options (net.*, kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*)"),
     Flag("read-only", help="Mount the container's root filesystem as read only"),
+    Flag("ulimit", kind="list", metavar="ulimit", help="Ulimit options (NAME=SOFT[:HARD])"),
+    Flag("init", help="Run an init inside the container that forwards signals and reaps processes"),
+    Flag("restart", kind="str", default="no", metavar="string",
+         help="Restart policy to apply when a container exits (no, on-failure[:N], always, unless-stopped)"),
 ]
 RESOURCE_FLAGS = ("memory", "memory_swap", "memory_reservation", "oom_kill_disable", "cpus", "cpu_shares",
                   "cpuset_cpus", "pids_limit", "blkio_weight", "cgroup_parent", "device", "device_cgroup_rule")
@@ -116,6 +120,7 @@ def _run_spec(opts, args):
                         link=opts.link, expose=opts.expose, tmpfs=opts.tmpfs, uts=opts.uts, pid=opts.pid,
                         cap_add=opts.cap_add, cap_drop=opts.cap_drop, privileged=opts.privileged,
                         security_opt=opts.security_opt, sysctl=opts.sysctl, read_only=opts.read_only,
+                        ulimit=opts.ulimit, init=opts.init, restart=opts.restart,
                         **{name: opts[name] for name in RESOURCE_FLAGS})
 
 

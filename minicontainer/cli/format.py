@@ -6,12 +6,7 @@ import json
 import time
 from datetime import datetime, timezone
 
-
-def parse_time(ts: str) -> float:
-    """RFC 3339 with nanoseconds -> epoch seconds."""
-    main, _, frac = ts.rstrip("Z").partition(".")
-    secs = datetime.strptime(main, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc).timestamp()
-    return secs + (float("0." + frac) if frac else 0.0)
+from minicontainer.clock import parse_time
 
 
 def human_duration(seconds: float) -> str:
@@ -84,6 +79,8 @@ def container_status(rec, now: float | None = None) -> str:
         return "Up " + human_duration(now - parse_time(rec.started_at))
     if rec.status == "exited":
         return f"Exited ({rec.exit_code}) {human_duration(now - parse_time(rec.finished_at))} ago"
+    if rec.status == "restarting":
+        return f"Restarting ({rec.exit_code}) {human_duration(now - parse_time(rec.finished_at))} ago"
     return "Created"
 
 

@@ -150,6 +150,8 @@ class Runtime:
                                             "SecurityOpt": list(spec.security.security_opt) or None,
                                             **spec.resources.host_config(),
                                             "ReadonlyRootfs": spec.read_only,
+                                            "Ulimits": list(spec.ulimits), "RestartPolicy": spec.restart.json(),
+                                            **({"Init": True} if spec.init else {}),
                                             **({"Sysctls": dict(spec.sysctls)} if spec.sysctls else {})},
                                port_bindings=list(spec.publish) if mode.publishes else [],
                                networks=mode.attachments(spec))
@@ -282,6 +284,10 @@ class Runtime:
                 sup = rec.supervisor
                 if not sup or proc.is_alive(sup["pid"], sup["start"]):
                     return rec
+                if rec.status == "restarting":  # died waiting to start it again: nothing runs, nothing is set up
+                    rec.status, rec.supervisor = "exited", None
+                    store.save(rec)
+                    return rec
                 killed = self._kill_and_wait(rec, signal.SIGKILL, None)
                 from minicontainer.runtime.supervisor import release_network
                 rec.teardown_errors = release_network(self, rec)
@@ -333,11 +339,27 @@ class Runtime:
         if not rec.running:
             start_detached(self, rec)
 
+    def _stopped_by_user(self, rec: ContainerRecord) -> ContainerRecord:
+        """Written before the signal: its supervisor must not restart it (Docker's stop and kill
+        cancel the restart policy until the next start); a restart pending is called off."""
+        with self.containers.lock(rec.id):
+            rec = self.containers.load(rec.id)
+            rec.stopped_by_user = True
+            if rec.status == "restarting":
+                rec.status, rec.supervisor = "exited", None
+            self.containers.save(rec)
+        return rec
+
     def stop(self, ref: str, timeout: float = 10) -> list[str]:
         """SIGTERM, then SIGKILL after timeout; returns what its teardown could not undo."""
         rec = self.get(ref)
+        if rec.status == "restarting":
+            self._stopped_by_user(rec)
+            return []
         if not rec.running:
             return []
+        if rec.host_config.get("RestartPolicy", {}).get("Name", "no") != "no":
+            rec = self._stopped_by_user(rec)
         fd = proc.open_pidfd(rec.pid, rec.init_start)
         if fd is not None:
             try:
@@ -359,6 +381,8 @@ class Runtime:
         fd = proc.open_pidfd(rec.pid, rec.init_start) if rec.running else None
         if fd is None:
             raise DaemonError(f"Cannot kill container: {ref}: Container {rec.id} is not running")
+        if rec.host_config.get("RestartPolicy", {}).get("Name", "no") != "no":
+            self._stopped_by_user(rec)
         try:
             signal.pidfd_send_signal(fd, sig)
         finally:
@@ -407,7 +431,8 @@ class Runtime:
         launch = Launch(argv=argv, env=merge_env(container_env(rec), list(env)),
                         cwd=workdir or rec.config.get("WorkingDir") or "/", user=user or rec.config.get("User") or "",
                         tty=tty, stdin=interactive, winsize=terminal_winsize() if tty else None,
-                        security=process_security(rec.host_config, self.root.lib, privileged_exec=privileged))
+                        security=process_security(rec.host_config, self.root.lib, privileged_exec=privileged),
+                        ulimits=list(rec.host_config.get("Ulimits") or []))
         cgroup = self.cgroup(rec)
         started = spawn_exec(rec.pid, EXEC_NAMESPACES, launch, cgroup.entry_files() if cgroup else [])
         try:

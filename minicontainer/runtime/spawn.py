@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import resource
 import signal
 import socket
 import stat
@@ -29,6 +30,7 @@ from minicontainer.kernel.helper import collect, report
 from minicontainer.plan import Plan
 from minicontainer.runtime.confinement import ProcessSecurity
 from minicontainer.runtime.users import UnknownUser, resolve  # imported here: the child runs it after pivot_root
+from minicontainer.specs.ulimits import rlimits  # so is this
 
 TIOCGPTPEER = 0x5441
 TIOCSPTLCK = 0x40045431
@@ -49,6 +51,7 @@ class Launch:
     stdin: bool = False           # -i: keep stdin open and forward it
     winsize: bytes | None = None  # struct winsize to give the pty
     security: ProcessSecurity | None = None  # capabilities, no_new_privs, seccomp (runtime/confinement.py)
+    ulimits: list[dict] = field(default_factory=list)  # --ulimit: HostConfig.Ulimits' {"Name", "Soft", "Hard"}
 
 
 @dataclass
@@ -109,6 +112,7 @@ def _exec(launch: Launch, stdio: dict[int, int], sock: socket.socket | None, err
         for target, fd in stdio.items():
             os.dup2(fd, target)
     env = dict(e.split("=", 1) if "=" in e else (e, "") for e in launch.env)
+    _set_rlimits(launch.ulimits)  # while still root: raising a hard limit needs CAP_SYS_RESOURCE
     security = launch.security
     if security is not None:
         security.before_user_switch()
@@ -135,6 +139,14 @@ def _exec(launch: Launch, stdio: dict[int, int], sock: socket.socket | None, err
         raise _ExecError(127, f'exec: "{launch.argv[0]}": no such file or directory') from None
     except OSError as exc:
         raise _ExecError(126, f'exec: "{launch.argv[0]}": {exc.strerror.lower()}') from None
+
+
+def _set_rlimits(ulimits: list[dict]) -> None:
+    for res, soft, hard in rlimits(ulimits):
+        try:
+            resource.setrlimit(res, (soft, hard))
+        except (OSError, ValueError) as exc:
+            raise _ExecError(125, f"error setting rlimit type {res}: {exc}") from None
 
 
 def _switch_user(spec: str, env: dict[str, str]) -> int:

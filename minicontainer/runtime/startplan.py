@@ -132,10 +132,28 @@ def launch_for(rec: ContainerRecord, cache_dir: str, winsize: bytes | None = Non
     supervisor holds open, fed from our stdin in the foreground, by `attach` clients when detached)
     and how it is confined (its capabilities and seccomp filter; cache_dir keeps compiled filters)."""
     from minicontainer.runtime.confinement import process_security
-    return Launch(argv=rec.command, env=container_env(rec), cwd=rec.config.get("WorkingDir") or "/",
+    init = [INIT_PATH, "--"] if rec.host_config.get("Init") else []
+    return Launch(argv=init + rec.command, env=container_env(rec), cwd=rec.config.get("WorkingDir") or "/",
                   user=rec.config.get("User") or "", tty=rec.config.get("Tty", False),
                   stdin=rec.config.get("OpenStdin", False), winsize=winsize,
-                  security=process_security(rec.host_config, cache_dir))
+                  security=process_security(rec.host_config, cache_dir),
+                  ulimits=list(rec.host_config.get("Ulimits") or []))
+
+
+INIT_PATH = "/sbin/docker-init"       # where --init's pid 1 is in the container, as in Docker
+INIT_BINARY = "/usr/bin/tini-static"  # Debian's tini, statically linked: what Docker ships as docker-init
+
+
+def init_mount(rec: ContainerRecord, merged: str) -> list[Step]:
+    """--init: the host's tini bind-mounted read-only at /sbin/docker-init."""
+    if not rec.host_config.get("Init"):
+        return []
+    if not os.path.exists(INIT_BINARY):
+        raise StartError(f"--init: {INIT_BINARY} not found (Debian's tini package has it; scripts/setup installs it)",
+                         125)
+    from minicontainer.kernel.mounts import BindMount
+    return [BindMount(INIT_BINARY, merged, INIT_PATH, readonly=True,
+                      why="--init: a tiny pid 1 (tini) that reaps zombies and passes signals on")]
 
 
 def file_steps(store: ContainerStore, rec: ContainerRecord, texts: dict[str, str]) -> list[Step]:
@@ -170,10 +188,10 @@ def container_steps(world: World, rec: ContainerRecord, private_net: bool, priva
     """The steps inside the container's new namespaces (runtime/container_plan.py)."""
     store = world.containers
     merged = store.path(rec.id, "merged")
-    volume_steps = []
+    volume_steps = init_mount(rec, merged)
     if rec.mounts:
         from minicontainer.runtime.volumes import mount_steps
-        volume_steps = mount_steps(rec.mounts, merged)
+        volume_steps += mount_steps(rec.mounts, merged)
     from minicontainer.runtime.devices import nodes
     from minicontainer.specs.resources import from_host_config
     hc = rec.host_config

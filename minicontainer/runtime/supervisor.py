@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from contextlib import ExitStack
 
 from minicontainer import faults, trace
@@ -46,10 +47,11 @@ class Supervisor:
         self.control = None  # where `network connect` asks for what only we can hold (runtime/control.py)
         self.mount_ns: int | None = None  # --pid host: the container's processes are those of this mount namespace
 
-    def start(self) -> None:
+    def start(self, restarting: bool = False) -> None:
         """Start the container: build its StartPlan, then execute it phase by phase (every applied
         step goes to the container's trace, which `explain CONTAINER` shows). On failure record the
-        error (and remove it with --rm) and raise."""
+        error (and remove it with --rm) and raise. restarting: by its restart policy; a start by the
+        user counts its restarts from 0 again, as Docker does."""
         rec, store = self.rec, self.rt.containers
         self._claim()
         self.log = LogWriter(store.log_path(rec.id))
@@ -82,6 +84,9 @@ class Supervisor:
         me = os.getpid()
         with store.lock(rec.id):
             rec.status, rec.pid, rec.error, rec.exit_code, rec.oom_killed = "running", self.started.pid, "", 0, False
+            rec.stopped_by_user = False
+            if not restarting:
+                rec.restart_count = 0
             rec.started_at, rec.init_start = now_rfc3339(), proc.start_ticks(self.started.pid)
             rec.supervisor = {"pid": me, "start": proc.start_ticks(me)}
             rec.teardown_errors = []
@@ -174,6 +179,66 @@ class Supervisor:
             self.rt.delete(rec, volumes=True)  # --rm takes the anonymous volumes too
 
     def wait(self) -> int:
+        """Relay output until the container exits, record the exit, tear down; then carry out its
+        restart policy (specs/restart.py): a detached supervisor starts it again after the restart
+        manager's delay, a foreground one (`run` without -d) hands that to a detached supervisor
+        and returns, as Docker's CLI returns at the first exit. Returns the (first) exit code."""
+        from minicontainer.specs.restart import from_json, next_delay, should_restart
+        code = first = self._run_once()
+        delay = 0.0
+        while True:
+            try:
+                rec = self.rt.containers.load(self.rec.id)
+            except NoSuchContainer:
+                break
+            policy = from_json(rec.host_config.get("RestartPolicy"))
+            if not should_restart(policy, code, rec.restart_count, rec.stopped_by_user):
+                break
+            delay = next_delay(delay, _ran_for(rec))
+            if not self._hold(exited=True):
+                break
+            if self.foreground:
+                restart_detached(self.rt, rec, delay)
+                break
+            time.sleep(delay)
+            if not self._still_restarting():
+                break
+            try:
+                self.start(restarting=True)
+            except MCError:
+                break  # recorded by start(): it stays exited
+            code = self._run_once()
+        return first
+
+    def _hold(self, exited: bool = False) -> bool:
+        """Hold the record of a container to restart as its supervisor. exited: it has just exited
+        here, and the restart about to happen is recorded (State.Restarting, RestartCount); else
+        take over one another supervisor handed over. False if it was stopped or removed meanwhile."""
+        store, me = self.rt.containers, os.getpid()
+        try:
+            with store.lock(self.rec.id):
+                rec = store.load(self.rec.id)
+                if rec.stopped_by_user or rec.status != ("exited" if exited else "restarting"):
+                    return False
+                if exited:
+                    rec.status, rec.restart_count = "restarting", rec.restart_count + 1
+                rec.supervisor = {"pid": me, "start": proc.start_ticks(me)}
+                store.save(rec)
+        except NoSuchContainer:
+            return False
+        self.rec = rec
+        return True
+
+    def _still_restarting(self) -> bool:
+        """Whether nobody stopped or removed it during the delay."""
+        try:
+            rec = self.rt.containers.load(self.rec.id)
+        except NoSuchContainer:
+            return False
+        self.rec = rec
+        return rec.status == "restarting" and not rec.stopped_by_user
+
+    def _run_once(self) -> int:
         """Relay output until the container exits; record the exit; tear down. Returns the exit code."""
         started = self.started
         interactive = self.foreground and self.rec.config.get("OpenStdin", False)
@@ -219,6 +284,58 @@ class Supervisor:
             self.rt.delete(rec, volumes=True)  # --rm takes the anonymous volumes too
 
 
+def _ran_for(rec: ContainerRecord) -> float:
+    """How long its last run lasted (the restart manager resets its delay after 10 s)."""
+    from minicontainer.clock import parse_time
+    try:
+        return parse_time(rec.finished_at) - parse_time(rec.started_at)
+    except ValueError:
+        return 0.0
+
+
+def restart_detached(runtime, rec: ContainerRecord, delay: float) -> None:
+    """Fork a detached supervisor that starts rec again after `delay` and carries on its restart
+    policy (a foreground `run` returns at the first exit, as Docker's CLI does)."""
+    r, w = os.pipe2(os.O_CLOEXEC)
+    if _fork_detached(r, w):
+        os.read(r, 1)  # it holds the record now: no command in between takes it for orphaned
+        os.close(r)
+        return
+    try:
+        sup = Supervisor(runtime, rec, foreground=False)
+        held = sup._hold()
+        os.write(w, b"h")
+        os.close(w)
+        time.sleep(delay)
+        if held and sup._still_restarting():
+            sup.start(restarting=True)
+            sup.wait()
+    except BaseException:  # noqa: BLE001 - never fall back into the CLI's code; start() recorded its error
+        pass
+    os._exit(0)
+
+
+def _fork_detached(r: int, w: int) -> bool:
+    """Fork a supervisor detached from this process (double fork, setsid; stdio on /dev/null, every
+    other fd but the pipe end w closed). True here, once the intermediate child is reaped; False in
+    the supervisor."""
+    pid = os.fork()
+    if pid:
+        os.close(w)
+        os.waitpid(pid, 0)
+        return True
+    try:
+        os.close(r)
+        os.setsid()
+        if os.fork():
+            os._exit(0)
+        faults.become("supervisor")
+        _become_daemon(w)
+    except BaseException:  # noqa: BLE001 - never let a supervisor fall back into the CLI's code
+        os._exit(1)
+    return False
+
+
 def _reap_proxies(pids: set[int]) -> None:
     """Reap the proxies we started as they exit: a `network connect` stops them when it moves the
     published ports to another network (no zombie is left). Only those: reaping any other child
@@ -255,15 +372,8 @@ def release_network(runtime, rec: ContainerRecord) -> list[str]:
 def start_detached(runtime, rec: ContainerRecord) -> None:
     """Fork a detached supervisor (double fork + setsid) and return once the container runs."""
     r, w = os.pipe2(os.O_CLOEXEC)
-    pid = os.fork()
-    if pid == 0:
+    if not _fork_detached(r, w):
         try:
-            os.close(r)
-            os.setsid()
-            if os.fork():
-                os._exit(0)
-            faults.become("supervisor")
-            _become_daemon(w)
             sup = Supervisor(runtime, rec, foreground=False)
             try:
                 sup.start()
@@ -279,8 +389,6 @@ def start_detached(runtime, rec: ContainerRecord) -> None:
             except OSError:
                 pass
         os._exit(0)
-    os.close(w)
-    os.waitpid(pid, 0)
     died = "supervisor exited before starting the container"
     err = collect(r, if_silent=died)
     if err is not None:
@@ -290,7 +398,8 @@ def start_detached(runtime, rec: ContainerRecord) -> None:
 
 
 def _become_daemon(keep: int) -> None:
-    """Detach stdio (a caller capturing our output must not wait for the container) and close other fds."""
+    """Detach stdio (a caller capturing our output must not wait for the container) and close other
+    fds but `keep`."""
     null = os.open("/dev/null", os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(null, fd)

@@ -54,6 +54,9 @@ def _confinement(security: dict) -> list[str]:
 
 def _exec(line: dict) -> list[str]:
     out = _confinement(line["security"]) if line.get("security") else []
+    for u in line.get("ulimits", []):  # --ulimit, before the capabilities go (-1: unlimited)
+        soft, hard = ("unlimited" if v < 0 else str(v) for v in (u["Soft"], u["Hard"]))
+        out.append(f"prlimit --pid $$ --{u['Name']}={soft}:{hard}")
     if line.get("user"):
         out.append(f"# then the runtime switches to user {line['user']} (setgroups, setgid, setuid) before exec")
     out.append(f"cd {shlex.quote(line.get('cwd') or '/')}")

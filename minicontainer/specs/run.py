@@ -7,10 +7,11 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from minicontainer.errors import DaemonError, MCError
+from minicontainer.errors import DaemonError, MCError, UsageError
 from minicontainer.specs.dns import DnsSpec
 from minicontainer.specs.names import validate_name
 from minicontainer.specs.resources import Resources
+from minicontainer.specs.restart import RestartPolicy
 from minicontainer.specs.security import SecuritySpec
 
 _HOSTNAME_RE = re.compile(r"^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,62}[a-zA-Z0-9])?$")
@@ -47,6 +48,9 @@ class RunSpec:
     resources: Resources = field(default_factory=Resources)      # --memory, --cpus, --pids-limit, --device, ...
     sysctls: dict = field(default_factory=dict)   # --sysctl: HostConfig.Sysctls
     read_only: bool = False                       # --read-only: HostConfig.ReadonlyRootfs
+    ulimits: list = field(default_factory=list)   # --ulimit: HostConfig.Ulimits
+    init: bool = False                            # --init: HostConfig.Init
+    restart: RestartPolicy = field(default_factory=RestartPolicy)  # --restart: HostConfig.RestartPolicy
 
 
 def parse_env(items: list[str], environ: Mapping[str, str] | None = None) -> list[str]:
@@ -109,7 +113,7 @@ def from_options(image: str, command=(), *, name=None, detach=False, remove=Fals
                  entrypoint=None, publish_all=False, ip="", mac_address="", network_alias=(), domainname="",
                  dns=(), dns_search=(), dns_option=(), add_host=(), link=(), expose=(), tmpfs=(), uts="", pid="",
                  cap_add=(), cap_drop=(), privileged=False, security_opt=(), sysctl=(), read_only=False,
-                 **limits) -> RunSpec:
+                 ulimit=(), init=False, restart="", **limits) -> RunSpec:
     """A validated RunSpec from `run`'s options as strings, the way the CLI and the Python API both
     take them (`publish=["8080:80"]`, `volume=["/src:/dst:ro"]`): one parser, the same errors.
     limits: the resource flags, as specs/resources.resources_spec names them (memory="32m", cpus="0.5")."""
@@ -117,8 +121,10 @@ def from_options(image: str, command=(), *, name=None, detach=False, remove=Fals
     from minicontainer.specs.network import attachments
     from minicontainer.specs.ports import parse_all, parse_expose
     from minicontainer.specs.resources import resources_spec
+    from minicontainer.specs.restart import parse as parse_restart
     from minicontainer.specs.security import security_spec
     from minicontainer.specs.sysctl import parse as parse_sysctls
+    from minicontainer.specs.ulimits import parse as parse_ulimits
     from minicontainer.specs.volumes import check_duplicates, parse_mount, parse_tmpfs, parse_volume
     mounts = check_duplicates([parse_volume(v) for v in volume] + [parse_mount(m) for m in mount]
                               + [parse_tmpfs(t) for t in tmpfs])
@@ -130,5 +136,8 @@ def from_options(image: str, command=(), *, name=None, detach=False, remove=Fals
                    dns=dns_spec(dns, dns_search, dns_option, add_host, link),
                    expose=[key for e in expose for key in parse_expose(e)], uts=uts, pid=pid,
                    security=security_spec(cap_add, cap_drop, privileged, security_opt),
-                   resources=resources_spec(**limits), sysctls=parse_sysctls(sysctl), read_only=read_only)
+                   resources=resources_spec(**limits), sysctls=parse_sysctls(sysctl), read_only=read_only,
+                   ulimits=parse_ulimits(ulimit), init=init, restart=parse_restart(restart))
+    if remove and spec.restart.restarts:
+        raise UsageError("conflicting options: cannot specify both --restart and --rm")
     return validate(spec)

@@ -49,6 +49,8 @@ class ContainerRecord:
     pid: int = 0
     exit_code: int = 0
     oom_killed: bool = False         # its last run ended by the OOM killer (State.OOMKilled)
+    restart_count: int = 0           # restarts by its restart policy since it was last started (RestartCount)
+    stopped_by_user: bool = False    # stop or kill: its restart policy does not bring it back
     error: str = ""
     started_at: str = ZERO_TIME
     finished_at: str = ZERO_TIME

@@ -133,7 +133,8 @@ def host_config_json(rec) -> dict:
     return {
         "Binds": hc.get("Binds"), "ContainerIDFile": "", "LogConfig": {"Type": "json-file", "Config": {}},
         "NetworkMode": rec.network_mode, "PortBindings": port_bindings(rec),
-        "RestartPolicy": {"Name": "no", "MaximumRetryCount": 0}, "AutoRemove": hc.get("AutoRemove", False),
+        "RestartPolicy": hc.get("RestartPolicy") or {"Name": "no", "MaximumRetryCount": 0},
+        "AutoRemove": hc.get("AutoRemove", False),
         "VolumeDriver": "", "VolumesFrom": None, "CapAdd": hc.get("CapAdd"), "CapDrop": hc.get("CapDrop"),
         "CgroupnsMode": "host", "Dns": hc.get("Dns") or [], "DnsOptions": hc.get("DnsOptions") or [],
         "DnsSearch": hc.get("DnsSearch") or [], "ExtraHosts": hc.get("ExtraHosts"), "GroupAdd": None,
@@ -149,10 +150,12 @@ def host_config_json(rec) -> dict:
         "DeviceCgroupRules": hc.get("DeviceCgroupRules"), "DeviceRequests": None, "KernelMemory": 0,
         "KernelMemoryTCP": 0, "MemoryReservation": hc.get("MemoryReservation", 0),
         "MemorySwap": hc.get("MemorySwap", 0), "MemorySwappiness": None,
-        "OomKillDisable": hc.get("OomKillDisable", False), "PidsLimit": hc.get("PidsLimit"), "Ulimits": [],
+        "OomKillDisable": hc.get("OomKillDisable", False), "PidsLimit": hc.get("PidsLimit"),
+        "Ulimits": hc.get("Ulimits") or [],
         "CpuCount": 0, "CpuPercent": 0, "IOMaximumIOps": 0, "IOMaximumBandwidth": 0,
         **({"Tmpfs": tmpfs} if tmpfs else {}),  # omitempty in Docker's struct, as Sysctls
         **({"Sysctls": hc["Sysctls"]} if hc.get("Sysctls") else {}),
+        **({"Init": True} if hc.get("Init") else {}),
         # --privileged: nothing masked or read-only, and Docker shows null
         "MaskedPaths": None if privileged else list(MASKED_PATHS),
         "ReadonlyPaths": None if privileged else list(READONLY_PATHS),
@@ -171,7 +174,7 @@ def container_json(rt, rec) -> dict:
         "Path": cmd[0] if cmd else "",
         "Args": cmd[1:],
         "State": {
-            "Status": rec.status, "Running": rec.running, "Paused": False, "Restarting": False,
+            "Status": rec.status, "Running": rec.running, "Paused": False, "Restarting": rec.status == "restarting",
             "OOMKilled": rec.oom_killed, "Dead": False, "Pid": rec.pid if rec.running else 0, "ExitCode": rec.exit_code,
             "Error": rec.error, "StartedAt": rec.started_at, "FinishedAt": rec.finished_at or ZERO_TIME,
         },
@@ -181,7 +184,7 @@ def container_json(rt, rec) -> dict:
         "HostsPath": store.path(owner, "hosts"),
         "LogPath": store.log_path(rec.id),
         "Name": "/" + rec.name,
-        "RestartCount": 0,
+        "RestartCount": rec.restart_count,
         "Driver": "overlay",
         "Platform": "linux",
         "MountLabel": "", "ProcessLabel": "", "AppArmorProfile": "", "ExecIDs": None,

@@ -198,3 +198,56 @@ def test_top_lists_the_containers_processes_only(mc):
     mc.ok("stop", "-t", "0", "tp")
     out = mc("top", "tp")
     assert out.returncode == 1 and "is not running" in out.stderr
+
+
+def test_restart_on_failure_restarts_twice_then_leaves_it(mc):
+    mc.ok("run", "-d", "--name", "flaky", "--net", "none", "--restart", "on-failure:2", "busybox", "sh", "-c",
+          "echo ran; exit 3")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        state = inspect(mc, "flaky")
+        if state["RestartCount"] == 2 and state["State"]["Status"] == "exited":
+            break
+        time.sleep(0.1)
+    assert (state["RestartCount"], state["State"]["ExitCode"]) == (2, 3)
+    assert state["HostConfig"]["RestartPolicy"] == {"Name": "on-failure", "MaximumRetryCount": 2}
+    assert mc.ok("logs", "flaky") == "ran\nran\nran\n"
+    mc.ok("rm", "flaky")
+
+
+def test_a_stopped_container_is_not_restarted(mc):
+    mc.ok("run", "-d", "--name", "always", "--net", "none", "--restart", "always", "busybox", "sleep", "60")
+    mc.ok("stop", "-t", "0", "always")
+    time.sleep(0.5)  # more than the first restart delay
+    state = inspect(mc, "always")
+    assert (state["State"]["Status"], state["RestartCount"]) == ("exited", 0)
+    mc.ok("start", "always")  # the user's start: its policy holds again
+    pid = inspect(mc, "always")["State"]["Pid"]
+    os.kill(pid, signal.SIGKILL)  # the container dies by itself (as the host's OOM killer would kill it)
+    deadline = time.monotonic() + 5
+    while inspect(mc, "always")["RestartCount"] != 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert inspect(mc, "always")["RestartCount"] == 1
+    mc.ok("rm", "-f", "always")
+
+
+def test_restart_and_rm_conflict(mc):
+    out = mc("run", "--rm", "--restart", "always", "busybox", "true")
+    assert out.returncode == 125 and "conflicting options: cannot specify both --restart and --rm" in out.stderr
+
+
+def test_ulimit_is_set_before_exec(mc):
+    out = mc.ok("run", "--rm", "--net", "none", "--ulimit", "nofile=512:1024", "busybox", "sh", "-c",
+                "ulimit -Sn; ulimit -Hn")
+    assert out == "512\n1024\n"
+    mc.ok("create", "--name", "ul", "--ulimit", "nproc=64", "busybox")
+    assert inspect(mc, "ul")["HostConfig"]["Ulimits"] == [{"Name": "nproc", "Hard": 64, "Soft": 64}]
+
+
+def test_init_is_pid_1_and_reaps_orphans(mc):
+    out = mc.ok("run", "--rm", "--net", "none", "--init", "busybox", "sh", "-c",
+                "cat /proc/1/cmdline | tr '\\0' ' '; echo; (sleep 0.1 &) ; sleep 0.5; ps -o stat,comm | grep -c Z || true")
+    first, zombies = out.splitlines()
+    assert first.startswith("/sbin/docker-init -- sh -c ") and zombies == "0"
+    explained = mc.ok("run", "--dry-run", "--net", "none", "--init", "--ulimit", "nofile=512:1024", "busybox", "true")
+    assert "prlimit --pid $$ --nofile=512:1024" in explained and "/sbin/docker-init -- true" in explained

@@ -115,3 +115,30 @@ def test_sysctls_docker_accepts():
         with pytest.raises(UsageError, match=f"invalid argument \"{bad}\" for \"--sysctl\" flag: sysctl '{bad}' is not allowed"):
             sysctl.parse([bad])
     assert sysctl.proc_path("net.ipv4.conf.eth0.forwarding") == "/proc/sys/net/ipv4/conf/eth0/forwarding"
+
+
+def test_restart_policies_as_docker_parses_and_decides_them():
+    from minicontainer.specs import restart
+    assert restart.parse("on-failure:2").json() == {"Name": "on-failure", "MaximumRetryCount": 2}
+    assert restart.parse("").name == "no" and restart.parse("always").restarts
+    for text, message in [("bogus", "invalid restart policy: unknown policy 'bogus'"),
+                          ("always:3", "maximum retry count can only be used with 'on-failure'"),
+                          ("on-failure:x", "maximum retry count must be an integer"),
+                          (":1", "no policy provided before colon")]:
+        with pytest.raises((DaemonError, UsageError), match=message):
+            restart.parse(text)
+    twice = restart.parse("on-failure:2")
+    assert [restart.should_restart(twice, 1, n, False) for n in range(3)] == [True, True, False]
+    assert not restart.should_restart(twice, 0, 0, False)          # success is not a failure
+    assert not restart.should_restart(restart.parse("always"), 0, 5, True)  # stopped by the user
+    assert [restart.next_delay(0, 0), restart.next_delay(0.1, 1), restart.next_delay(0.4, 12)] == [0.1, 0.2, 0.1]
+
+
+def test_ulimits_as_go_units_reads_them():
+    from minicontainer.specs import ulimits
+    assert ulimits.parse(["nofile=1024:2048", "nproc=50", "nofile=512:1024"]) == [
+        {"Name": "nofile", "Hard": 1024, "Soft": 512}, {"Name": "nproc", "Hard": 50, "Soft": 50}]
+    for text, message in [("nofile", "invalid ulimit argument: nofile"), ("foo=1", "invalid ulimit type: foo"),
+                          ("nofile=2:1", "ulimit soft limit must be less than or equal to hard limit: 2 > 1")]:
+        with pytest.raises(UsageError, match=f'invalid argument "{text}" for "--ulimit" flag: {message}'):
+            ulimits.parse([text])
