@@ -105,8 +105,11 @@ def supported(lay: Layout | None) -> set[str]:
             out.add("blkio_weight")
         out |= {"devices"} & have
     else:
+        child = _v2_child(lay.root)
         if "memory" in have:
-            out |= {"memory", "swap"}
+            out.add("memory")
+            if child is None or os.path.exists(os.path.join(child, "memory.swap.max")):
+                out.add("swap")  # no swap accounting (swapaccount=0): no memory.swap.max below the root
         if "cpu" in have:
             out |= {"cpu_shares", "cpu_quota"}
         if "io" in have:
@@ -116,11 +119,26 @@ def supported(lay: Layout | None) -> set[str]:
 
 
 def blkio_weight_file(lay: Layout) -> str:
-    """blkio.weight (CFQ) or blkio.bfq.weight (BFQ) on v1; io.weight or io.bfq.weight on v2."""
+    """blkio.weight (CFQ) or blkio.bfq.weight (BFQ) on v1; io.weight or io.bfq.weight on v2 (the
+    root has neither: a child that has the io controller shows which)."""
     if lay.version == 1:
         root = lay.mounts.get("blkio", "")
         return "blkio.weight" if os.path.exists(os.path.join(root, "blkio.weight")) else "blkio.bfq.weight"
-    return "io.bfq.weight" if os.path.exists(os.path.join(lay.root, "io.bfq.weight")) else "io.weight"
+    child = _v2_child(lay.root, "io.stat")
+    return "io.bfq.weight" if child and os.path.exists(os.path.join(child, "io.bfq.weight")) else "io.weight"
+
+
+def _v2_child(root: str, marker: str = "memory.current") -> str | None:
+    """A cgroup below the v2 root whose controller files show what a container's would have (the
+    root's own files are not those of its children); None if there is none yet."""
+    try:
+        entries = sorted(os.scandir(root), key=lambda e: e.name)
+    except OSError:
+        return None
+    for entry in entries:
+        if entry.is_dir() and os.path.exists(os.path.join(entry.path, marker)):
+            return entry.path
+    return None
 
 
 def write(path: str, value: str) -> None:

@@ -79,3 +79,18 @@ def test_limits_land_in_a_v2_tree(tmp_path, monkeypatch):
         "cpu.max": "150000 100000", "pids.max": "30"}
     assert (root / "cgroup.subtree_control").read_text() == "+cpu +cpuset +io +memory +pids"
     assert step.made == [str(root / "minicontainer"), str(leaf)]
+
+
+def test_what_a_v2_machine_holds_is_read_below_its_root(tmp_path):
+    """The root has no memory.swap.max or io weight files of its own: a child cgroup shows them."""
+    root = tmp_path / "cg"
+    (root / "system.slice").mkdir(parents=True)
+    (root / "cgroup.controllers").write_text("cpu io memory pids\n")
+    (root / "system.slice" / "memory.current").write_text("0\n")
+    lay = cgroups.Layout(2, root=str(root))
+    assert "swap" not in cgroups.supported(lay)  # swapaccount=0: no memory.swap.max below the root
+    (root / "system.slice" / "memory.swap.max").write_text("max\n")
+    assert {"memory", "swap", "pids", "cpu_quota", "blkio_weight"} <= cgroups.supported(lay)
+    (root / "system.slice" / "io.stat").write_text("")
+    (root / "system.slice" / "io.bfq.weight").write_text("default 100\n")
+    assert cgroups.blkio_weight_file(lay) == "io.bfq.weight"
