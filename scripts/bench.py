@@ -1,4 +1,4 @@
-"""Median wall time of container starts (on each firewall backend too, scripts/benchfw.py; how soon `trace` is ready, scripts/benchtrace.py), what confinement costs and holds (scripts/benchconfine.py), the memory of one idle supervisor, a lookup through the
+"""Median wall time of container starts (on each firewall backend too, scripts/benchfw.py; how soon `trace` is ready, scripts/benchtrace.py), what confinement costs and holds (scripts/benchconfine.py), the read-only commands (scripts/benchreadonly.py), the memory of one idle supervisor, a lookup through the
 embedded DNS server and the memory it adds (scripts/benchdns.py), TCP throughput
 through published ports (scripts/benchnet.py), the speed of cp (scripts/benchcp.py) and of pull
 (scripts/benchpull.py).
@@ -124,6 +124,10 @@ def main() -> int:
         report("run --rm --net=bridge busybox true", timed_runs([*mc, "run", "--rm", "--net=bridge", "busybox", "true"], args.runs, env))
         report("run --rm --net=bridge -p 80 busybox true",
                timed_runs([*mc, "run", "--rm", "--net=bridge", "-p", "80", "busybox", "true"], args.runs, env))
+        from benchreadonly import readonly_times
+        print("read-only commands, one container running with -p (each a new process):")
+        for label, ms in readonly_times(mc, env, args.runs):
+            print(f"  {label:<42} median {ms:7.1f} ms")
         connects, disconnects = connect_cycle(mc, env, args.runs)
         report("network connect (running container)", connects)
         report("network disconnect (running container)", disconnects)

@@ -17,11 +17,9 @@ wrote its rules, so that removing and repairing them look where they are.
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 import json
 import os
-import shutil
 from dataclasses import asdict, dataclass, field
 
 from minicontainer.errors import DaemonError
@@ -163,7 +161,7 @@ class NetworkStore:
 
     def predefined(self, name: str) -> Network:
         """The host or none network: no record, no kernel object, an id stable for this state root."""
-        nid = hashlib.sha256(f"{self.dir}\0{name}".encode()).hexdigest()
+        nid = _sha256(f"{self.dir}\0{name}".encode())
         return Network(name=name, id=nid, bridge="", subnet="", gateway="", driver=PREDEFINED_DRIVERS[name])
 
     def every(self) -> list[Network]:
@@ -219,7 +217,7 @@ class NetworkStore:
             clash = [s for s in self._subnets() if s.overlaps(net)]
             if clash:
                 raise DaemonError("invalid pool request: Pool overlaps with other one on this address space", 1)
-            nid = hashlib.sha256(os.urandom(32)).hexdigest()
+            nid = _sha256(os.urandom(32))
             bridge = wanted.bridge_name or f"br-{nid[:12]}"
             if wanted.bridge_name and (link_exists(bridge) or any(n.bridge == bridge for n in self.list())):
                 raise DaemonError(f"an interface named {bridge} exists already: minicontainer only makes bridges of "
@@ -293,7 +291,7 @@ class NetworkStore:
     def _default(self, bridge: str = "", subnet: str = "", chain_prefix: str = "") -> Network:
         net = self._subnet(subnet or os.environ.get("MINICONTAINER_SUBNET", ""))
         prefix = chain_prefix or os.environ.get("MINICONTAINER_CHAIN_PREFIX", "MC")
-        return Network(name=DEFAULT_NETWORK, id=hashlib.sha256(os.urandom(32)).hexdigest(),
+        return Network(name=DEFAULT_NETWORK, id=_sha256(os.urandom(32)),
                        bridge=bridge or os.environ.get("MINICONTAINER_BRIDGE", "mc0"), subnet=str(net),
                        gateway=str(next(net.hosts())), chain_prefix=prefix, userland_proxy=self._proxy_mode(prefix),
                        firewall_backend=self._backend(prefix))
@@ -340,5 +338,12 @@ class NetworkStore:
         """`network rm`: its kernel side undone (refused while containers use it), then its record
         and leases; returns what was undone as trace-like lines (why, sh) for `network rm --explain`."""
         done = self.kernel(net).take_down(users)
+        import shutil
         shutil.rmtree(self._path(net.name), ignore_errors=True)
         return done
+
+
+def _sha256(data: bytes) -> str:
+    """A network id (hashlib, imported when a network is made: not by every command)."""
+    import hashlib
+    return hashlib.sha256(data).hexdigest()

@@ -8,20 +8,20 @@ start time) and, if it died, reaps the container: kills what is left and records
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import time
+from typing import TYPE_CHECKING
 
 from minicontainer.clock import now_rfc3339
 from minicontainer.errors import DaemonError, MCError, NoSuchContainer
 from minicontainer.faults import checkpoint
-from minicontainer.images.store import ImageStore
 from minicontainer.kernel import proc
-from minicontainer.runtime import etcfiles
-from minicontainer.specs.names import random_name
-from minicontainer.specs.run import RunSpec, merge_env
 from minicontainer.store.containers import ContainerRecord, ContainerStore, record_in
 from minicontainer.store.root import StateRoot
+
+if TYPE_CHECKING:  # what only creating a container needs is imported when it does (ps starts faster)
+    from minicontainer.images.store import ImageStore
+    from minicontainer.specs.run import RunSpec
 
 EXEC_NAMESPACES = ["ipc", "uts", "net", "pid", "mnt"]  # mnt last: it changes what paths mean
 
@@ -31,8 +31,16 @@ class Runtime:
         self.root = StateRoot(root)
         self.root.ensure()
         self.containers = ContainerStore(self.root)
-        self.images = ImageStore(self.root)
+        self._images: ImageStore | None = None
         self.warnings: list[str] = []  # what the last create warned of (the Engine API's Warnings)
+
+    @property
+    def images(self) -> ImageStore:
+        """The image store, opened when a command first needs it."""
+        if self._images is None:
+            from minicontainer.images.store import ImageStore
+            self._images = ImageStore(self.root)
+        return self._images
 
     # ------------------------------------------------------------------ create
     def network_mode(self, value: str, look_only: bool = False):
@@ -130,7 +138,7 @@ class Runtime:
             "Hostname": hostname, "Domainname": spec.domainname, "User": spec.user or image.config.get("User") or "",
             "AttachStdin": interactive and attached, "AttachStdout": attached, "AttachStderr": attached,
             "Tty": spec.tty, "OpenStdin": interactive, "StdinOnce": interactive and attached,
-            "Env": merge_env(list(image.config.get("Env") or []), spec.env), "Cmd": cmd, "Image": spec.image,
+            "Env": _merge_env(list(image.config.get("Env") or []), spec.env), "Cmd": cmd, "Image": spec.image,
             "WorkingDir": spec.workdir or image.config.get("WorkingDir") or "", "Entrypoint": entrypoint,
             "ExposedPorts": _exposed({**(image.config.get("ExposedPorts") or {}), **{k: {} for k in spec.expose}},
                                      spec.publish),
@@ -187,6 +195,7 @@ class Runtime:
             wants = rec is not None and rec.remove_volumes
             store.finish_removal(cid, self.remove_anonymous_volumes if wants else None)
         for entry in debris["staging"]:
+            import shutil
             shutil.rmtree(os.path.join(self.root.containers, entry), ignore_errors=True)
         for rec in store.all():
             creator = rec.creator
@@ -223,6 +232,7 @@ class Runtime:
             self.containers.create(rec)
             return
         for attempt in range(20):
+            from minicontainer.specs.names import random_name
             rec.name = random_name() + (str(attempt) if attempt >= 10 else "")
             try:
                 self.containers.create(rec)
@@ -253,6 +263,7 @@ class Runtime:
         for d in ("upper", "work", "merged"):
             os.mkdir(store.path(rec.id, d), 0o755)
         host_files = self.network_mode(rec.network_mode).host_files
+        from minicontainer.runtime import etcfiles
         for name, text in etcfiles.container_files(rec, host_files).items():
             with open(store.path(rec.id, name), "w") as f:
                 f.write(text)
@@ -428,7 +439,7 @@ class Runtime:
         rec = self.get(ref)
         if not rec.running or not proc.is_alive(rec.pid, rec.init_start):
             raise DaemonError(f"container {rec.id} is not running")
-        launch = Launch(argv=argv, env=merge_env(container_env(rec), list(env)),
+        launch = Launch(argv=argv, env=_merge_env(container_env(rec), list(env)),
                         cwd=workdir or rec.config.get("WorkingDir") or "/", user=user or rec.config.get("User") or "",
                         tty=tty, stdin=interactive, winsize=terminal_winsize() if tty else None,
                         security=process_security(rec.host_config, self.root.lib, privileged_exec=privileged),
@@ -537,6 +548,11 @@ def _exposed_bindings(image_ports: dict, publish: list) -> list:
         if key not in taken and port.isdigit():
             out.append(PortBinding(proto or "tcp", int(port), "", 0))
     return out
+
+
+def _merge_env(base: list[str], overrides: list[str]) -> list[str]:
+    from minicontainer.specs.run import merge_env
+    return merge_env(base, overrides)
 
 
 def check_resources(res) -> list[str]:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -172,6 +171,7 @@ class ContainerStore:
             try:
                 os.symlink(rec.id, link)
             except FileExistsError:
+                import shutil
                 shutil.rmtree(self.dir(rec.id), ignore_errors=True)
                 raise DaemonError(
                     f'Conflict. The container name "/{rec.name}" is already in use by container "{other or "?"}". '
@@ -230,6 +230,7 @@ class ContainerStore:
             if rec is not None:
                 then(rec)
             checkpoint("volumes removed")
+        import shutil
         shutil.rmtree(gone, ignore_errors=True)
 
     def _names_of(self, cid: str) -> list[str]:

@@ -127,3 +127,25 @@ def test_other_tools_tables_are_untouched_and_a_drop_added_later_is_passed(mc, o
     mc.ok("network", "rm", "--predefined", "bridge")
     after = _nft("list", "table", "inet", other_table)
     assert mc.bridge not in after and after == before.replace("policy accept;", "policy drop;")
+
+
+@pytest.mark.parametrize("backend", [NFT, LEGACY])
+def test_an_unchanged_firewall_is_not_read_again(br, monkeypatch):
+    """After a full check found every rule there, commands skip the full read until the firewall's
+    stamp changes (any table of any tool's: here one of our own, made and deleted)."""
+    from minicontainer.network import repair
+    from minicontainer.store.containers import ContainerStore
+    from minicontainer.store.root import StateRoot
+    br.ok("run", "-d", "--name", "st", "-p", "80", "busybox", "sleep", "60")
+    br.ok("ps")  # a full check that finds everything right keeps the stamp
+    reads = []
+    full_read = repair.rules_in_kernel
+    monkeypatch.setattr(repair, "rules_in_kernel", lambda backend: reads.append(backend) or full_read(backend))
+    root = StateRoot(br.root)
+    assert repair.repair(root, ContainerStore(root)) == [] and reads == []
+    table = f"mcstamp{os.getpid()}"
+    subprocess.run(["nft", "add", "table", "ip", table], check=True)
+    subprocess.run(["nft", "delete", "table", "ip", table], check=True)
+    assert repair.repair(root, ContainerStore(root)) == [] and reads == [br.backend]
+    br.ok("rm", "-f", "st")
+    br.ok("network", "rm", "--predefined", "bridge")
