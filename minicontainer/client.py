@@ -244,7 +244,7 @@ class Container:
     def exec(self, command: list[str] | str, *, env=(), workdir: str = "", user: str = "") -> ExecResult:
         """`exec CONTAINER COMMAND`, its output captured. A command that cannot be started gives
         Docker's 126/127 with the reason on stderr, as the CLI does."""
-        from minicontainer.specs.run import parse_env
+        from minicontainer.specs.process import parse_env
         argv = shlex.split(command) if isinstance(command, str) else list(command)
         chunks: dict[str, list[bytes]] = {"stdout": [], "stderr": []}
         try:

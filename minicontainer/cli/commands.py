@@ -346,7 +346,7 @@ def cmd_attach(rt, opts, args) -> int:
 
 
 def cmd_exec(rt, opts, args) -> int:
-    from minicontainer.specs.run import check_workdir, parse_env
+    from minicontainer.specs.process import check_workdir, parse_env
     if opts.tty and opts.interactive and not os.isatty(0):
         raise MCError("the input device is not a TTY", 1)
     check_workdir(opts.workdir, exit_code=1)  # exec reports daemon errors with 1, run with 125

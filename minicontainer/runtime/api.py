@@ -433,9 +433,9 @@ class Runtime:
         every capability, as Docker's exec --privileged); its output goes to our stdout/stderr, or to
         sink(stream, data) when given (the Python API captures it that way)."""
         from minicontainer.runtime.confinement import process_security
+        from minicontainer.runtime.process_env import container_env
         from minicontainer.runtime.relay import Relay, terminal_winsize
         from minicontainer.runtime.spawn import Launch, spawn_exec
-        from minicontainer.runtime.startplan import container_env
         rec = self.get(ref)
         if not rec.running or not proc.is_alive(rec.pid, rec.init_start):
             raise DaemonError(f"container {rec.id} is not running")
@@ -551,7 +551,7 @@ def _exposed_bindings(image_ports: dict, publish: list) -> list:
 
 
 def _merge_env(base: list[str], overrides: list[str]) -> list[str]:
-    from minicontainer.specs.run import merge_env
+    from minicontainer.specs.process import merge_env
     return merge_env(base, overrides)
 
 

@@ -21,9 +21,6 @@ from dataclasses import dataclass, field
 from minicontainer.errors import DaemonError
 from minicontainer.kernel import cgroups
 from minicontainer.plan import Step, journaled
-from minicontainer.runtime.devices import allow_rules
-from minicontainer.specs import cgroup_limits as limits
-from minicontainer.specs.resources import from_host_config
 
 DEFAULT_PARENT = "minicontainer"
 
@@ -147,6 +144,9 @@ def cgroup_step(host_config: dict, cid: str, lay: cgroups.Layout | None) -> Make
     """The container's MakeCgroup, None on a machine without cgroups."""
     if lay is None:
         return None
+    from minicontainer.runtime.devices import allow_rules
+    from minicontainer.specs import cgroup_limits as limits
+    from minicontainer.specs.resources import from_host_config
     res = from_host_config(host_config)
     privileged = bool(host_config.get("Privileged"))
     if lay.version == 1:

@@ -29,6 +29,7 @@ from minicontainer.network.modes import NetworkMode
 from minicontainer.plan import Step
 from minicontainer.runtime.container_plan import container_plan
 from minicontainer.runtime.etcfiles import ETC_FILES
+from minicontainer.runtime.process_env import container_env
 from minicontainer.runtime.spawn import Launch
 from minicontainer.store.containers import ContainerRecord
 from minicontainer.store.records import Endpoint, PublishedPort
@@ -115,16 +116,6 @@ class StartPlan:
         return ([trace.entry(s, "network") for s in self.network] + [trace.entry(s, "files") for s in self.files]
                 + [trace.unshare_line(self.namespaces, self.joins, self.host_pid), trace.exec_line(self.launch)]
                 + [trace.entry(s, "host") for s in self.host(pid)] + [trace.entry(s, "container") for s in self.container])
-
-
-def container_env(rec: ContainerRecord) -> list[str]:
-    """What the process sees: Config.Env plus HOSTNAME (and TERM with a tty), as Docker adds them."""
-    env = list(rec.config.get("Env") or [])
-    keys = {e.partition("=")[0] for e in env}
-    extra = [f"HOSTNAME={rec.config['Hostname']}"]
-    if rec.config.get("Tty"):
-        extra.append("TERM=xterm")
-    return [e for e in extra if e.partition("=")[0] not in keys] + env
 
 
 def launch_for(rec: ContainerRecord, cache_dir: str, winsize: bytes | None = None) -> Launch:

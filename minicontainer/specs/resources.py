@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from fractions import Fraction
 
 from minicontainer.errors import DaemonError, UsageError
 
@@ -97,6 +96,7 @@ def swap_bytes(text: str) -> int:
 
 def nano_cpus(text: str) -> int:
     """--cpus as a rational number of CPUs, in billionths (Docker's NanoCPUs)."""
+    from fractions import Fraction
     try:
         value = Fraction(text.strip())
     except (ValueError, ZeroDivisionError):

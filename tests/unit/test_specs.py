@@ -2,8 +2,9 @@ import pytest
 
 from minicontainer.errors import MCError
 from minicontainer.specs.names import random_name, validate_name
+from minicontainer.specs.process import merge_env, parse_env
 from minicontainer.specs.refs import normalize, parse_image_ref
-from minicontainer.specs.run import RunSpec, merge_env, parse_env, validate
+from minicontainer.specs.run import RunSpec, validate
 
 
 @pytest.mark.parametrize("name", ["web", "a1", "my_app.v2-x", "/web"])
