@@ -239,7 +239,9 @@ def _state_files(mc) -> dict:
             path = os.path.join(top, name)
             if os.path.islink(path):
                 out[path] = os.readlink(path)
-            elif "/images/" not in path and not name.endswith((".log", ".lock", ".sock")):
+            # the firewall stamp is a cache of what the last rule check saw (network/repair.py), not state
+            elif "/images/" not in path and not name.endswith((".log", ".lock", ".sock")) \
+                    and name != "firewall-checked.json":
                 with open(path, "rb") as f:
                     out[path] = f.read()
     return out
