@@ -157,7 +157,18 @@ def make(top: str, rel: str, version: int, cpuset: bool = False) -> list[str]:
     parents first. A new v1 cpuset directory (cpuset) starts with no CPUs and no memory nodes, where
     no process could run: it gets its parent's, as runc gives it. On v2 each parent passes the
     controllers on to its children."""
-    made = []
+    made: list[str] = []
+    for _attempt in range(5):
+        try:
+            _make_levels(top, rel, version, cpuset, made)
+            return made
+        except FileNotFoundError:  # another container's teardown removed the shared parent just now
+            continue
+    _make_levels(top, rel, version, cpuset, made)
+    return made
+
+
+def _make_levels(top: str, rel: str, version: int, cpuset: bool, made: list[str]) -> None:
     current = top.rstrip("/")
     for part in [p for p in rel.split("/") if p]:
         parent, current = current, os.path.join(current, part)
@@ -172,7 +183,6 @@ def make(top: str, rel: str, version: int, cpuset: bool = False) -> list[str]:
             for name in ("cpuset.cpus", "cpuset.mems"):
                 if not _read(os.path.join(current, name)).strip():
                     write(os.path.join(current, name), _read(os.path.join(parent, name)).strip())
-    return made
 
 
 def _pass_controllers(parent: str) -> None:

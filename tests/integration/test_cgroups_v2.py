@@ -13,7 +13,8 @@ from minicontainer.kernel import cgroups
 from minicontainer.runtime.cgroup import cgroup_step
 
 UNIFIED = "/sys/fs/cgroup/unified"
-pytestmark = pytest.mark.skipif(not os.path.isfile(f"{UNIFIED}/cgroup.procs"), reason="a cgroup2 mount to use")
+needs_unified = pytest.mark.skipif(not os.path.isfile(f"{UNIFIED}/cgroup.procs"),
+                                   reason="the hybrid layout's cgroup2 mount, to use beside the v1 hierarchies")
 
 
 @pytest.fixture
@@ -22,6 +23,7 @@ def v2(mc):
     return mc
 
 
+@needs_unified
 def test_the_container_and_its_exec_run_in_its_v2_cgroup(v2):
     v2.ok("run", "-d", "--name", "two", "--net", "none", "busybox", "sleep", "60")
     c = json.loads(v2.ok("inspect", "two"))[0]
@@ -32,6 +34,7 @@ def test_the_container_and_its_exec_run_in_its_v2_cgroup(v2):
     assert not os.path.exists(f"{UNIFIED}/minicontainer")
 
 
+@needs_unified
 def test_no_controllers_means_dockers_warnings(v2):
     out = v2("run", "--rm", "--net", "none", "-m", "32m", "--pids-limit", "5", "busybox", "true")
     assert out.returncode == 0
@@ -45,6 +48,7 @@ def test_no_controllers_means_dockers_warnings(v2):
 KMSG = "mknod /tmp/kmsg c 1 11 && exec 3</tmp/kmsg && echo opened"
 
 
+@needs_unified
 def test_the_bpf_device_program_refuses_what_the_list_does_not_allow(v2):
     """Here the v1 devices hierarchy is not used at all: the BPF program alone refuses."""
     out = v2("run", "--rm", "--net", "none", "--cap-add", "SYSLOG", "busybox", "sh", "-c", KMSG)
