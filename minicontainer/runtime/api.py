@@ -300,8 +300,8 @@ class Runtime:
                     store.save(rec)
                     return rec
                 killed = self._kill_and_wait(rec, signal.SIGKILL, None)
-                from minicontainer.runtime.supervisor import release_network
-                rec.teardown_errors = release_network(self, rec)
+                from minicontainer.runtime.supervisor import release_host
+                rec.teardown_errors = release_host(self, rec)
                 rec.endpoints, rec.ports, rec.changing = [], [], None
                 if rec.running:
                     rec.status, rec.exit_code = "exited", 137 if killed else 255

@@ -66,7 +66,7 @@ class Supervisor:
             trace.write({"phase": "failed", "error": str(exc)})
             trace.stop()
             self.log.close()
-            self._record_teardown(release_network(self.rt, rec))
+            self._record_teardown(release_host(self.rt, rec))
             if isinstance(exc, Exception) and not isinstance(exc, MCError):
                 exc = StartError(f"failed to set up the container: {exc}", 125)
             if isinstance(exc, MCError):
@@ -270,14 +270,14 @@ class Supervisor:
             with store.lock(rec.id):  # a network connect in another process ends before, or sees it exited
                 rec = store.load(rec.id)
                 rec.oom_killed = was_oom_killed(self.rt, rec)  # read before the teardown takes the cgroup
-                errors = release_network(self.rt, rec)
-                checkpoint("network released")
+                errors = release_host(self.rt, rec)
+                checkpoint("host side released")
                 rec.status, rec.exit_code, rec.pid, rec.finished_at = "exited", code, 0, now_rfc3339()
                 rec.supervisor = None
                 rec.endpoints, rec.ports, rec.teardown_errors, rec.changing = [], [], errors, None
                 store.save(rec)
         except NoSuchContainer:
-            release_network(self.rt, self.rec)  # removed (rm -f) while it ran: its journal went with it
+            release_host(self.rt, self.rec)  # removed (rm -f) while it ran: its journal went with it
             return
         self.rec = rec
         if rec.host_config.get("AutoRemove"):
@@ -360,9 +360,9 @@ def was_oom_killed(runtime, rec: ContainerRecord) -> bool:
     return journal.exists() and oom_killed(cgroup_of(journal))
 
 
-def release_network(runtime, rec: ContainerRecord) -> list[str]:
-    """Undo the container's host-side steps (its journal) and free what its network mode took;
-    returns what could not be undone (teardown goes on past it)."""
+def release_host(runtime, rec: ContainerRecord) -> list[str]:
+    """Undo the container's host-side steps (its journal: its cgroup, its network) and free what
+    its network mode took; returns what could not be undone (teardown goes on past it)."""
     journal = runtime.containers.journal(rec.id)
     if not rec.endpoints and not journal.exists():
         return []

@@ -42,7 +42,7 @@ def _steps(mc, role: str, *commands: tuple) -> list[str]:
     for _ in range(50):  # a detached supervisor writes its teardown steps a moment after rm returns
         with open(log) as f:
             lines = [line.split(" ", 2) for line in f.read().splitlines()]
-        if role != "supervisor" or any(label == "network released" for _, _, label in lines):
+        if role != "supervisor" or any(label == "host side released" for _, _, label in lines):
             break
         time.sleep(0.1)
     os.unlink(log)
