@@ -37,24 +37,23 @@ def human_duration(seconds: float) -> str:
     return f"{int(seconds / 3600) // 24 // 365} years"
 
 
+def _custom_size(size: float, base: float, units: list[str], digits: int) -> str:
+    """go-units CustomSize: size in the largest unit below it, to `digits` significant digits."""
+    i = 0
+    while size >= base and i < len(units) - 1:
+        size /= base
+        i += 1
+    return f"{size:.{digits}g}{units[i]}"
+
+
 def human_size(size: float) -> str:
     """go-units HumanSizeWithPrecision(size, 3): decimal units, as `docker images` prints them."""
-    units = ["B", "kB", "MB", "GB", "TB", "PB"]
-    i = 0
-    while size >= 1000 and i < len(units) - 1:
-        size /= 1000.0
-        i += 1
-    return f"{size:.3g}{units[i]}"
+    return _custom_size(size, 1000.0, ["B", "kB", "MB", "GB", "TB", "PB"], 3)
 
 
 def bytes_size(size: float) -> str:
     """go-units BytesSize: binary units, four significant digits, as `stats` prints memory."""
-    units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"]
-    i = 0
-    while size >= 1024 and i < len(units) - 1:
-        size /= 1024.0
-        i += 1
-    return f"{size:.4g}{units[i]}"
+    return _custom_size(size, 1024.0, ["B", "KiB", "MiB", "GiB", "TiB", "PiB"], 4)
 
 
 def ellipsis(text: str, width: int) -> str:

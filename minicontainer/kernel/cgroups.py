@@ -46,15 +46,26 @@ class Layout:
     def controllers(self) -> set[str]:
         if self.version == 1:
             return set(self.mounts)
-        return set(_read(os.path.join(self.root, "cgroup.controllers")).split())
+        return set(read(os.path.join(self.root, "cgroup.controllers")).split())
 
 
-def _read(path: str) -> str:
+def read(path: str) -> str:
+    """A kernel file's text ("" if it is not there: a controller or counter this kernel lacks)."""
     try:
         with open(path) as f:
             return f.read()
     except OSError:
         return ""
+
+
+def keyed(text: str) -> dict[str, int]:
+    """Lines of "key value" (memory.stat, cpu.stat, memory.events, memory.oom_control)."""
+    out = {}
+    for line in text.splitlines():
+        key, _, value = line.partition(" ")
+        value = value.strip()
+        out[key] = int(value) if value.lstrip("-").isdigit() else 0
+    return out
 
 
 def layout(mountinfo: str = "/proc/self/mountinfo") -> Layout | None:
@@ -63,7 +74,7 @@ def layout(mountinfo: str = "/proc/self/mountinfo") -> Layout | None:
     override = os.environ.get("MINICONTAINER_CGROUP_ROOT")
     v1: dict[str, str] = {}
     v2 = ""
-    for line in _read(mountinfo).splitlines():
+    for line in read(mountinfo).splitlines():
         left, _, right = line.partition(" - ")
         fields, fstype = left.split(), right.split()
         if len(fields) < 5 or len(fstype) < 3:
@@ -158,13 +169,13 @@ def make(top: str, rel: str, version: int, cpuset: bool = False) -> list[str]:
     no process could run: it gets its parent's, as runc gives it. On v2 each parent passes the
     controllers on to its children."""
     made: list[str] = []
-    for _attempt in range(5):
+    for attempt in range(5):
         try:
             _make_levels(top, rel, version, cpuset, made)
-            return made
+            break
         except FileNotFoundError:  # another container's teardown removed the shared parent just now
-            continue
-    _make_levels(top, rel, version, cpuset, made)
+            if attempt == 4:
+                raise
     return made
 
 
@@ -181,14 +192,14 @@ def _make_levels(top: str, rel: str, version: int, cpuset: bool, made: list[str]
         made.append(current)
         if cpuset:
             for name in ("cpuset.cpus", "cpuset.mems"):
-                if not _read(os.path.join(current, name)).strip():
-                    write(os.path.join(current, name), _read(os.path.join(parent, name)).strip())
+                if not read(os.path.join(current, name)).strip():
+                    write(os.path.join(current, name), read(os.path.join(parent, name)).strip())
 
 
 def _pass_controllers(parent: str) -> None:
     """Enable for parent's children the controllers a container may be limited by."""
-    have = set(_read(os.path.join(parent, "cgroup.controllers")).split())
-    enabled = set(_read(os.path.join(parent, "cgroup.subtree_control")).split())
+    have = set(read(os.path.join(parent, "cgroup.controllers")).split())
+    enabled = set(read(os.path.join(parent, "cgroup.subtree_control")).split())
     missing = [c for c in V2_CONTROLLERS if c in have and c not in enabled]
     if missing:
         write(os.path.join(parent, "cgroup.subtree_control"), " ".join(f"+{c}" for c in missing))
@@ -201,7 +212,7 @@ def enter_self(files: list[str]) -> None:
 
 
 def procs(path: str) -> list[int]:
-    return [int(p) for p in _read(os.path.join(path, "cgroup.procs")).split()]
+    return [int(p) for p in read(os.path.join(path, "cgroup.procs")).split()]
 
 
 def remove(path: str, settle: float = 2.0) -> None:
@@ -237,9 +248,4 @@ def remove_if_empty(path: str) -> None:
 
 def oom_kills(version: int, memory_dir: str) -> int:
     """How many processes of the cgroup the OOM killer killed (v1 memory.oom_control, v2 memory.events)."""
-    text = _read(os.path.join(memory_dir, "memory.oom_control" if version == 1 else "memory.events"))
-    for line in text.splitlines():
-        key, _, value = line.partition(" ")
-        if key == "oom_kill":
-            return int(value)
-    return 0
+    return keyed(read(os.path.join(memory_dir, "memory.oom_control" if version == 1 else "memory.events"))).get("oom_kill", 0)

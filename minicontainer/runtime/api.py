@@ -16,6 +16,7 @@ from minicontainer.clock import now_rfc3339
 from minicontainer.errors import DaemonError, MCError, NoSuchContainer
 from minicontainer.faults import checkpoint
 from minicontainer.kernel import proc
+from minicontainer.specs.process import merge_env
 from minicontainer.store.containers import ContainerRecord, ContainerStore, record_in
 from minicontainer.store.root import StateRoot
 
@@ -138,7 +139,7 @@ class Runtime:
             "Hostname": hostname, "Domainname": spec.domainname, "User": spec.user or image.config.get("User") or "",
             "AttachStdin": interactive and attached, "AttachStdout": attached, "AttachStderr": attached,
             "Tty": spec.tty, "OpenStdin": interactive, "StdinOnce": interactive and attached,
-            "Env": _merge_env(list(image.config.get("Env") or []), spec.env), "Cmd": cmd, "Image": spec.image,
+            "Env": merge_env(list(image.config.get("Env") or []), spec.env), "Cmd": cmd, "Image": spec.image,
             "WorkingDir": spec.workdir or image.config.get("WorkingDir") or "", "Entrypoint": entrypoint,
             "ExposedPorts": _exposed({**(image.config.get("ExposedPorts") or {}), **{k: {} for k in spec.expose}},
                                      spec.publish),
@@ -369,7 +370,7 @@ class Runtime:
             return []
         if not rec.running:
             return []
-        if rec.host_config.get("RestartPolicy", {}).get("Name", "no") != "no":
+        if _restarts(rec):
             rec = self._stopped_by_user(rec)
         fd = proc.open_pidfd(rec.pid, rec.init_start)
         if fd is not None:
@@ -392,7 +393,7 @@ class Runtime:
         fd = proc.open_pidfd(rec.pid, rec.init_start) if rec.running else None
         if fd is None:
             raise DaemonError(f"Cannot kill container: {ref}: Container {rec.id} is not running")
-        if rec.host_config.get("RestartPolicy", {}).get("Name", "no") != "no":
+        if _restarts(rec):
             self._stopped_by_user(rec)
         try:
             signal.pidfd_send_signal(fd, sig)
@@ -439,7 +440,7 @@ class Runtime:
         rec = self.get(ref)
         if not rec.running or not proc.is_alive(rec.pid, rec.init_start):
             raise DaemonError(f"container {rec.id} is not running")
-        launch = Launch(argv=argv, env=_merge_env(container_env(rec), list(env)),
+        launch = Launch(argv=argv, env=merge_env(container_env(rec), list(env)),
                         cwd=workdir or rec.config.get("WorkingDir") or "/", user=user or rec.config.get("User") or "",
                         tty=tty, stdin=interactive, winsize=terminal_winsize() if tty else None,
                         security=process_security(rec.host_config, self.root.lib, privileged_exec=privileged),
@@ -550,9 +551,10 @@ def _exposed_bindings(image_ports: dict, publish: list) -> list:
     return out
 
 
-def _merge_env(base: list[str], overrides: list[str]) -> list[str]:
-    from minicontainer.specs.process import merge_env
-    return merge_env(base, overrides)
+def _restarts(rec: ContainerRecord) -> bool:
+    """Whether its restart policy would start it again (so a stop or kill must call that off)."""
+    from minicontainer.specs.restart import from_json
+    return from_json(rec.host_config.get("RestartPolicy")).restarts
 
 
 def check_resources(res) -> list[str]:

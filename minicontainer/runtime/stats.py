@@ -7,6 +7,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from minicontainer.kernel.cgroups import keyed, procs, read
+
 
 @dataclass
 class Sample:
@@ -24,38 +26,21 @@ class Sample:
     pids: int = 0
 
 
-def _read(path: str) -> str:
-    try:
-        with open(path) as f:
-            return f.read()
-    except OSError:
-        return ""
-
-
 def _int(text: str) -> int:
     text = text.strip()
     return int(text) if text.lstrip("-").isdigit() else 0
 
 
-def _keyed(text: str) -> dict[str, int]:
-    """Lines of "key value" (memory.stat, cpu.stat)."""
-    out = {}
-    for line in text.splitlines():
-        key, _, value = line.partition(" ")
-        out[key] = _int(value)
-    return out
-
-
 def system_ns() -> int:
     """The first line of /proc/stat (every CPU's time in clock ticks) in nanoseconds, as Docker's
     daemon reads it for system_cpu_usage."""
-    fields = _read("/proc/stat").split("\n", 1)[0].split()[1:8]
+    fields = read("/proc/stat").split("\n", 1)[0].split()[1:8]
     return sum(int(f) for f in fields) * 1_000_000_000 // os.sysconf("SC_CLK_TCK")
 
 
 def host_memory() -> int:
     """MemTotal: the limit Docker reports for a container without one."""
-    for line in _read("/proc/meminfo").splitlines():
+    for line in read("/proc/meminfo").splitlines():
         if line.startswith("MemTotal:"):
             return int(line.split()[1]) * 1024
     return 0
@@ -64,7 +49,7 @@ def host_memory() -> int:
 def net_counters(pid: int) -> tuple[int, int]:
     """rx and tx bytes of every interface but lo in the network namespace of pid."""
     rx = tx = 0
-    for line in _read(f"/proc/{pid}/net/dev").splitlines()[2:]:
+    for line in read(f"/proc/{pid}/net/dev").splitlines()[2:]:
         name, _, counters = line.partition(":")
         if name.strip() != "lo":
             values = counters.split()
@@ -77,24 +62,24 @@ def cgroup_sample(step, out: Sample) -> None:
     v1 = step.version == 1
     has = (lambda c: c in step.mounts) if v1 else (lambda c: True)
     if has("cpuacct" if v1 else "cpu"):
-        out.cpu_ns = (_int(_read(os.path.join(step.where("cpuacct"), "cpuacct.usage"))) if v1 else
-                      _keyed(_read(os.path.join(step.where("cpu"), "cpu.stat"))).get("usage_usec", 0) * 1000)
+        out.cpu_ns = (_int(read(os.path.join(step.where("cpuacct"), "cpuacct.usage"))) if v1 else
+                      keyed(read(os.path.join(step.where("cpu"), "cpu.stat"))).get("usage_usec", 0) * 1000)
     if has("memory"):
         memory = step.where("memory")
-        stat = _keyed(_read(os.path.join(memory, "memory.stat")))
+        stat = keyed(read(os.path.join(memory, "memory.stat")))
         if v1:
-            usage, inactive = _int(_read(os.path.join(memory, "memory.usage_in_bytes"))), stat.get("total_inactive_file", 0)
-            limit = _int(_read(os.path.join(memory, "memory.limit_in_bytes")))
+            usage, inactive = _int(read(os.path.join(memory, "memory.usage_in_bytes"))), stat.get("total_inactive_file", 0)
+            limit = _int(read(os.path.join(memory, "memory.limit_in_bytes")))
         else:
-            usage, inactive = _int(_read(os.path.join(memory, "memory.current"))), stat.get("inactive_file", 0)
-            limit = _int(_read(os.path.join(memory, "memory.max")))  # "max": no limit, read as 0
+            usage, inactive = _int(read(os.path.join(memory, "memory.current"))), stat.get("inactive_file", 0)
+            limit = _int(read(os.path.join(memory, "memory.max")))  # "max": no limit, read as 0
         out.mem_usage = usage - inactive if inactive < usage else usage
         machine = host_memory()
         out.mem_limit = limit if 0 < limit < machine else machine
     if has("pids"):
-        out.pids = _int(_read(os.path.join(step.where("pids"), "pids.current")))
+        out.pids = _int(read(os.path.join(step.where("pids"), "pids.current")))
     if v1 and has("blkio"):
-        for line in _read(os.path.join(step.where("blkio"), "blkio.throttle.io_service_bytes_recursive")).splitlines():
+        for line in read(os.path.join(step.where("blkio"), "blkio.throttle.io_service_bytes_recursive")).splitlines():
             parts = line.split()
             if len(parts) == 3 and parts[1] in ("Read", "Write"):
                 if parts[1] == "Read":
@@ -102,7 +87,7 @@ def cgroup_sample(step, out: Sample) -> None:
                 else:
                     out.blk_write += int(parts[2])
     elif not v1:
-        for line in _read(os.path.join(step.where("io"), "io.stat")).splitlines():
+        for line in read(os.path.join(step.where("io"), "io.stat")).splitlines():
             fields = dict(f.split("=", 1) for f in line.split()[1:] if "=" in f)
             out.blk_read += _int(fields.get("rbytes", "0"))
             out.blk_write += _int(fields.get("wbytes", "0"))
@@ -127,20 +112,12 @@ def cpu_percent(before: Sample, after: Sample) -> float:
 
 
 def processes(step, pid: int) -> set[int]:
-    """The container's processes: those in its cgroup, or (no cgroup) its pid 1 and those in its pid namespace."""
+    """The container's processes: those in its cgroup, or (no cgroup) those in its mount namespace."""
     if step is not None:
         controller = "pids" if step.version == 2 or "pids" in step.mounts else next(iter(step.mounts))
-        return {int(p) for p in _read(os.path.join(step.where(controller), "cgroup.procs")).split()}
+        return set(procs(step.where(controller)))
+    from minicontainer.kernel.proc import in_mount_namespace
     try:
-        ns = os.stat(f"/proc/{pid}/ns/pid").st_ino
+        return set(in_mount_namespace(os.stat(f"/proc/{pid}/ns/mnt").st_ino))
     except OSError:
         return set()
-    found = set()
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                if os.stat(f"/proc/{entry}/ns/pid").st_ino == ns:
-                    found.add(int(entry))
-            except OSError:
-                continue
-    return found
