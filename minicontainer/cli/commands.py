@@ -235,7 +235,7 @@ def cmd_wait(rt, opts, args) -> int:
 PS_STATUSES = ("created", "restarting", "running", "removing", "paused", "exited", "dead")
 
 
-def _ps_filter(values: list[str]):
+def ps_filter(values: list[str]):
     """ps --filter: name, id, status, exited, ancestor, volume, network, label (Docker's keys we have)."""
     from minicontainer.specs.filters import label_matches, parse_filters
     wanted = parse_filters(values, {"name", "id", "status", "exited", "ancestor", "volume", "network", "label"})
@@ -258,7 +258,7 @@ def _ps_filter(values: list[str]):
 
 def cmd_ps(rt, opts, args) -> int:
     from minicontainer.cli.format import ps_table
-    wanted, keep = _ps_filter(opts.filter)
+    wanted, keep = ps_filter(opts.filter)
     recs = [r for r in rt.list(all_=opts.all or "status" in wanted or "exited" in wanted) if keep(r)]
     if opts.quiet:
         _out("".join((r.id if opts.no_trunc else r.short_id) + "\n" for r in recs))
@@ -538,6 +538,8 @@ COMMANDS = {c.name: c for c in [
             examples=["minicontainer cp ./notes.txt web:/tmp/", "minicontainer cp web:/etc/hosts ./hosts",
                       "minicontainer cp web:/var/log - | tar -tv   # a tar stream on stdout"]),
     Command("volume", "volume COMMAND", "Manage volumes", None, subcommands=_group("volume_cmds")),
+    Command("system", "system COMMAND", "Manage minicontainer (the Docker Engine API service)", None,
+            subcommands=_group("system_cmds")),
     Command("network", "network COMMAND", "Manage networks", None, subcommands=_group("network_cmds")),
     Command("explain", "explain CONTAINER", "Print what was done in the kernel to start a container, as a shell script",
             show_cmds.cmd_explain, min_args=1, max_args=1,

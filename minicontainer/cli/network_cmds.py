@@ -35,18 +35,23 @@ def network_create(rt, opts, args) -> int:
     return 0
 
 
-def network_ls(rt, opts, args) -> int:
+def networks_matching(rt, filters: list[str]) -> list:
+    """The networks `network ls --filter` keeps (the Engine API's GET /networks filters too)."""
     from minicontainer.network.networks import PREDEFINED_DRIVERS
     from minicontainer.specs.filters import label_matches, parse_filters
-    wanted = parse_filters(opts.filter, {"driver", "id", "label", "name", "scope", "type"})
+    wanted = parse_filters(filters, {"driver", "id", "label", "name", "scope", "type"})
     checks = {"driver": lambda n, v: n.driver == v, "id": lambda n, v: n.id.startswith(v),
               "label": lambda n, v: label_matches(n.labels or {}, v), "name": lambda n, v: v in n.name,
               "scope": lambda n, v: v == "local",
               "type": lambda n, v: (n.name in PREDEFINED_DRIVERS) == (v == "builtin")}
     if any(v not in ("custom", "builtin") for v in wanted.get("type", [])):
         raise DaemonError(f"Invalid filter 'type'='{wanted['type'][0]}'", 1)
-    networks = [n for n in _store(rt).every()
-                if all(any(checks[key](n, v) for v in values) for key, values in wanted.items())]
+    return [n for n in _store(rt).every()
+            if all(any(checks[key](n, v) for v in values) for key, values in wanted.items())]
+
+
+def network_ls(rt, opts, args) -> int:
+    networks = networks_matching(rt, opts.filter)
     if opts.quiet:
         _out("".join(n.id[:12] + "\n" for n in networks))
         return 0

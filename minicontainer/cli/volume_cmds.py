@@ -30,16 +30,21 @@ def volume_create(rt, opts, args) -> int:
     return 0
 
 
-def volume_ls(rt, opts, args) -> int:
-    from minicontainer.cli.format import formatted
+def volumes_matching(rt, filters: list[str]) -> list:
+    """The volumes `volume ls --filter` keeps (the Engine API's GET /volumes filters too)."""
     from minicontainer.runtime.volumes import users_of
     from minicontainer.specs.filters import label_matches, parse_filters
-    wanted = parse_filters(opts.filter, {"dangling", "driver", "label", "name"})
+    wanted = parse_filters(filters, {"dangling", "driver", "label", "name"})
     containers = rt.list(all_=True) if "dangling" in wanted else []
     checks = {"dangling": lambda v, want: (not users_of(containers, v.name)) == (want in ("true", "1")),
               "driver": lambda v, want: want == "local", "label": lambda v, want: label_matches(v.labels, want),
               "name": lambda v, want: want in v.name}
-    volumes = [v for v in rt.volumes.list() if all(any(checks[k](v, w) for w in ws) for k, ws in wanted.items())]
+    return [v for v in rt.volumes.list() if all(any(checks[k](v, w) for w in ws) for k, ws in wanted.items())]
+
+
+def volume_ls(rt, opts, args) -> int:
+    from minicontainer.cli.format import formatted
+    volumes = volumes_matching(rt, opts.filter)
     if opts.quiet:
         _out("".join(v.name + "\n" for v in volumes))
         return 0

@@ -12,6 +12,7 @@ import os
 import posixpath
 import stat
 import sys
+from typing import BinaryIO
 
 from minicontainer.cp.dirsink import DirSink, Handle
 from minicontainer.cp.paths import (
@@ -94,11 +95,7 @@ def copy_out(ctr: Root, host: Root, container: str, src: str, dst: str, follow: 
     try:
         tally = Tally()
         if dst == "-":
-            from minicontainer.cp.tarstream import TarSink
-            sink = TarSink(sys.stdout.buffer)
-            source.copy_to(tally.wrap(sink), "", source.info.entry_name, merge=False)
-            sink.close()
-            return tally.size
+            return _tar_of(source, tally, sys.stdout.buffer)
         validate_output_path(host, dst)
         dst_info, _ = destination(host, dst)
         if not dst_info.exists:
@@ -108,6 +105,38 @@ def copy_out(ctr: Root, host: Root, container: str, src: str, dst: str, follow: 
         return tally.size
     finally:
         source.close()
+
+
+def _tar_of(source: Located, tally: "Tally", out: BinaryIO) -> int:
+    from minicontainer.cp.tarstream import TarSink
+    sink = TarSink(out)
+    source.copy_to(tally.wrap(sink), "", source.info.entry_name, merge=False)
+    sink.close()
+    return tally.size
+
+
+def archive_out(ctr: Root, container: str, path: str, out: BinaryIO) -> int:
+    """The Engine API's GET archive: path (absolute, in the container) as a tar stream on out,
+    its top entry named as the path's last element."""
+    source = _locate_or_fail(ctr, path, False, DaemonError(f"Could not find the file {path} in container {container}"),
+                             DaemonError(f"lstat {path}: not a directory"))
+    try:
+        return _tar_of(source, Tally(), out)
+    finally:
+        source.close()
+
+
+def archive_in(ctr: Root, container: str, path: str, stream: BinaryIO, owner: tuple[int, int] | None = None) -> None:
+    """The Engine API's PUT archive: extract the tar on stream into the directory path, with the
+    daemon's checks on it (it must exist, be a directory, be writable)."""
+    final, _ = ctr.follow(clean(path))
+    _extraction_point(ctr, container, final).close()
+    from minicontainer.cp.tarstream import extract
+    sink = DirSink(keep_owner=True, owner=owner)
+    try:
+        extract(stream, ctr, final, sink)
+    finally:
+        sink.close()
 
 
 def validate_output_path(host: Root, path: str) -> None:

@@ -126,7 +126,8 @@ class Runtime:
         it; --dry-run only looks)."""
         image = self.images.get(spec.image)
         if spec.entrypoint is not None:  # --entrypoint replaces the image's and drops its Cmd (Docker)
-            entrypoint, cmd = ([spec.entrypoint] if spec.entrypoint else None), (spec.command or None)
+            given = [spec.entrypoint] if isinstance(spec.entrypoint, str) else list(spec.entrypoint)
+            entrypoint, cmd = ([e for e in given if e] or None), (spec.command or None)
         else:
             entrypoint, cmd = image.config.get("Entrypoint"), spec.command or image.config.get("Cmd")
         if not entrypoint and not cmd:
@@ -429,10 +430,11 @@ class Runtime:
 
     # ------------------------------------------------------------------ exec
     def exec(self, ref: str, argv: list[str], *, interactive=False, tty=False, workdir="", env=(), user="",
-             sink=None, privileged=False) -> int:
+             sink=None, privileged=False, winsize: bytes | None = None, on_start=None) -> int:
         """Run argv in the container's namespaces, confined as the container is (privileged: with
         every capability, as Docker's exec --privileged); its output goes to our stdout/stderr, or to
-        sink(stream, data) when given (the Python API captures it that way)."""
+        sink(stream, data) when given (the Python API captures it that way). winsize: the TTY's
+        size (default: our terminal's); on_start(pid) is told the process once it runs."""
         from minicontainer.runtime.confinement import process_security
         from minicontainer.runtime.process_env import container_env
         from minicontainer.runtime.relay import Relay, terminal_winsize
@@ -442,12 +444,14 @@ class Runtime:
             raise DaemonError(f"container {rec.id} is not running")
         launch = Launch(argv=argv, env=merge_env(container_env(rec), list(env)),
                         cwd=workdir or rec.config.get("WorkingDir") or "/", user=user or rec.config.get("User") or "",
-                        tty=tty, stdin=interactive, winsize=terminal_winsize() if tty else None,
+                        tty=tty, stdin=interactive, winsize=(winsize or terminal_winsize()) if tty else None,
                         security=process_security(rec.host_config, self.root.lib, privileged_exec=privileged),
                         ulimits=list(rec.host_config.get("Ulimits") or []))
         cgroup = self.cgroup(rec)
         started = spawn_exec(rec.pid, EXEC_NAMESPACES, launch, cgroup.entry_files() if cgroup else [])
         try:
+            if on_start is not None:
+                on_start(started.pid)
             Relay(started, None, echo=True, forward_stdin=interactive, sink=sink).run()
         finally:
             _, status = os.waitpid(started.pid, 0)

@@ -44,24 +44,39 @@ def detach_keys(spec: str) -> bytes:
     return bytes(out)
 
 
-class AttachPoint:
-    """The supervisor's end: a listening socket and the clients attached to it."""
+REPLAY_LIMIT = 64 * 1024
 
-    def __init__(self, directory: str):
+
+class AttachPoint:
+    """The supervisor's end: a listening socket and the clients attached to it.
+
+    stdin_once: a client that leaves ends the container's stdin (Config.StdinOnce, `docker run -i`).
+    replay: keep what the container writes before the first client comes (up to 64 KiB) and give it
+    to that client: an Engine API `docker run` attaches before the start but joins this socket only
+    once the container runs, and a shell's first prompt must not be lost meanwhile."""
+
+    def __init__(self, directory: str, stdin_once: bool = False, replay: bool = False):
         from minicontainer.runtime.unixsock import listen_in
         self.directory = directory
         self.listener = listen_in(directory, SOCKET)
         self.clients: dict[int, socket.socket] = {}
+        self.stdin_once = stdin_once
+        self.early: bytearray | None = bytearray() if replay else None
 
     def fds(self) -> list[int]:
         return [self.listener.fileno(), *self.clients]
 
-    def readable(self, fd: int) -> bytes:
-        """Handle a readable fd of ours; returns what a client typed (b"" for none)."""
+    def readable(self, fd: int) -> bytes | None:
+        """Handle a readable fd of ours; returns what a client typed (b"" for none), None when a
+        client left and the container's stdin is to end with it (stdin_once)."""
         if fd == self.listener.fileno():
             conn, _ = self.listener.accept()
             conn.settimeout(2)  # a client that stops reading is dropped, the container never waits for it
             self.clients[conn.fileno()] = conn
+            if self.early is not None:
+                early, self.early = bytes(self.early), None
+                if early:
+                    self.send(early)
             return b""
         conn = self.clients[fd]
         try:
@@ -70,9 +85,12 @@ class AttachPoint:
             data = b""
         if not data:
             self._drop(fd)
+            return None if self.stdin_once else b""
         return data
 
     def send(self, data: bytes) -> None:
+        if self.early is not None:
+            self.early += data[:REPLAY_LIMIT - len(self.early)]
         for fd, conn in list(self.clients.items()):
             try:
                 conn.sendall(data)

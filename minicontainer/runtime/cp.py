@@ -30,7 +30,7 @@ def copy(rt, req) -> tuple[int, str]:
         host = Root.host()
         try:
             if req.to_container:
-                owner = _container_user(ctr, rec.config.get("User", "")) if req.archive else None
+                owner = container_user(ctr, rec.config.get("User", "")) if req.archive else None
                 return transfer.copy_in(ctr, host, req.container, req.local_path, req.container_path, req.follow_link,
                                         owner)
             size = transfer.copy_out(ctr, host, req.container, req.container_path, req.local_path, req.follow_link)
@@ -40,6 +40,12 @@ def copy(rt, req) -> tuple[int, str]:
         finally:
             host.close()
 
+    return in_container_fs(rt, rec, work)
+
+
+def in_container_fs(rt, rec, work):
+    """work(root) on the container's filesystem as it sees it: its running root, else (stopped) a
+    helper's private mount of it; work's result must then be a JSON value (it comes back by pipe)."""
     root = _running_root(rec)
     if root is not None:
         try:
@@ -49,7 +55,7 @@ def copy(rt, req) -> tuple[int, str]:
     return _in_helper(lambda: _with_stopped_root(rt, rec, work))
 
 
-def _container_user(ctr: Root, spec: str) -> tuple[int, int] | None:
+def container_user(ctr: Root, spec: str) -> tuple[int, int] | None:
     """`cp -a`: the uid and gid of the container's Config.User, from its own /etc/passwd and
     /etc/group (daemon/archive_tarcopyoptions_unix.go); None without a user (the sources' owners)."""
     if not spec:

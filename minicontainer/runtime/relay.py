@@ -93,8 +93,12 @@ class Relay:
         if data:
             self.pending += data
             return
-        self.stdin_src = None  # EOF from our caller: the container's stdin ends too (pipe mode)
-        if self.master is None and not self.pending:
+        self._end_stdin()
+
+    def _end_stdin(self) -> None:
+        """EOF from our caller: the container's stdin ends too (pipe mode; a tty's stays open)."""
+        self.stdin_src = None
+        if self.master is None and not self.pending and self.stdin_dst is not None:
             os.close(self.stdin_dst)
             self.stdin_dst = None
 
@@ -152,7 +156,9 @@ class Relay:
                         self._read_stdin()
                     elif self.attach is not None and fd in self.attach.fds():
                         typed = self.attach.readable(fd)
-                        if self.stdin_dst is not None:
+                        if typed is None:  # the attached client's stdin ended (StdinOnce): so does the container's
+                            self._end_stdin()
+                        elif self.stdin_dst is not None:
                             self.pending += typed
                 if writable:
                     self._flush_stdin()

@@ -76,7 +76,9 @@ class Supervisor:
         trace.stop()
         if not self.foreground:  # listening before `run -d` returns: an `attach` right after it finds us
             from minicontainer.runtime.attach import AttachPoint
-            self.attach = AttachPoint(store.dir(rec.id))
+            config = rec.config
+            self.attach = AttachPoint(store.dir(rec.id), stdin_once=bool(config.get("StdinOnce")),
+                                      replay=bool(config.get("AttachStdout") or config.get("AttachStderr")))
         from minicontainer.network.modes import BridgeMode, kind_of
         if kind_of(rec.network_mode) is BridgeMode:  # it may be connected to a user-defined network later
             from minicontainer.runtime.control import ControlPoint
@@ -281,6 +283,8 @@ class Supervisor:
             return
         self.rec = rec
         if rec.host_config.get("AutoRemove"):
+            from minicontainer.store import waiters
+            waiters.tell(self.rt.root.run, rec.id, code)  # an API `wait?condition=removed` reads it there
             self.rt.delete(rec, volumes=True)  # --rm takes the anonymous volumes too
 
 

@@ -36,7 +36,7 @@ class RunSpec:
     mounts: list = field(default_factory=list)    # MountSpec, from -v and --mount
     binds: list = field(default_factory=list)     # the -v strings, as HostConfig.Binds keeps them
     user: str = ""                                # -u: "" means the image's User
-    entrypoint: str | None = None                 # --entrypoint: None means the image's; "" clears it
+    entrypoint: str | list[str] | None = None     # --entrypoint (the API's: a list): None means the image's; "" or [] clears it
     publish_all: bool = False                     # -P: every ExposedPorts entry on a random host port
     domainname: str = ""                          # --domainname: Config.Domainname
     expose: list = field(default_factory=list)    # --expose: ExposedPorts keys ("80/tcp"), for -P too

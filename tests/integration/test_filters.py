@@ -7,7 +7,7 @@ def _names(out: str) -> list[str]:
     return sorted(line.split()[-1] for line in out.splitlines()[1:])
 
 
-def test_ps_filters(mc):
+def testps_filters(mc):
     net = f"10.{random.randrange(150, 199)}.{random.randrange(1, 250)}"
     mc.ok("network", "create", "--subnet", f"{net}.0/24", "labnet")
     mc.ok("volume", "create", "fvol")

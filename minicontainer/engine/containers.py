@@ -1,0 +1,207 @@
+"""The container endpoints: create, start, wait, stop, kill, restart, remove, list, inspect, top,
+prune. Each is the CLI command's Runtime call with the JSON Docker's daemon
+returns; logs and attach are in streams.py, cp in archive.py."""
+
+from __future__ import annotations
+
+import select
+import time
+
+from minicontainer.clock import parse_time
+from minicontainer.engine.errors import ApiError
+from minicontainer.engine.routes import route
+from minicontainer.errors import NoSuchContainer
+
+POLL = 0.01  # how often a wait reads the record
+
+
+@route("POST", "/containers/create")
+def create(ctx, req, resp) -> None:
+    from minicontainer.engine.translate import run_spec
+    rt = ctx.runtime()
+    spec = run_spec(req.json(), req.query.get("name", ""))
+    warnings = []
+    mode = rt.network_mode(spec.network, look_only=True)
+    if spec.publish and mode.publish_warning:
+        warnings.append(mode.publish_warning.removeprefix("WARNING: "))
+    rec = rt.create_with_image(spec, pull_policy="never")  # the API never pulls here: a 404 makes the client pull
+    resp.json(201, {"Id": rec.id, "Warnings": warnings + rt.warnings})
+
+
+@route("POST", "/containers/{ref}/start")
+def start(ctx, req, resp, ref: str) -> None:
+    from minicontainer.errors import StartError
+    rt = ctx.runtime()
+    if rt.get(ref).running:
+        resp.send(304)
+        return
+    try:
+        rt.start(ref)
+    except StartError as exc:
+        raise ApiError(400, str(exc.args[0])) from None
+    resp.send(204)
+
+
+@route("POST", "/containers/{ref}/stop")
+def stop(ctx, req, resp, ref: str) -> None:
+    rt = ctx.runtime()
+    if not rt.get(ref).running:
+        resp.send(304)
+        return
+    rt.stop(ref, req.number("t", 10))
+    resp.send(204)
+
+
+@route("POST", "/containers/{ref}/restart")
+def restart(ctx, req, resp, ref: str) -> None:
+    ctx.runtime().restart(ref, req.number("t", 10))
+    resp.send(204)
+
+
+@route("POST", "/containers/{ref}/kill")
+def kill(ctx, req, resp, ref: str) -> None:
+    from minicontainer.cli.commands import parse_signal
+    ctx.runtime().kill(ref, parse_signal(req.query.get("signal") or "KILL"))
+    resp.send(204)
+
+
+@route("DELETE", "/containers/{ref}")
+def remove(ctx, req, resp, ref: str) -> None:
+    ctx.runtime().remove(ref, force=req.flag("force"), volumes=req.flag("v"))
+    resp.send(204)
+
+
+@route("POST", "/containers/prune")
+def prune(ctx, req, resp) -> None:
+    rt = ctx.runtime()
+    gone = []
+    for rec in rt.list(all_=True):
+        if not rec.running:
+            try:
+                rt.remove(rec.id)
+                gone.append(rec.id)
+            except NoSuchContainer:
+                pass
+    resp.json(200, {"ContainersDeleted": gone or None, "SpaceReclaimed": 0})
+
+
+@route("POST", "/containers/{ref}/wait")
+def wait(ctx, req, resp, ref: str) -> None:
+    """The 200 and its headers at once, the body at the exit: the CLI sends `start` only once it has
+    the headers (docker-api.md §0.3). A client that hangs up ends the wait."""
+    from minicontainer.store import waiters
+    condition = req.query.get("condition") or "not-running"
+    if condition not in ("not-running", "next-exit", "removed"):
+        raise ApiError(400, f"invalid condition: {condition}")
+    rt = ctx.runtime()
+    rec = rt.get(ref)
+    registered = waiters.register(rt.root.run, rec.id) if condition == "removed" else ""
+    try:
+        body = resp.stream(200, "application/json")
+        code = _wait_for(rt, rec, condition, req.conn.sock, registered)
+        if code is None:
+            return  # the client left
+        body.write(b'{"Error":null,"StatusCode":%d}\n' % code)
+        body.close()
+    finally:
+        if registered:
+            waiters.collect(registered)
+
+
+def _wait_for(rt, rec, condition: str, sock, registered: str) -> int | None:
+    """The exit code once condition holds; None if the client hung up first."""
+    from minicontainer.store import waiters
+    first_finish = rec.finished_at
+    code = rec.exit_code
+    while True:
+        try:
+            now = rt.reap_if_dead(rt.containers.load(rec.id))
+        except NoSuchContainer:
+            now = None
+        if now is None:  # removed: the code the supervisor left for us, else the last one seen
+            told = waiters.collect(registered) if registered else None
+            return told if told is not None else code
+        code = now.exit_code
+        exited = not now.running and now.status != "restarting"
+        if condition == "not-running" and exited:
+            return code
+        if condition == "next-exit" and exited and now.finished_at != first_finish:
+            return code
+        if _client_left(sock):
+            return None
+
+
+def _client_left(sock) -> bool:
+    """Sleep one poll interval; True if the client closed the connection meanwhile."""
+    ready, _, _ = select.select([sock], [], [], POLL)
+    if not ready:
+        return False
+    try:
+        return sock.recv(1, 0x2) == b""  # MSG_PEEK: a byte sent early stays for the next request
+    except OSError:
+        return True
+
+
+@route("GET", "/containers/{ref}/json")
+def inspect(ctx, req, resp, ref: str) -> None:
+    from minicontainer.view.inspect import container_json
+    rt = ctx.runtime()
+    out = container_json(rt, rt.get(ref))
+    if req.flag("size"):
+        out["SizeRw"], out["SizeRootFs"] = 0, 0
+    resp.json(200, out)
+
+
+@route("GET", "/containers/json")
+def list_containers(ctx, req, resp) -> None:
+    from minicontainer.cli.commands import ps_filter
+    rt = ctx.runtime()
+    filters = req.json_filters()
+    wanted, keep = ps_filter([f"{k}={v}" for k, values in filters.items() for v in values])
+    recs = [r for r in rt.list(all_=req.flag("all") or "status" in wanted or "exited" in wanted) if keep(r)]
+    limit = req.number("limit", -1) or -1
+    if limit > 0:
+        recs = recs[:limit]
+    now = time.time()
+    resp.json(200, [summary(rt, r, now, req.flag("size")) for r in recs])
+
+
+def summary(rt, rec, now: float, size: bool = False) -> dict:
+    """One entry of GET /containers/json (container.Summary): Created in unix seconds, Names with
+    their "/", Status as the server's text."""
+    from minicontainer.cli.format import container_status
+    from minicontainer.view.inspect import mounts_json, networks_json
+    ports = [{"IP": p.host_ip, "PrivatePort": p.container_port, "PublicPort": p.host_port, "Type": p.proto}
+             for p in rec.ports]
+    published = {f"{p.container_port}/{p.proto}" for p in rec.ports}
+    for key in rec.config.get("ExposedPorts") or {}:
+        if key not in published:
+            port, _, proto = key.partition("/")
+            if port.isdigit():
+                ports.append({"PrivatePort": int(port), "Type": proto or "tcp"})
+    out = {"Id": rec.id, "Names": ["/" + rec.name], "Image": rec.image_ref, "ImageID": rec.image_id,
+           "Command": " ".join(rec.command), "Created": int(parse_time(rec.created)), "Ports": ports,
+           "Labels": rec.config.get("Labels") or {}, "State": rec.status, "Status": container_status(rec, now),
+           "HostConfig": {"NetworkMode": rec.network_mode},
+           "NetworkSettings": {"Networks": networks_json(rt, rec)}, "Mounts": mounts_json(rec.mounts)}
+    if size:
+        out["SizeRw"], out["SizeRootFs"] = 0, 0
+    return out
+
+
+@route("GET", "/containers/{ref}/top")
+def top(ctx, req, resp, ref: str) -> None:
+    titles, rows = ctx.runtime().top(ref, (req.query.get("ps_args") or "").split())
+    resp.json(200, {"Titles": titles, "Processes": rows})
+
+
+@route("POST", "/containers/{ref}/resize")
+def resize(ctx, req, resp, ref: str) -> None:
+    from minicontainer.engine.streams import set_winsize
+    rec = ctx.runtime().get(ref)
+    if not rec.running:
+        raise ApiError(409, f"Container {rec.id} is not running")
+    if rec.config.get("Tty"):
+        set_winsize(rec.pid, req.number("h", 0) or 0, req.number("w", 0) or 0)
+    resp.send(200, b"", "text/plain; charset=utf-8")
+

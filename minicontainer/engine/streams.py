@@ -1,0 +1,251 @@
+"""logs and attach: a container's output to a client, framed (stdcopy: stdout 1, stderr 2) without
+a TTY, raw with one; the client's stdin to the container.
+
+Output comes from the json-file log the supervisor writes, which keeps stdout and stderr apart and
+holds everything from the start (an attach comes before the start, docker-api.md §0.9). The log is
+opened at attach time, so a --rm container's removal cannot take it away mid-read. With a TTY the
+output comes from the supervisor's attach socket instead (runtime/attach.py), which passes a
+prompt on at once where the log waits for the end of a line; stdin always goes there."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import select
+import struct
+import termios
+
+from minicontainer.clock import parse_time
+from minicontainer.engine.errors import ApiError
+from minicontainer.engine.http import frame
+from minicontainer.engine.routes import route
+from minicontainer.errors import NoSuchContainer
+
+MULTIPLEXED = "application/vnd.docker.multiplexed-stream"
+RAW = "application/vnd.docker.raw-stream"
+POLL = 0.02
+_STREAM_IDS = {"stdout": 1, "stderr": 2}
+
+
+class LogTail:
+    """The log's complete lines from an open fd, as they are appended."""
+
+    def __init__(self, path: str, from_start: bool):
+        self.fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o640)
+        if not from_start:
+            os.lseek(self.fd, 0, os.SEEK_END)
+        self.partial = b""
+
+    def read(self) -> list[dict]:
+        chunks = []
+        while data := os.read(self.fd, 1 << 16):
+            chunks.append(data)
+        if not chunks:
+            return []
+        data = self.partial + b"".join(chunks)
+        end = data.rfind(b"\n") + 1
+        self.partial = data[end:]
+        return [json.loads(line) for line in data[:end].splitlines() if line]
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+
+class Selection:
+    """Which entries a client asked for and how they go out."""
+
+    def __init__(self, req, tty: bool):
+        self.streams = {s for s in ("stdout", "stderr") if req.flag(s)}
+        self.timestamps = req.flag("timestamps")
+        self.since = _time_param(req, "since")
+        self.until = _time_param(req, "until")
+        self.tty = tty
+
+    def encode(self, entries: list[dict]) -> bytes:
+        out = []
+        for e in entries:
+            if e["stream"] not in self.streams:
+                continue
+            if self.since or self.until:
+                t = parse_time(e["time"])
+                if (self.since and t < self.since) or (self.until and t > self.until):
+                    continue
+            data = ((e["time"] + " ") if self.timestamps else "") + e["log"]
+            raw = data.encode()
+            out.append(raw if self.tty else frame(_STREAM_IDS[e["stream"]], raw))
+        return b"".join(out)
+
+
+def _time_param(req, name: str) -> float:
+    value = req.query.get(name, "")
+    if not value or value == "0":
+        return 0.0
+    try:
+        return float(value)
+    except ValueError:
+        try:
+            return parse_time(value)
+        except ValueError:
+            raise ApiError(400, f"invalid value for {name}: {value}") from None
+
+
+def _tail(entries: list[dict], tail: str) -> list[dict]:
+    if tail in ("", "all"):
+        return entries
+    try:
+        n = int(tail)
+    except ValueError:
+        raise ApiError(400, f'invalid value for "tail": {tail}') from None
+    return entries[-n:] if n > 0 else ([] if n == 0 else entries)
+
+
+def _state(rt, cid: str):
+    try:
+        return rt.reap_if_dead(rt.containers.load(cid))
+    except NoSuchContainer:
+        return None
+
+
+@route("GET", "/containers/{ref}/logs")
+def logs(ctx, req, resp, ref: str) -> None:
+    rt = ctx.runtime()
+    rec = rt.get(ref)
+    pick = Selection(req, bool(rec.config.get("Tty")))
+    if not pick.streams:
+        raise ApiError(400, "Bad parameters: you must choose at least one stream")
+    tail = req.query.get("tail", "all")
+    log = LogTail(rt.containers.log_path(rec.id), from_start=True)
+    try:
+        out = resp.stream(200, RAW if pick.tty else MULTIPLEXED)
+        out.write(pick.encode(_tail(log.read(), tail)))
+        while req.flag("follow"):
+            now = _state(rt, rec.id)
+            if now is None or not now.running:
+                out.write(pick.encode(log.read()))
+                break
+            if _readable(req.conn.sock, POLL) and _hung_up(req.conn.sock):
+                return
+            out.write(pick.encode(log.read()))
+        out.close()
+    finally:
+        log.close()
+
+
+@route("POST", "/containers/{ref}/attach")
+def attach(ctx, req, resp, ref: str) -> None:
+    """Hijack the connection; stream the output until the container has run and stopped; pass
+    stdin on once it runs. A client without stdin half-closes at once: that ends nothing."""
+    rt = ctx.runtime()
+    rec = rt.get(ref)
+    tty = bool(rec.config.get("Tty"))
+    pick = Selection(req, tty)
+    stdin = req.flag("stdin") and bool(rec.config.get("OpenStdin"))
+    log = LogTail(rt.containers.log_path(rec.id), from_start=req.flag("logs"))
+    try:
+        conn = resp.hijack(RAW if tty else MULTIPLEXED)
+        if not req.flag("stream"):
+            conn.send(pick.encode(log.read()))
+            return
+        _Attached(rt, rec, conn, log, pick, stdin).run()
+    finally:
+        log.close()
+
+
+class _Attached:
+    def __init__(self, rt, rec, conn, log: LogTail, pick: Selection, stdin: bool):
+        self.rt, self.rec, self.conn, self.log, self.pick = rt, rec, conn, log, pick
+        self.typed = conn.take_buffered() if stdin else b""
+        self.reading_client = stdin
+        self.inner = None  # our connection to the supervisor's attach socket
+        self.use_inner_output = pick.tty  # raw bytes as they come; the log holds back a line's start
+        self.wants_inner = stdin or pick.tty
+        self.was_running = rec.running
+        self.first_start = rec.started_at
+
+    def _over(self, now) -> bool:
+        return now is None or (not now.running and (self.was_running or now.started_at != self.first_start))
+
+    def run(self) -> None:
+        from minicontainer.runtime.attach import SOCKET
+        from minicontainer.runtime.unixsock import connect_in
+        client = self.conn.sock
+        try:
+            while True:
+                now = _state(self.rt, self.rec.id)
+                if self._over(now) and self.inner is None:
+                    self.conn.send(self.pick.encode(self.log.read()))
+                    return
+                if now is not None and now.running and self.wants_inner and self.inner is None:
+                    try:
+                        self.inner = connect_in(self.rt.containers.dir(now.id), SOCKET)
+                    except OSError:
+                        pass  # not listening yet, or gone already
+                    self.was_running = True
+                if not self.use_inner_output or self.inner is None:
+                    entries = self.log.read()
+                    if self.use_inner_output:
+                        entries = []  # a TTY's output comes from the socket; before it, nothing is lost (replayed)
+                    self.conn.send(self.pick.encode(entries))
+                if self.inner is not None and self.typed:
+                    self.inner.sendall(self.typed)
+                    self.typed = b""
+                rlist = ([client] if self.reading_client else []) + ([self.inner] if self.inner is not None else [])
+                ready, _, _ = select.select(rlist, [], [], POLL)
+                if client in ready:
+                    data = client.recv(65536)
+                    if not data:
+                        self.reading_client = False
+                        if self.inner is not None and not self.pick.tty:
+                            self.inner.shutdown(1)  # our stdin ended: StdinOnce ends the container's
+                    else:
+                        self.typed += data
+                if self.inner is not None and self.inner in ready:
+                    data = self.inner.recv(65536)
+                    if not data:  # the container's output ended
+                        if not self.use_inner_output:
+                            self._drain_log()
+                        return
+                    if self.use_inner_output:
+                        self.conn.send(data)
+        finally:
+            if self.inner is not None:
+                self.inner.close()
+
+    def _drain_log(self) -> None:
+        """After the output ended, what the log still gets until the supervisor records the exit."""
+        while True:
+            now = _state(self.rt, self.rec.id)
+            self.conn.send(self.pick.encode(self.log.read()))
+            if now is None or not now.running:
+                self.conn.send(self.pick.encode(self.log.read()))
+                return
+            select.select([], [], [], POLL)
+
+
+def _readable(sock, timeout: float) -> bool:
+    return bool(select.select([sock], [], [], timeout)[0])
+
+
+def _hung_up(sock) -> bool:
+    try:
+        return sock.recv(1, 0x2) == b""  # MSG_PEEK
+    except OSError:
+        return True
+
+
+def set_winsize(pid: int, rows: int, cols: int) -> None:
+    """A TTY's new size: TIOCSWINSZ on the process's terminal (its fd 0, the pty's slave), which
+    sends its foreground process group SIGWINCH, as a resize of the master would."""
+    if rows <= 0 or cols <= 0:
+        raise ApiError(400, f"invalid size: {rows}x{cols}")
+    try:
+        fd = os.open(f"/proc/{pid}/fd/0", os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise ApiError(500, f"cannot reach the terminal: {exc.strerror}") from None
+    try:
+        fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+    except OSError as exc:
+        raise ApiError(500, f"cannot resize the terminal: {exc.strerror}") from None
+    finally:
+        os.close(fd)

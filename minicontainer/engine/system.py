@@ -1,0 +1,74 @@
+"""_ping, version, info: what every client asks first (the CLI pings once per command and takes
+the API version from the Api-Version header; docker-py asks /version for ApiVersion)."""
+
+from __future__ import annotations
+
+import os
+import platform
+
+from minicontainer import __version__
+from minicontainer.engine.http import API_VERSION, MIN_API_VERSION
+from minicontainer.engine.routes import route
+
+_PING_HEADERS = {"Cache-Control": "no-cache, no-store, must-revalidate", "Pragma": "no-cache",
+                 "Builder-Version": "1", "Swarm": "inactive"}
+
+
+@route("GET", "/_ping")
+def ping(ctx, req, resp) -> None:
+    resp.send(200, b"OK", "text/plain; charset=utf-8", _PING_HEADERS)
+
+
+def _arch() -> str:
+    machine = platform.machine()
+    return {"x86_64": "amd64", "aarch64": "arm64"}.get(machine, machine)
+
+
+@route("GET", "/version")
+def version(ctx, req, resp) -> None:
+    kernel = os.uname().release
+    details = {"ApiVersion": API_VERSION, "MinAPIVersion": MIN_API_VERSION, "Os": "linux", "Arch": _arch(),
+               "KernelVersion": kernel, "Experimental": "false", "GitCommit": "", "GoVersion": f"python{platform.python_version()}",
+               "BuildTime": ""}
+    resp.json(200, {"Platform": {"Name": f"minicontainer {__version__}"},
+                    "Components": [{"Name": "Engine", "Version": __version__, "Details": details}],
+                    "Version": __version__, **details})
+
+
+@route("GET", "/info")
+def info(ctx, req, resp) -> None:
+    from minicontainer.kernel import cgroups
+    rt = ctx.runtime()
+    recs = [r for r in rt.containers.all() if not r.creator]
+    running = sum(1 for r in recs if r.running)
+    try:
+        with open("/proc/meminfo") as f:
+            mem = int(f.readline().split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        mem = 0
+    layout = cgroups.layout()
+    resp.json(200, {
+        "ID": "", "Containers": len(recs), "ContainersRunning": running, "ContainersPaused": 0,
+        "ContainersStopped": len(recs) - running, "Images": len(rt.images.list()),
+        "Driver": "overlay2", "DockerRootDir": rt.root.lib, "Name": os.uname().nodename,
+        "ServerVersion": __version__, "OSType": "linux", "OperatingSystem": _os_name(), "Architecture": platform.machine(),
+        "KernelVersion": os.uname().release, "NCPU": os.cpu_count() or 1, "MemTotal": mem,
+        "CgroupDriver": "cgroupfs", "CgroupVersion": str(layout.version),
+        "DefaultRuntime": "minicontainer", "Runtimes": {"minicontainer": {"path": "minicontainer"}},
+        "SecurityOptions": ["name=seccomp,profile=builtin"], "LoggingDriver": "json-file",
+        "Plugins": {"Volume": ["local"], "Network": ["bridge", "host", "null"], "Log": ["json-file"]},
+        "Swarm": {"NodeID": "", "NodeAddr": "", "LocalNodeState": "inactive", "ControlAvailable": False,
+                  "Error": "", "RemoteManagers": None},
+        "Warnings": None,
+    })
+
+
+def _os_name() -> str:
+    try:
+        with open("/etc/os-release") as f:
+            for line in f:
+                if line.startswith("PRETTY_NAME="):
+                    return line.split("=", 1)[1].strip().strip('"')
+    except OSError:
+        pass
+    return "Linux"
