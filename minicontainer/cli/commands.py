@@ -75,6 +75,7 @@ RUN_FLAGS = [
     Flag("expose", kind="list", metavar="list", help="Expose a port or a range of ports"),
     Flag("pull", kind="str", default="missing", metavar="string",
          help='Pull image before running ("always", "missing", "never")'),
+    Flag("label", "l", kind="list", metavar="list", help="Set meta data on a container"),
     Flag("cap-add", kind="list", metavar="list", help="Add Linux capabilities"),
     Flag("cap-drop", kind="list", metavar="list", help="Drop Linux capabilities"),
     Flag("privileged", help="Give extended privileges to this container"),
@@ -120,7 +121,7 @@ def _run_spec(opts, args):
                         link=opts.link, expose=opts.expose, tmpfs=opts.tmpfs, uts=opts.uts, pid=opts.pid,
                         cap_add=opts.cap_add, cap_drop=opts.cap_drop, privileged=opts.privileged,
                         security_opt=opts.security_opt, sysctl=opts.sysctl, read_only=opts.read_only,
-                        ulimit=opts.ulimit, init=opts.init, restart=opts.restart,
+                        ulimit=opts.ulimit, init=opts.init, restart=opts.restart, label=opts.label,
                         **{name: opts[name] for name in RESOURCE_FLAGS})
 
 
@@ -383,6 +384,18 @@ def cmd_rmi(rt, opts, args) -> int:
     return each(args, lambda ref: "\n".join(rt.remove_image(ref, opts.force)))
 
 
+def cmd_tag(rt, opts, args) -> int:
+    from minicontainer.specs.refs import parse_reference
+    for ref in args:  # the docker CLI checks both names before it asks the daemon
+        try:
+            parse_reference(ref)
+        except MCError:
+            raise MCError(f'Error parsing reference: "{ref}" is not a valid repository/tag: invalid reference format',
+                          1) from None
+    rt.images.tag(args[0], args[1])
+    return 0
+
+
 def cmd_port(rt, opts, args) -> int:
     from minicontainer.cli.format import port_lines
     rec = rt.get(args[0])
@@ -521,6 +534,8 @@ COMMANDS = {c.name: c for c in [
             cmd_import, min_args=1, max_args=2, examples=["minicontainer import rootfs.tar myimage:1.0"]),
     Command("rmi", "rmi [OPTIONS] IMAGE [IMAGE...]", "Remove one or more images", cmd_rmi,
             [Flag("force", "f", help="Force removal of the image")], min_args=1, examples=["minicontainer rmi myimage:1.0"]),
+    Command("tag", "tag SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]", "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE",
+            cmd_tag, min_args=2, max_args=2, examples=["minicontainer tag busybox lab/busybox:v1"]),
     Command("pull", "pull [OPTIONS] NAME[:TAG|@DIGEST]", "Download an image from a registry", image_cmds.cmd_pull,
             image_cmds.PULL_FLAGS, min_args=1, max_args=1,
             examples=["minicontainer pull 127.0.0.1:5000/alpine:3.19", "minicontainer pull --platform linux/arm64 alpine"]),

@@ -97,7 +97,7 @@ def subcommands():
                 examples=["minicontainer image prune -f", "minicontainer image prune -a -f   # every unused image"]),
         *(Command(name, f"image {COMMANDS[name].usage}", COMMANDS[name].summary, COMMANDS[name].handler,
                   COMMANDS[name].flags, min_args=COMMANDS[name].min_args, max_args=COMMANDS[name].max_args,
-                  examples=COMMANDS[name].examples) for name in ("pull", "load", "import")),
+                  examples=COMMANDS[name].examples) for name in ("pull", "load", "import", "tag")),
     ]
 
 

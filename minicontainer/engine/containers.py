@@ -73,16 +73,19 @@ def remove(ctx, req, resp, ref: str) -> None:
 
 @route("POST", "/containers/prune")
 def prune(ctx, req, resp) -> None:
+    from minicontainer.images.layers import dir_size
     rt = ctx.runtime()
-    gone = []
+    gone, freed = [], 0
     for rec in rt.list(all_=True):
-        if not rec.running:
+        if not rec.running and rec.status != "restarting":
+            size = dir_size(rt.containers.path(rec.id, "upper"))
             try:
                 rt.remove(rec.id)
-                gone.append(rec.id)
             except NoSuchContainer:
-                pass
-    resp.json(200, {"ContainersDeleted": gone or None, "SpaceReclaimed": 0})
+                continue
+            gone.append(rec.id)
+            freed += size
+    resp.json(200, {"ContainersDeleted": gone or None, "SpaceReclaimed": freed})
 
 
 @route("POST", "/containers/{ref}/wait")
@@ -95,7 +98,8 @@ def wait(ctx, req, resp, ref: str) -> None:
         raise ApiError(400, f"invalid condition: {condition}")
     rt = ctx.runtime()
     rec = rt.get(ref)
-    registered = waiters.register(rt.root.run, rec.id) if condition == "removed" else ""
+    removes_itself = condition == "removed" or rec.host_config.get("AutoRemove")
+    registered = waiters.register(rt.root.run, rec.id) if removes_itself else ""
     try:
         body = resp.stream(200, "application/json")
         code = _wait_for(rt, rec, condition, req.conn.sock, registered)

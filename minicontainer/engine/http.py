@@ -223,7 +223,7 @@ class Response:
                 "Server": f"{self.req.conn.server_name} (linux)"}
         lines = [f"HTTP/1.1 {status} {REASONS.get(status, 'Status')}"]
         lines += [f"{k}: {v}" for k, v in {**base, **headers}.items()]
-        if self.close:
+        if self.close and "Connection" not in headers:
             lines.append("Connection: close")
         return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 

@@ -43,6 +43,15 @@ def inspect(ctx, req, resp, name: str) -> None:
     resp.json(200, image_json(rt, rt.images.get(name)))
 
 
+@route("POST", "/images/{name*}/tag")
+def tag(ctx, req, resp, name: str) -> None:
+    repo, tag_ = req.query.get("repo", ""), req.query.get("tag", "")
+    if not repo:
+        raise ApiError(400, "repository name (repo) is required")
+    ctx.runtime().images.tag(name, f"{repo}:{tag_}" if tag_ else repo)
+    resp.send(201)
+
+
 @route("DELETE", "/images/{name*}")
 def remove(ctx, req, resp, name: str) -> None:
     lines = ctx.runtime().remove_image(name, force=req.flag("force"))

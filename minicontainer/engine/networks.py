@@ -84,14 +84,15 @@ def prune(ctx, req, resp) -> None:
 @route("POST", "/networks/{ref}/connect")
 def connect(ctx, req, resp, ref: str) -> None:
     from minicontainer.runtime.connect import connect as connect_container
-    from minicontainer.specs.network import NetworkAttachment, check_ip, is_user_defined
+    from minicontainer.specs.network import NetworkAttachment, check_ip, check_mac, is_user_defined
     body = req.json()
     ep = body.get("EndpointConfig") or {}
     aliases = tuple(a for a in ep.get("Aliases") or [] if a)
     if aliases and not is_user_defined(ref):
         raise ApiError(400, "network-scoped aliases are only supported for user-defined networks")
     ip = (ep.get("IPAMConfig") or {}).get("IPv4Address") or ""
-    asked = NetworkAttachment(ref, check_ip(ip) if ip else "", aliases=aliases)
+    mac = ep.get("MacAddress") or ""
+    asked = NetworkAttachment(ref, check_ip(ip) if ip else "", check_mac(mac) if mac else "", aliases=aliases)
     connect_container(ctx.runtime(), body.get("Container") or "", ref, asked)
     resp.send(200, b"", "text/plain; charset=utf-8")
 

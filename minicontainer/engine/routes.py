@@ -30,11 +30,17 @@ def find(method: str, path: str):
         for name in _MODULES:
             importlib.import_module(f"minicontainer.engine.{name}")
         _loaded = True
-    other = False
+    other, fallback = False, None
     for m, regex, handler in _ROUTES:
         match = regex.match(path)
-        if match:
-            if m == method or (method == "HEAD" and m == "GET"):
-                return handler, match.groupdict()
+        if not match:
+            continue
+        if m == "*":  # the catch-all of unknown paths: only if nothing more specific matches
+            fallback = fallback or (handler, match.groupdict())
+        elif m == method or (method == "HEAD" and m == "GET"):
+            return handler, match.groupdict()
+        else:
             other = True
+    if fallback is not None and not other:
+        return fallback
     return None, other

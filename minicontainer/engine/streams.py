@@ -13,6 +13,7 @@ import fcntl
 import json
 import os
 import select
+import socket
 import struct
 import termios
 
@@ -141,23 +142,26 @@ def attach(ctx, req, resp, ref: str) -> None:
     tty = bool(rec.config.get("Tty"))
     pick = Selection(req, tty)
     stdin = req.flag("stdin") and bool(rec.config.get("OpenStdin"))
+    from minicontainer.runtime.attach import detach_keys
+    keys = detach_keys(req.query.get("detachKeys", ""))  # a bad one is refused before the hijack
     log = LogTail(rt.containers.log_path(rec.id), from_start=req.flag("logs"))
     try:
         conn = resp.hijack(RAW if tty else MULTIPLEXED)
         if not req.flag("stream"):
             conn.send(pick.encode(log.read()))
             return
-        _Attached(rt, rec, conn, log, pick, stdin).run()
+        _Attached(rt, rec, conn, log, pick, stdin, keys).run()
     finally:
         log.close()
 
 
 class _Attached:
-    def __init__(self, rt, rec, conn, log: LogTail, pick: Selection, stdin: bool):
+    def __init__(self, rt, rec, conn, log: LogTail, pick: Selection, stdin: bool, keys: bytes):
         self.rt, self.rec, self.conn, self.log, self.pick = rt, rec, conn, log, pick
+        self.keys, self.held = keys, b""  # the detach keys, and the part of them typed so far
         self.typed = conn.take_buffered() if stdin else b""
         self.reading_client = stdin
-        self.inner = None  # our connection to the supervisor's attach socket
+        self.inner: socket.socket | None = None  # our connection to the supervisor's attach socket
         self.use_inner_output = pick.tty  # raw bytes as they come; the log holds back a line's start
         self.wants_inner = stdin or pick.tty
         self.was_running = rec.running
@@ -199,7 +203,10 @@ class _Attached:
                         if self.inner is not None and not self.pick.tty:
                             self.inner.shutdown(1)  # our stdin ended: StdinOnce ends the container's
                     else:
-                        self.typed += data
+                        typed, detached = self._watch_keys(data)
+                        self.typed += typed
+                        if detached:
+                            return  # the client detaches; the container runs on
                 if self.inner is not None and self.inner in ready:
                     data = self.inner.recv(65536)
                     if not data:  # the container's output ended
@@ -212,6 +219,20 @@ class _Attached:
             if self.inner is not None:
                 self.inner.close()
 
+    def _watch_keys(self, data: bytes) -> tuple[bytes, bool]:
+        """What of data goes to the container, and whether the detach keys were typed (a prefix of
+        them is held back until the sequence completes or breaks off, as the docker CLI does)."""
+        out = bytearray()
+        for byte in data:
+            if byte == self.keys[len(self.held)]:
+                self.held += bytes([byte])
+                if len(self.held) == len(self.keys):
+                    return bytes(out), True
+                continue
+            out += self.held + bytes([byte])
+            self.held = b""
+        return bytes(out), False
+
     def _drain_log(self) -> None:
         """After the output ended, what the log still gets until the supervisor records the exit."""
         while True:
@@ -221,6 +242,14 @@ class _Attached:
                 self.conn.send(self.pick.encode(self.log.read()))
                 return
             select.select([], [], [], POLL)
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(p) for p in f.read().split()]
+    except OSError:
+        return []
 
 
 def _readable(sock, timeout: float) -> bool:
@@ -236,13 +265,22 @@ def _hung_up(sock) -> bool:
 
 def set_winsize(pid: int, rows: int, cols: int) -> None:
     """A TTY's new size: TIOCSWINSZ on the process's terminal (its fd 0, the pty's slave), which
-    sends its foreground process group SIGWINCH, as a resize of the master would."""
+    sends its foreground process group SIGWINCH, as a resize of the master would. An exec's pid is
+    the one that joined the container's namespaces; the terminal is its child's (runtime/spawn.py)."""
     if rows <= 0 or cols <= 0:
         raise ApiError(400, f"invalid size: {rows}x{cols}")
-    try:
-        fd = os.open(f"/proc/{pid}/fd/0", os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
-    except OSError as exc:
-        raise ApiError(500, f"cannot reach the terminal: {exc.strerror}") from None
+    fd = None
+    for holder in [pid, *_children(pid)]:
+        try:
+            fd = os.open(f"/proc/{holder}/fd/0", os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
+        except OSError:
+            continue
+        if os.isatty(fd):
+            break
+        os.close(fd)
+        fd = None
+    if fd is None:
+        raise ApiError(500, f"cannot reach the terminal of process {pid}")
     try:
         fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
     except OSError as exc:

@@ -28,11 +28,13 @@ def _arch() -> str:
 def version(ctx, req, resp) -> None:
     kernel = os.uname().release
     details = {"ApiVersion": API_VERSION, "MinAPIVersion": MIN_API_VERSION, "Os": "linux", "Arch": _arch(),
-               "KernelVersion": kernel, "Experimental": "false", "GitCommit": "", "GoVersion": f"python{platform.python_version()}",
+               "KernelVersion": kernel, "GitCommit": "", "GoVersion": f"python{platform.python_version()}",
                "BuildTime": ""}
+    # Experimental: a string among a component's Details, a bool at the top (typed decoding cares)
     resp.json(200, {"Platform": {"Name": f"minicontainer {__version__}"},
-                    "Components": [{"Name": "Engine", "Version": __version__, "Details": details}],
-                    "Version": __version__, **details})
+                    "Components": [{"Name": "Engine", "Version": __version__,
+                                    "Details": {**details, "Experimental": "false"}}],
+                    "Version": __version__, **details, "Experimental": False})
 
 
 @route("GET", "/info")
@@ -48,12 +50,12 @@ def info(ctx, req, resp) -> None:
         mem = 0
     layout = cgroups.layout()
     resp.json(200, {
-        "ID": "", "Containers": len(recs), "ContainersRunning": running, "ContainersPaused": 0,
+        "ID": "", "Debug": False, "Containers": len(recs), "ContainersRunning": running, "ContainersPaused": 0,
         "ContainersStopped": len(recs) - running, "Images": len(rt.images.list()),
         "Driver": "overlay2", "DockerRootDir": rt.root.lib, "Name": os.uname().nodename,
         "ServerVersion": __version__, "OSType": "linux", "OperatingSystem": _os_name(), "Architecture": platform.machine(),
         "KernelVersion": os.uname().release, "NCPU": os.cpu_count() or 1, "MemTotal": mem,
-        "CgroupDriver": "cgroupfs", "CgroupVersion": str(layout.version),
+        "CgroupDriver": "cgroupfs", "CgroupVersion": str(layout.version) if layout else "",
         "DefaultRuntime": "minicontainer", "Runtimes": {"minicontainer": {"path": "minicontainer"}},
         "SecurityOptions": ["name=seccomp,profile=builtin"], "LoggingDriver": "json-file",
         "Plugins": {"Volume": ["local"], "Network": ["bridge", "host", "null"], "Log": ["json-file"]},
@@ -72,3 +74,18 @@ def _os_name() -> str:
     except OSError:
         pass
     return "Linux"
+
+
+SWARM_MESSAGE = ('This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect '
+                 "this node to swarm and try again.")
+
+
+@route("*", "/{area}")
+@route("*", "/{area}/{rest*}")
+def no_swarm(ctx, req, resp, area: str, rest: str = "") -> None:
+    """Swarm's endpoints as a daemon outside a swarm answers them (503: docker-py's leave_swarm(force)
+    takes that as done); any other unknown path is a 404."""
+    from minicontainer.engine.errors import ApiError
+    if area in ("swarm", "services", "nodes", "tasks", "secrets", "configs"):
+        raise ApiError(503, SWARM_MESSAGE)
+    raise ApiError(404, f"page not found: {req.method} {req.path} is not served by minicontainer")

@@ -51,11 +51,11 @@ def _mount(m: dict) -> str:
     return ",".join(parts)
 
 
-def _tmpfs(tmpfs: dict) -> list[str]:
+def _tmpfs(tmpfs: dict | None) -> list[str]:
     return [f"{path}:{opts}" if opts else path for path, opts in (tmpfs or {}).items()]
 
 
-def _networks(mode: str, endpoints: dict) -> list[str]:
+def _networks(mode: str, endpoints: dict | None) -> list[str]:
     """HostConfig.NetworkMode first, then the other EndpointsConfig entries (API 1.44 takes several
     at create), each in --network's long syntax when it has an address, aliases or a MAC."""
     mode = "bridge" if mode in ("", "default") else mode
@@ -107,13 +107,16 @@ def run_options(body: dict, name: str) -> dict:
     host = body.get("HostConfig") or {}
     if not body.get("Image"):
         raise ApiError(400, "No image was specified")  # the daemon's words for an empty Image
-    volumes = list(host.get("Binds") or []) + [path for path in (body.get("Volumes") or {})]
+    binds = list(host.get("Binds") or [])
+    # docker-py lists a bind's target in Config.Volumes too: the daemon lets the bind have it
+    taken = {b.split(":")[1] for b in binds if b.count(":") >= 1} | {m.get("Target") for m in host.get("Mounts") or []}
+    volumes = binds + [path for path in (body.get("Volumes") or {}) if path.rstrip("/") not in taken and path not in taken]
     attached = bool(body.get("AttachStdout") or body.get("AttachStderr") or body.get("AttachStdin"))
     pids = host.get("PidsLimit")
     return dict(
         image=body["Image"], command=_strs(body.get("Cmd")), name=name.lstrip("/") or None,
         detach=not attached, remove=bool(host.get("AutoRemove")),
-        env=[e for e in body.get("Env") or [] if "=" in e],  # a bare KEY would read the service's own environment
+        env=[e for e in body.get("Env") or [] if "=" in e],  # a bare KEY would read the service's own environment:
         workdir=body.get("WorkingDir") or "", hostname=body.get("Hostname") or "",
         domainname=body.get("Domainname") or "", user=body.get("User") or "",
         interactive=bool(body.get("OpenStdin")), tty=bool(body.get("Tty")),
@@ -129,6 +132,7 @@ def run_options(body: dict, name: str) -> dict:
         sysctl=[f"{k}={v}" for k, v in (host.get("Sysctls") or {}).items()],
         read_only=bool(host.get("ReadonlyRootfs")), ulimit=_ulimits(host.get("Ulimits")),
         init=bool(host.get("Init")), restart=_restart(host.get("RestartPolicy")),
+        label=[f"{k}={v}" for k, v in (body.get("Labels") or {}).items()],
         memory=_size(host.get("Memory")), memory_swap=_size(host.get("MemorySwap")),
         memory_reservation=_size(host.get("MemoryReservation")), oom_kill_disable=bool(host.get("OomKillDisable")),
         cpus=_cpus(host.get("NanoCpus")), cpu_shares=_size(host.get("CpuShares")),
@@ -142,6 +146,7 @@ def run_spec(body: dict, name: str):
     """The RunSpec of a create request; the entrypoint is a list here (--entrypoint is one string)."""
     from minicontainer.specs.run import from_options
     spec = from_options(**run_options(body, name))
+    spec.env = [str(e) for e in body.get("Env") or []]  # as given: a bare KEY stays in Config.Env, as Docker keeps it
     if body.get("Entrypoint") is not None:
         spec.entrypoint = [e for e in _strs(body["Entrypoint"]) if e]  # [] or [""]: no entrypoint, as Docker
     return spec

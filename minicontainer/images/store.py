@@ -171,6 +171,19 @@ class ImageStore:
                   "rootfs": {"type": "layers", "diff_ids": [layer_id]}}
         return self.commit(json.dumps(config, sort_keys=True).encode(), [BUILTIN_REF])
 
+    def tag(self, source: str, target: str) -> Image:
+        """`tag SOURCE TARGET`: target names the image source names (or is its id)."""
+        from minicontainer.specs.refs import parse_reference
+        image = self.get(source)
+        parsed = parse_reference(target)
+        if parsed.digest:
+            raise DaemonError("refusing to create a tag with a digest reference", 1)
+        with locked(self.root.lock_path("images")):
+            repos = self._repos()
+            repos[normalize(target)] = image.id
+            self._write_repos(repos)
+        return image
+
     def import_tarball(self, path: str, ref: str | None) -> Image:
         from minicontainer.images import busybox
         from minicontainer.registry.platform import host

@@ -145,6 +145,7 @@ class Runtime:
             "ExposedPorts": _exposed({**(image.config.get("ExposedPorts") or {}), **{k: {} for k in spec.expose}},
                                      spec.publish),
             "Volumes": image.config.get("Volumes") or None,
+            "Labels": {**(image.config.get("Labels") or {}), **spec.labels},
         }
         return ContainerRecord(id=cid, name=spec.name or "", created=now_rfc3339(), image_id=image.id,
                                image_ref=spec.image, config=config,
@@ -398,13 +399,22 @@ class Runtime:
             self._stopped_by_user(rec)
         try:
             signal.pidfd_send_signal(fd, sig)
+            if sig == signal.SIGKILL:  # Docker's daemon waits for a SIGKILL to take effect; other signals, not
+                proc.wait_pidfd(fd, None)
         finally:
             os.close(fd)
+        if sig == signal.SIGKILL:
+            self._wait_not_running(rec.id)
 
     def remove(self, ref: str, force: bool = False, volumes: bool = False) -> list[str]:
         """Remove the container (-f: kill it first); returns what its teardown could not undo."""
         rec = self.get(ref)
         errors: list[str] = []
+        if rec.status == "restarting" and not force:
+            raise DaemonError(f"You cannot remove a restarting container {rec.id}. "
+                              "Stop the container before attempting removal or force remove")
+        if rec.status == "restarting":
+            rec = self._stopped_by_user(rec)
         if rec.running:
             if not force:
                 raise DaemonError(f"You cannot remove a running container {rec.id}. "

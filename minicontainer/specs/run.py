@@ -50,6 +50,7 @@ class RunSpec:
     ulimits: list = field(default_factory=list)   # --ulimit: HostConfig.Ulimits
     init: bool = False                            # --init: HostConfig.Init
     restart: RestartPolicy = field(default_factory=RestartPolicy)  # --restart: HostConfig.RestartPolicy
+    labels: dict = field(default_factory=dict)    # --label: Config.Labels
 
 
 def validate(spec: RunSpec) -> RunSpec:
@@ -83,7 +84,7 @@ def from_options(image: str, command=(), *, name=None, detach=False, remove=Fals
                  entrypoint=None, publish_all=False, ip="", mac_address="", network_alias=(), domainname="",
                  dns=(), dns_search=(), dns_option=(), add_host=(), link=(), expose=(), tmpfs=(), uts="", pid="",
                  cap_add=(), cap_drop=(), privileged=False, security_opt=(), sysctl=(), read_only=False,
-                 ulimit=(), init=False, restart="", **limits) -> RunSpec:
+                 ulimit=(), init=False, restart="", label=(), **limits) -> RunSpec:
     """A validated RunSpec from `run`'s options as strings, the way the CLI and the Python API both
     take them (`publish=["8080:80"]`, `volume=["/src:/dst:ro"]`): one parser, the same errors.
     limits: the resource flags, as specs/resources.resources_spec names them (memory="32m", cpus="0.5")."""
@@ -107,7 +108,8 @@ def from_options(image: str, command=(), *, name=None, detach=False, remove=Fals
                    expose=[key for e in expose for key in parse_expose(e)], uts=uts, pid=pid,
                    security=security_spec(cap_add, cap_drop, privileged, security_opt),
                    resources=resources_spec(**limits), sysctls=parse_sysctls(sysctl), read_only=read_only,
-                   ulimits=parse_ulimits(ulimit), init=init, restart=parse_restart(restart))
+                   ulimits=parse_ulimits(ulimit), init=init, restart=parse_restart(restart),
+                   labels=dict(item.partition("=")[::2] for item in label))
     if remove and spec.restart.restarts:
         raise UsageError("conflicting options: cannot specify both --restart and --rm")
     return validate(spec)

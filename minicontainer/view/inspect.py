@@ -199,7 +199,7 @@ def container_json(rt, rec) -> dict:
             "Hostname", "Domainname", "User", "AttachStdin", "AttachStdout", "AttachStderr", "Tty",
             "OpenStdin", "StdinOnce", "Env", "Cmd", "Image")},
             "Volumes": rec.config.get("Volumes"), "ExposedPorts": rec.config.get("ExposedPorts"), "WorkingDir": rec.config.get("WorkingDir", ""),
-            "Entrypoint": rec.config.get("Entrypoint"), "OnBuild": None, "Labels": {}},
+            "Entrypoint": rec.config.get("Entrypoint"), "OnBuild": None, "Labels": rec.config.get("Labels") or {}},
         "NetworkSettings": _network_settings(rt, rec),
     }
 

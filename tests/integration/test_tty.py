@@ -2,12 +2,12 @@
 
 import os
 import pty
-import select
 import subprocess
 import sys
 import time
 
 from tests.conftest import REPO
+from tests.helpers.terminal import read_until
 
 
 def _spawn_on_pty(mc, *args):
@@ -18,35 +18,19 @@ def _spawn_on_pty(mc, *args):
     return proc, master
 
 
-def _read_until(master, needle: bytes, timeout=10.0) -> bytes:
-    buf, deadline = b"", time.monotonic() + timeout
-    while needle not in buf:
-        left = deadline - time.monotonic()
-        assert left > 0, f"timed out waiting for {needle!r}; got {buf!r}"
-        if select.select([master], [], [], left)[0]:
-            try:
-                chunk = os.read(master, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            buf += chunk
-    return buf
-
-
 def test_run_it_shell_is_interactive(mc):
     proc, master = _spawn_on_pty(mc, "run", "-it", "--rm", "busybox", "sh")
     try:
-        _read_until(master, b"# ")
+        read_until(master, b"# ")
         os.write(master, b"tty; echo $TERM; stty size\n")
-        out = _read_until(master, b"xterm")
+        out = read_until(master, b"xterm")
         assert b"/dev/pts/0" in out  # a pty of the container's own devpts instance
         # Ctrl-C goes through the terminal to the container's foreground job, not to minicontainer.
         os.write(master, b"sleep 30\n")
         time.sleep(0.5)
         os.write(master, b"\x03")
         os.write(master, b"echo back-$((40+2))\n")
-        _read_until(master, b"back-42")
+        read_until(master, b"back-42")
         os.write(master, b"exit 5\n")
         assert proc.wait(timeout=10) == 5
     finally:
@@ -59,9 +43,9 @@ def test_exec_it(mc):
     mc.ok("run", "-d", "--name", "tt1", "busybox", "sleep", "100")
     proc, master = _spawn_on_pty(mc, "exec", "-it", "tt1", "sh")
     try:
-        _read_until(master, b"# ")
+        read_until(master, b"# ")
         os.write(master, b"tty; hostname; exit 3\n")
-        out = _read_until(master, b"/dev/pts/")
+        out = read_until(master, b"/dev/pts/")
         assert b"not a tty" not in out
         assert proc.wait(timeout=10) == 3
     finally:
@@ -82,9 +66,9 @@ def test_attach_to_a_dit_container_detach_keys_and_exit(mc):
     proc, master = _spawn_on_pty(mc, "attach", "box")
     try:
         os.write(master, b"echo attached-$((40+2))\n")
-        _read_until(master, b"attached-42")
+        read_until(master, b"attached-42")
         os.write(master, b"\x10\x11")  # ctrl-p ctrl-q
-        out = _read_until(master, b"read escape sequence")
+        out = read_until(master, b"read escape sequence")
         assert proc.wait(timeout=10) == 1, out  # the docker CLI's status after a detach
     finally:
         os.close(master)
