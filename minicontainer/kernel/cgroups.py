@@ -187,10 +187,10 @@ def _make_levels(top: str, rel: str, version: int, cpuset: bool, made: list[str]
             _pass_controllers(parent)
         try:
             os.mkdir(current, 0o755)
+            made.append(current)
         except FileExistsError:
-            continue
-        made.append(current)
-        if cpuset:
+            pass
+        if cpuset:  # also where it existed: another start may have made it and not filled it yet
             for name in ("cpuset.cpus", "cpuset.mems"):
                 if not read(os.path.join(current, name)).strip():
                     write(os.path.join(current, name), read(os.path.join(parent, name)).strip())

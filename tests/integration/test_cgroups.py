@@ -126,6 +126,25 @@ def test_a_cgroup_parent_of_the_users(mc):
     assert not os.path.exists(os.path.join(LAYOUT.mounts["pids"], "minicontainer-test"))  # it made them: it removes them
 
 
+def test_a_cpuset_parent_another_start_made_but_did_not_fill_yet_is_filled(mc):
+    """Two starts at once on a fresh host: one has made the shared parent, not yet given it CPUs and
+    memory nodes; the other must fill it rather than take it as done (a task cannot join an empty
+    cpuset: ENOSPC)."""
+    parent = os.path.join(LAYOUT.mounts["cpuset"], "minicontainer-race")
+    os.mkdir(parent)  # as the racing start leaves it: cpuset.cpus and cpuset.mems empty
+    try:
+        assert open(os.path.join(parent, "cpuset.cpus")).read().strip() == ""
+        out = mc("run", "--rm", "--net", "none", "--cgroup-parent", "/minicontainer-race", "busybox", "echo", "ran")
+        assert (out.returncode, out.stdout, out.stderr) == (0, "ran\n", "")
+        assert open(os.path.join(parent, "cpuset.cpus")).read().strip() != ""
+    finally:
+        for controller in set(LAYOUT.mounts.values()):
+            try:
+                os.rmdir(os.path.join(controller, "minicontainer-race"))
+            except FileNotFoundError:
+                pass
+
+
 def test_sysctl_is_the_containers_own(mc):
     with open("/proc/sys/net/ipv4/ip_forward") as f:
         host = f.read()

@@ -231,7 +231,8 @@ def test_concurrent_clients_each_get_their_own_answer(engine, mc):
         t.start()
     for t in threads:
         t.join(timeout=90)
-    assert {n: (p.returncode, p.stdout) for n, p in results.items()} == {n: (0, f"client-{n}\n") for n in range(6)}
+    assert {n: (p.returncode, p.stdout, p.stderr) for n, p in results.items()} == \
+        {n: (0, f"client-{n}\n", "") for n in range(6)}
     assert mc.ok("ps", "-aq") == ""
 
 
