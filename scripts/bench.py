@@ -1,4 +1,4 @@
-"""Median wall time of container starts (on each firewall backend too, scripts/benchfw.py; how soon `trace` is ready, scripts/benchtrace.py), what confinement costs and holds (scripts/benchconfine.py), the read-only commands (scripts/benchreadonly.py), the memory of one idle supervisor, a lookup through the
+"""Median wall time of container starts (on each firewall backend too, scripts/benchfw.py; how soon `trace` is ready, scripts/benchtrace.py), what confinement costs and holds (scripts/benchconfine.py), the read-only commands (scripts/benchreadonly.py), the Engine API service against the CLI (scripts/benchapi.py), the memory of one idle supervisor, a lookup through the
 embedded DNS server and the memory it adds (scripts/benchdns.py), TCP throughput
 through published ports (scripts/benchnet.py), the speed of cp (scripts/benchcp.py) and of pull
 (scripts/benchpull.py).
@@ -79,6 +79,7 @@ def main() -> int:
     ap.add_argument("--no-copy", action="store_true", help="skip the 512 MiB cp measurements")
     ap.add_argument("--no-pull", action="store_true", help="skip the registry pull measurements")
     ap.add_argument("--firewall-only", action="store_true", help="only the start cost on each firewall backend")
+    ap.add_argument("--api-only", action="store_true", help="only the Engine API service against the CLI")
     args = ap.parse_args()
     if os.geteuid() != 0:
         print("scripts/bench: run as root", file=sys.stderr)
@@ -93,6 +94,11 @@ def main() -> int:
     try:
         subprocess.run([*mc, "run", "--rm", "busybox", "true"], env=env, check=True)  # build the image, warm caches
         print(f"minicontainer, {os.cpu_count()} cores, {args.runs} runs each")
+        from benchapi import api_figures
+        from benchapi import report as api_report
+        api_report(api_figures(mc, env, args.runs))
+        if args.api_only:
+            return 0
         from benchfw import backend_figures
         from benchfw import report as backend_report
         print("firewall backends (rules through python-iptables on legacy, iptables-nft-restore on nft):")

@@ -22,6 +22,8 @@ def system_service(rt, opts, args) -> int:
         raise MCError(f"invalid listen address {address}: unix://PATH or tcp://HOST:PORT", 125)
     if opts.time < 0:
         raise MCError(f"invalid argument \"{opts.time}\" for \"-t, --time\" flag: must not be negative", 125)
+    from minicontainer.engine.preload import warm
+    warm()
     sock = listen(address)
     path = address.removeprefix("unix://") if not address.startswith("tcp://") else ""
     mine = os.stat(path).st_ino if path and os.path.exists(path) else None
