@@ -7,7 +7,7 @@ import importlib
 import re
 
 _ROUTES: list[tuple[str, re.Pattern, object]] = []
-_MODULES = ("system", "containers", "archive", "execs", "images", "networks", "volumes")
+_MODULES = ("system", "containers", "streams", "stats", "archive", "execs", "images", "networks", "volumes")
 _loaded = False
 
 

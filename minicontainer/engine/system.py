@@ -89,3 +89,56 @@ def no_swarm(ctx, req, resp, area: str, rest: str = "") -> None:
     if area in ("swarm", "services", "nodes", "tasks", "secrets", "configs"):
         raise ApiError(503, SWARM_MESSAGE)
     raise ApiError(404, f"page not found: {req.method} {req.path} is not served by minicontainer")
+
+
+@route("GET", "/events")
+def events(ctx, req, resp) -> None:
+    """The event journal (store/events.py) from `since` on, then as events come, until `until` or
+    until the client leaves. Filters: type, event, container (id or name), image, label."""
+    import json
+    import select
+    import time
+
+    from minicontainer.engine.errors import ApiError
+    from minicontainer.store.events import Follower
+    rt = ctx.runtime()
+
+    def stamp(name: str) -> float | None:
+        value = req.query.get(name, "")
+        if not value:
+            return None
+        try:
+            return float(value)
+        except ValueError:
+            raise ApiError(400, f"invalid value for {name}: {value}") from None
+    since, until = stamp("since"), stamp("until")
+    wanted = req.json_filters()
+    follower = Follower(rt.root.run, int(since * 1e9) if since is not None else (0 if until is not None else None))
+    out = resp.stream(200, "application/json")
+    try:
+        while True:
+            for event in follower.read():
+                if until is not None and event["timeNano"] > until * 1e9:
+                    out.close()
+                    return
+                if _event_matches(event, wanted):
+                    out.write(json.dumps(event).encode() + b"\n")
+            if until is not None and time.time() > until:
+                break
+            if select.select([req.conn.sock], [], [], 0.1)[0]:
+                return  # the client left
+    finally:
+        follower.close()
+    out.close()
+
+
+def _event_matches(event: dict, wanted: dict[str, list[str]]) -> bool:
+    attrs = event["Actor"]["Attributes"]
+    checks = {
+        "type": lambda v: event["Type"] == v,
+        "event": lambda v: event["Action"] == v,
+        "container": lambda v: event["Type"] == "container" and (event["Actor"]["ID"].startswith(v) or attrs.get("name") == v),
+        "image": lambda v: attrs.get("image") == v,
+        "label": lambda v: (attrs.get(v.partition("=")[0]) == v.partition("=")[2]) if "=" in v else v in attrs,
+    }
+    return all(any(checks[key](v) for v in values) for key, values in wanted.items() if key in checks)

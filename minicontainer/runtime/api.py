@@ -69,7 +69,14 @@ class Runtime:
         except BaseException:
             self.delete(rec, volumes=True)
             raise
+        self.event(rec, "create")
         return rec
+
+    def event(self, rec: ContainerRecord, action: str, **extra: str) -> None:
+        """Note what happened to rec in the event journal (GET /events)."""
+        from minicontainer.store import events
+        events.record(self.root.run, "container", action, rec.id,
+                      {**(rec.config.get("Labels") or {}), "image": rec.image_ref, "name": rec.name, **extra})
 
     def create_with_image(self, spec: RunSpec, pull_policy: str = "missing", progress=None) -> ContainerRecord:
         """create() once the image is here (ensure_image), the network mode's refusals and
@@ -184,6 +191,8 @@ class Runtime:
             rec.remove_volumes = True
             self.containers.save(rec)
         self.containers.remove(rec, then=self.remove_anonymous_volumes if volumes else None)
+        if not rec.creator:  # a half-made container never was, for the events either
+            self.event(rec, "destroy")
 
     # ------------------------------------------------------------------ after a crash
     def recover(self, repair_rules: bool = True) -> list[str]:
@@ -310,6 +319,7 @@ class Runtime:
                     rec.status, rec.exit_code = "exited", 137 if killed else 255
                     rec.error = "supervisor died; container reaped"
                     rec.finished_at = now_rfc3339()
+                    self.event(rec, "die", exitCode=str(rec.exit_code))
                 else:  # it died while starting the container: Docker's state for a failed start
                     rec.exit_code, rec.error = 128, "supervisor died while starting the container"
                 rec.pid, rec.supervisor = 0, None

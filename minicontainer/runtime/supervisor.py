@@ -94,6 +94,7 @@ class Supervisor:
             rec.teardown_errors = []
             store.save(rec)
         checkpoint("recorded as running")
+        self.rt.event(rec, "start")
 
     def _execute(self, plan: StartPlan) -> Started:
         """The start, in the plan's order: network, files, then the child in new namespaces; the host
@@ -282,6 +283,7 @@ class Supervisor:
             release_host(self.rt, self.rec)  # removed (rm -f) while it ran: its journal went with it
             return
         self.rec = rec
+        self.rt.event(rec, "die", exitCode=str(code))
         if rec.host_config.get("AutoRemove"):
             from minicontainer.store import waiters
             waiters.tell(self.rt.root.run, rec.id, code)  # an API `wait?condition=removed` reads it there

@@ -307,3 +307,18 @@ def test_docker_py_drives_containers_exec_archives_networks_and_volumes(engine, 
             client.containers.get("py1")
     finally:
         client.close()
+
+
+def test_events_tell_create_start_die_destroy_and_stats_read_the_cgroup(engine, mc):
+    since = time.time()
+    assert engine.docker("run", "--rm", "--name", "evt", "busybox", "sh", "-c", "exit 3").returncode == 3
+    until = time.time() + 0.5
+    lines = engine.ok("events", "--since", f"{since:.3f}", "--until", f"{until:.3f}",
+                      "--format", "{{.Type}} {{.Action}} {{.Actor.Attributes.name}} {{.Actor.Attributes.exitCode}}",
+                      timeout=30).splitlines()
+    assert [line.replace(" <no value>", "") for line in lines] == [
+        "container create evt", "container start evt", "container die evt 3", "container destroy evt"]
+    engine.ok("run", "-d", "--name", "busy", "busybox", "sleep", "300")
+    row = engine.ok("stats", "--no-stream", "--format", "{{.Name}} {{.PIDs}}", "busy")
+    assert row.strip() == "busy 1"
+    engine.ok("rm", "-f", "busy")

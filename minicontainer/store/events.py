@@ -1,0 +1,100 @@
+"""The event journal: what happened to containers (create, start, die, destroy), one JSON line
+each in <run>/events.jsonl, in Docker's event shape. The Engine API's GET /events streams it; there
+is no daemon to keep events in memory, so they are kept here, as long as the run directory lasts
+(a tmpfs: until the next boot). Each event is one O_APPEND write, whole even with writers at once;
+past MAX bytes the file is renamed to events.jsonl.1 and a new one begun (followers reopen)."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+NAME = "events.jsonl"
+MAX = 1 << 20
+
+
+def path_in(run_dir: str) -> str:
+    return os.path.join(run_dir, NAME)
+
+
+def record(run_dir: str, kind: str, action: str, actor: str, attributes: dict | None = None) -> None:
+    """Append one event; never fails the operation it reports (a full disk loses the event only)."""
+    ns = time.time_ns()
+    event = {"Type": kind, "Action": action, "Actor": {"ID": actor, "Attributes": attributes or {}},
+             "scope": "local", "time": ns // 1_000_000_000, "timeNano": ns}
+    if kind == "container":  # the fields of the API before 1.22, which the docker CLI still prints from
+        event.update(status=action, id=actor, **({"from": attributes["image"]} if attributes and "image" in attributes else {}))
+    path = path_in(run_dir)
+    try:
+        if os.path.getsize(path) > MAX:
+            os.replace(path, path + ".1")
+    except FileNotFoundError:
+        pass
+    except OSError:
+        return
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except OSError:
+        return
+    try:
+        os.write(fd, json.dumps(event, separators=(",", ":")).encode() + b"\n")
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+class Follower:
+    """The journal's events as they are appended (after a rotation, from the new file's start)."""
+
+    def __init__(self, run_dir: str, since_ns: int | None):
+        """since_ns: also the events from then on that are already there (None: only new ones)."""
+        self.path = path_in(run_dir)
+        self.fd: int | None = None
+        self.partial = b""
+        self.since = since_ns
+        self._open(from_end=since_ns is None)
+
+    def _open(self, from_end: bool) -> None:
+        try:
+            self.fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            self.fd = None
+            return
+        if from_end:
+            os.lseek(self.fd, 0, os.SEEK_END)
+
+    def _rotated(self) -> bool:
+        try:
+            return self.fd is None or os.stat(self.path).st_ino != os.fstat(self.fd).st_ino
+        except FileNotFoundError:
+            return False
+
+    def read(self) -> list[dict]:
+        out = self._drain()
+        if self._rotated():
+            if self.fd is not None:
+                os.close(self.fd)
+            self.partial = b""
+            self._open(from_end=False)
+            out += self._drain()
+        return out
+
+    def _drain(self) -> list[dict]:
+        if self.fd is None:
+            return []
+        chunks = []
+        while data := os.read(self.fd, 1 << 16):
+            chunks.append(data)
+        data = self.partial + b"".join(chunks)
+        end = data.rfind(b"\n") + 1
+        self.partial = data[end:]
+        events = [json.loads(line) for line in data[:end].splitlines() if line]
+        if self.since is not None:
+            events = [e for e in events if e["timeNano"] >= self.since]
+        return events
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
