@@ -322,3 +322,33 @@ def test_events_tell_create_start_die_destroy_and_stats_read_the_cgroup(engine, 
     row = engine.ok("stats", "--no-stream", "--format", "{{.Name}} {{.PIDs}}", "busy")
     assert row.strip() == "busy 1"
     engine.ok("rm", "-f", "busy")
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/bin/docker-registry"), reason="needs Debian's docker-registry")
+def test_pull_through_the_api_from_a_registry_on_loopback_and_run_what_came(engine, mc, tmp_path):
+    from tests.integration.registrykit import Layer, Registry, busybox_layer
+    registry = Registry(str(tmp_path / "registry"))
+    try:
+        registry.push_image("api/hello", "v1", [busybox_layer().bytes(), Layer().file("hello", b"pulled\n").bytes()],
+                            {"Cmd": ["/bin/cat", "/hello"]})
+        ref = f"{registry.host}/api/hello:v1"
+        # `docker run` of a missing image: the create's 404 makes the client pull (images/create), then create again
+        proc = engine.docker("run", "--rm", "--net", "none", ref)
+        assert (proc.returncode, proc.stdout) == (0, "pulled\n"), proc.stderr
+        assert f"Unable to find image '{ref}' locally" in proc.stderr
+        assert ref in engine.ok("images", "--format", "{{.Repository}}:{{.Tag}}").split()
+        engine.ok("rmi", ref)
+        import docker
+        client = docker.DockerClient(base_url=f"unix://{engine.sock}")
+        try:
+            image = client.images.pull(f"{registry.host}/api/hello", tag="v1")
+            assert image.tags == [ref]
+            with pytest.raises(docker.errors.APIError) as missing:  # in the stream, after the 200: docker-py raises it
+                client.images.pull(f"{registry.host}/api/nothing", tag="v1")
+            assert "api/nothing" in str(missing.value)
+            client.images.remove(ref)
+        finally:
+            client.close()
+        assert ref not in mc.ok("images", "--format", "{{.Repository}}:{{.Tag}}").split()
+    finally:
+        registry.stop()
