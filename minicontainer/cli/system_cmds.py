@@ -12,9 +12,9 @@ from minicontainer.errors import MCError
 
 def system_service(rt, opts, args) -> int:
     from minicontainer.engine.handler import serve_connection
-    from minicontainer.engine.server import DEFAULT_SOCKET, listen, serve
+    from minicontainer.engine.server import SOCKET_NAME, listen, serve
     from minicontainer.store import waiters
-    address = args[0] if args else "unix://" + DEFAULT_SOCKET
+    address = args[0] if args else "unix://" + os.path.join(rt.root.run, SOCKET_NAME)
     if address.startswith("tcp://"):
         print("WARNING: the API is root-equivalent and has no authentication: anyone who can reach "
               f"{address} can run anything as root on this host", file=sys.stderr)
@@ -24,7 +24,10 @@ def system_service(rt, opts, args) -> int:
         raise MCError(f"invalid argument \"{opts.time}\" for \"-t, --time\" flag: must not be negative", 125)
     from minicontainer.engine.preload import warm
     warm()
-    sock = listen(address)
+    try:
+        sock = listen(address)
+    except OSError as exc:
+        raise MCError(f"cannot listen on {address}: {exc.strerror or exc}", 1) from None
     path = address.removeprefix("unix://") if not address.startswith("tcp://") else ""
     mine = os.stat(path).st_ino if path and os.path.exists(path) else None
     waiters.sweep(rt.root.run)

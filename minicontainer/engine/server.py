@@ -15,7 +15,7 @@ import socket
 import sys
 import time
 
-DEFAULT_SOCKET = "/run/minicontainer/docker.sock"
+SOCKET_NAME = "docker.sock"  # in the state root's run directory: /run/minicontainer/docker.sock by default
 
 
 def listen(address: str) -> socket.socket:
@@ -30,7 +30,10 @@ def listen(address: str) -> socket.socket:
         sock = socket.create_server((host or "127.0.0.1", int(port)))
         return sock
     path = address.removeprefix("unix://")
-    os.makedirs(os.path.dirname(path) or ".", mode=0o755, exist_ok=True)
+    if len(path.encode()) > 107:  # sun_path: refused before anything is touched
+        raise OSError(36, "AF_UNIX path too long (107 bytes at most)")
+    if not os.path.isdir(os.path.dirname(path) or "."):  # the default, the root's run directory, exists
+        raise OSError(2, f"no such directory: {os.path.dirname(path)}")
     try:
         os.unlink(path)  # a socket a killed service left
     except FileNotFoundError:

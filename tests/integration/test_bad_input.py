@@ -184,6 +184,15 @@ CASES = [
     (["volume", "rm", "nosuchvol"], 1, "Error response from daemon: get nosuchvol: no such volume"),
     (["volume", "create", "bad/name"], 1, re.compile(r'^Error response from daemon: create bad/name: "bad/name" includes invalid')),
     (["frobnicate"], 1, "minicontainer: 'frobnicate' is not a minicontainer command."),
+    (["tag", "busybox", "bad name"], 1,
+     'Error parsing reference: "bad name" is not a valid repository/tag: invalid reference format'),
+    (["tag", "nosuchimage", "x"], 1, "Error response from daemon: No such image: nosuchimage"),
+    (["system", "service", "unix:///nonexistent-dir-mc/d.sock"], 1,
+     "cannot listen on unix:///nonexistent-dir-mc/d.sock: no such directory: /nonexistent-dir-mc"),
+    (["system", "service", "unix:///tmp/" + "x" * 110], 1,
+     re.compile(r"^cannot listen on unix:///tmp/x+: AF_UNIX path too long")),
+    (["system", "service", "http://localhost"], 125, "invalid listen address http://localhost: unix://PATH or tcp://HOST:PORT"),
+    (["system", "service", "--time", "-1"], 125, 'invalid argument "-1" for "-t, --time" flag: must not be negative'),
 ]
 
 USAGE_HINT = re.compile(r"^See 'minicontainer( \w+)* --help'\.?$")

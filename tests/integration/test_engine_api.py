@@ -352,3 +352,48 @@ def test_pull_through_the_api_from_a_registry_on_loopback_and_run_what_came(engi
         assert ref not in mc.ok("images", "--format", "{{.Repository}}:{{.Tag}}").split()
     finally:
         registry.stop()
+
+
+def test_lifecycle_logs_networks_and_volumes_through_the_docker_cli(engine, mc, tmp_path):
+    engine.ok("run", "-d", "--name", "job", "busybox", "sh", "-c", "echo one; echo two >&2; sleep 300")
+    proc = engine.docker("rm", "job")
+    assert proc.returncode == 1 and "You cannot remove a running container" in proc.stderr
+    deadline = time.monotonic() + 10
+    while (logs := engine.docker("logs", "job")).stdout != "one\n":
+        assert time.monotonic() < deadline, logs
+        time.sleep(0.05)
+    assert logs.stderr == "two\n"
+    stamped = engine.ok("logs", "-t", "job")
+    assert stamped.endswith(" one\n") and stamped[:4].isdigit()
+    titles = engine.ok("top", "job").splitlines()[0].split()
+    assert "PID" in titles and "sleep 300" in engine.ok("top", "job")
+    engine.ok("kill", "-s", "TERM", "job")  # sh as pid 1 ignores TERM: it goes on
+    assert mc.ok("inspect", "-f", "{{.State.Running}}", "job").strip() == "true"
+    assert engine.ok("stop", "-t", "1", "job") == "job\n"
+    assert engine.ok("wait", "job") == "137\n"
+    # cp out of a stopped container (a helper mounts its filesystem privately)
+    engine.ok("cp", "job:/etc/passwd", str(tmp_path / "passwd"))
+    assert (tmp_path / "passwd").read_text().startswith("root:")
+    engine.ok("restart", "-t", "1", "job")
+    assert mc.ok("inspect", "-f", "{{.State.Status}}", "job").strip() == "running"
+    # a user-defined network: create, connect a running container, names resolve, disconnect, rm
+    engine.ok("network", "create", "--subnet", "10.77.31.0/24", "lab")
+    assert "lab" in engine.ok("network", "ls", "--format", "{{.Name}}").split()
+    engine.ok("network", "connect", "--alias", "db", "lab", "job")
+    engine.ok("run", "-d", "--name", "peer", "--net", "lab", "busybox", "sleep", "300")
+    assert engine.ok("exec", "peer", "ping", "-c", "1", "-W", "2", "db").count("1 packets received") == 1
+    net = json.loads(engine.ok("network", "inspect", "lab"))[0]
+    assert net["IPAM"]["Config"][0]["Subnet"] == "10.77.31.0/24" and len(net["Containers"]) == 2
+    engine.ok("network", "disconnect", "lab", "job")
+    proc = engine.docker("network", "rm", "lab")
+    assert proc.returncode == 1 and "has active endpoints" in proc.stderr
+    engine.ok("rm", "-f", "peer", "job")
+    engine.ok("network", "rm", "lab")
+    # volumes
+    assert engine.ok("volume", "create", "data") == "data\n"
+    engine.ok("run", "--rm", "-v", "data:/d", "busybox", "sh", "-c", "echo kept > /d/f")
+    assert engine.ok("run", "--rm", "-v", "data:/d", "busybox", "cat", "/d/f") == "kept\n"
+    assert json.loads(engine.ok("volume", "inspect", "data"))[0]["Mountpoint"].startswith(mc.root)
+    assert engine.ok("volume", "ls", "-q") == "data\n"
+    engine.ok("volume", "rm", "data")
+    assert mc.ok("volume", "ls", "-q") == ""
