@@ -19,12 +19,19 @@ POLL = 0.01  # how often a wait reads the record
 def create(ctx, req, resp) -> None:
     from minicontainer.engine.translate import run_spec
     rt = ctx.runtime()
-    spec = run_spec(req.json(), req.query.get("name", ""))
+    body = req.json()
+    spec = run_spec(body, req.query.get("name", ""))
     warnings = []
     mode = rt.network_mode(spec.network, look_only=True)
     if spec.publish and mode.publish_warning:
         warnings.append(mode.publish_warning.removeprefix("WARNING: "))
     rec = rt.create_with_image(spec, pull_policy="never")  # the API never pulls here: a 404 makes the client pull
+    size = (body.get("HostConfig") or {}).get("ConsoleSize") or [0, 0]
+    if spec.tty and len(size) == 2 and size[0] and size[1]:  # the TTY's size at start (API 1.42+ clients send it)
+        with rt.containers.lock(rec.id):
+            rec = rt.containers.load(rec.id)
+            rec.host_config["ConsoleSize"] = [int(size[0]), int(size[1])]
+            rt.containers.save(rec)
     resp.json(201, {"Id": rec.id, "Warnings": warnings + rt.warnings})
 
 

@@ -57,7 +57,7 @@ class Supervisor:
         self.log = LogWriter(store.log_path(rec.id))
         trace.record_to(store.trace_path(rec.id))
         try:
-            plan = start_plan(RealWorld(self.rt), rec, terminal_winsize() if self.foreground else None)
+            plan = start_plan(RealWorld(self.rt), rec, self._winsize())
             self._record_endpoints(plan)
             self.started = self._execute(plan)
             trace.write({"phase": "started", "pid": self.started.pid})
@@ -95,6 +95,17 @@ class Supervisor:
             store.save(rec)
         checkpoint("recorded as running")
         self.rt.event(rec, "start")
+
+    def _winsize(self) -> bytes | None:
+        """A TTY's first size: our terminal's in the foreground, else the one an Engine API client
+        gave at create (HostConfig.ConsoleSize, rows and columns), else none until a resize."""
+        if self.foreground:
+            return terminal_winsize()
+        size = self.rec.host_config.get("ConsoleSize") or [0, 0]
+        if size[0] and size[1]:
+            import struct
+            return struct.pack("HHHH", size[0], size[1], 0, 0)
+        return None
 
     def _execute(self, plan: StartPlan) -> Started:
         """The start, in the plan's order: network, files, then the child in new namespaces; the host
