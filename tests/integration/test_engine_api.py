@@ -358,6 +358,14 @@ def test_pull_through_the_api_from_a_registry_on_loopback_and_run_what_came(engi
         finally:
             client.close()
         assert ref not in mc.ok("images", "--format", "{{.Repository}}:{{.Tag}}").split()
+        if shutil.which("skopeo"):  # `docker load` of a docker-save archive, the tar as the request's body
+            archive = tmp_path / "hello.tar"
+            saved = subprocess.run(["skopeo", "copy", "--src-tls-verify=false", f"docker://{ref}",
+                                    f"docker-archive:{archive}:api/hello:v1"], capture_output=True, text=True, timeout=60)
+            assert saved.returncode == 0, saved.stderr
+            assert engine.ok("load", "-i", str(archive)) == "Loaded image: api/hello:v1\n"
+            assert engine.ok("run", "--rm", "--net", "none", "api/hello:v1") == "pulled\n"
+            engine.ok("rmi", "api/hello:v1")
     finally:
         registry.stop()
 
