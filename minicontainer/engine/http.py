@@ -12,6 +12,8 @@ import re
 import socket
 from urllib.parse import parse_qs, unquote
 
+from minicontainer.engine.errors import ApiError
+
 API_VERSION = "1.44"  # the 29.x CLI refuses servers below 1.44 (docker-api.md §1.1)
 MIN_API_VERSION = "1.24"
 MAX_HEADER = 64 * 1024
@@ -167,7 +169,6 @@ class Request:
         try:
             return int(value)
         except ValueError:
-            from minicontainer.engine.errors import ApiError
             raise ApiError(400, f"invalid value for {name}: {value}") from None
 
     def json(self) -> dict:
@@ -177,10 +178,8 @@ class Request:
         try:
             value = json.loads(data)
         except ValueError as exc:
-            from minicontainer.engine.errors import ApiError
             raise ApiError(400, f"invalid JSON: {exc}") from None
         if not isinstance(value, dict):
-            from minicontainer.engine.errors import ApiError
             raise ApiError(400, "invalid JSON: the body is not an object")
         return value
 
@@ -192,7 +191,6 @@ class Request:
         try:
             value = json.loads(raw)
         except ValueError:
-            from minicontainer.engine.errors import ApiError
             raise ApiError(400, f"invalid filter '{raw}'") from None
         out = {}
         for key, values in (value or {}).items():
