@@ -12,8 +12,17 @@ def now_rfc3339(t: float | None = None) -> str:
 
 
 def parse_time(ts: str) -> float:
-    """RFC 3339 with nanoseconds -> epoch seconds."""
-    from datetime import datetime, timezone
+    """RFC 3339 in UTC with nanoseconds -> epoch seconds. By the fields' fixed places, not strptime:
+    `ps` reads three times of each container."""
+    import calendar
     main, _, frac = ts.rstrip("Z").partition(".")
-    secs = datetime.strptime(main, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc).timestamp()
+    if len(main) != 19 or main[4] != "-" or main[7] != "-" or main[10] != "T" or main[13] != ":" or main[16] != ":":
+        raise ValueError(f"time data {ts!r} does not match format '%Y-%m-%dT%H:%M:%S'")
+    fields = (main[0:4], main[5:7], main[8:10], main[11:13], main[14:16], main[17:19])
+    if not all(f.isdigit() for f in fields) or (frac and not frac.isdigit()):
+        raise ValueError(f"time data {ts!r} does not match format '%Y-%m-%dT%H:%M:%S'")
+    year, month, day, hour, minute, second = map(int, fields)
+    if not (1 <= month <= 12 and 1 <= day <= 31 and hour < 24 and minute < 60 and second < 61):
+        raise ValueError(f"time data {ts!r} is out of range")
+    secs = calendar.timegm((year, month, day, hour, minute, second, 0, 0, 0))
     return secs + (float("0." + frac) if frac else 0.0)

@@ -1,4 +1,4 @@
-"""Median wall time of container starts (on each firewall backend too, scripts/benchfw.py; how soon `trace` is ready, scripts/benchtrace.py), what confinement costs and holds (scripts/benchconfine.py), the read-only commands (scripts/benchreadonly.py), the Engine API service against the CLI (scripts/benchapi.py), the memory of one idle supervisor, a lookup through the
+"""Median wall time of container starts (on each firewall backend too, scripts/benchfw.py; how soon `trace` is ready, scripts/benchtrace.py), what confinement costs and holds (scripts/benchconfine.py), the read-only commands (scripts/benchreadonly.py), the Engine API service against the CLI (scripts/benchapi.py), the scale figures (--scale N, scripts/benchscale.py), the memory of one idle supervisor, a lookup through the
 embedded DNS server and the memory it adds (scripts/benchdns.py), TCP throughput
 through published ports (scripts/benchnet.py), the speed of cp (scripts/benchcp.py) and of pull
 (scripts/benchpull.py).
@@ -80,6 +80,7 @@ def main() -> int:
     ap.add_argument("--no-pull", action="store_true", help="skip the registry pull measurements")
     ap.add_argument("--firewall-only", action="store_true", help="only the start cost on each firewall backend")
     ap.add_argument("--api-only", action="store_true", help="only the Engine API service against the CLI")
+    ap.add_argument("--scale", type=int, metavar="N", help="only the scale figures, with N containers (the issue's: 250)")
     args = ap.parse_args()
     if os.geteuid() != 0:
         print("scripts/bench: run as root", file=sys.stderr)
@@ -94,6 +95,14 @@ def main() -> int:
     try:
         subprocess.run([*mc, "run", "--rm", "busybox", "true"], env=env, check=True)  # build the image, warm caches
         print(f"minicontainer, {os.cpu_count()} cores, {args.runs} runs each")
+        if args.scale:
+            from benchscale import report as scale_report
+            from benchscale import scale_figures
+            # on a bridge of the benchmark's own, removed at the end
+            env.update(MINICONTAINER_BRIDGE="mcbench0", MINICONTAINER_SUBNET="10.254.0.0/16",
+                       MINICONTAINER_CHAIN_PREFIX="MCBENCH")
+            scale_report(args.scale, scale_figures(mc, env, args.scale))
+            return 0
         from benchapi import api_figures
         from benchapi import report as api_report
         api_report(api_figures(mc, env, args.runs))

@@ -8,6 +8,7 @@ A missing map key is an error, as in Docker (missingkey=error).
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass, field
@@ -74,6 +75,7 @@ def _declaration(tokens: list) -> tuple[list[str], list]:
     return [], tokens
 
 
+@functools.lru_cache(maxsize=32)  # `ps` renders one template per row: parse it once (the nodes are never changed)
 def _parse(template: str) -> list[_Node]:
     pieces: list[tuple[str, str]] = []
     pos = 0

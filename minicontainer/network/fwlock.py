@@ -13,9 +13,11 @@ LOCK_PATH = os.environ.get("XTABLES_LOCKFILE", "/run/xtables.lock")
 
 @contextmanager
 def xtables_lock():
+    from minicontainer.network.repair import own_change
     fd = os.open(LOCK_PATH, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
+        with own_change():
+            yield
     finally:
         os.close(fd)

@@ -14,6 +14,7 @@ appeared after the bridge was made (a Docker started after us) would otherwise g
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 
 
 def rules_in_kernel(backend: str) -> set[tuple[str, str]]:
@@ -65,6 +66,37 @@ def repair(root, containers) -> list[str]:
     if all_right:
         _remember(root, seen)
     return done
+
+
+_followed = None  # the state root whose last-check stamp our own changes carry forward (follow_own_changes)
+
+
+def follow_own_changes(root) -> None:
+    """From now on, a change this process makes to the host's rules under our lock keeps the last
+    full check good: its stamp moves with the change, if it was the kernel's just before it."""
+    global _followed
+    _followed = root
+
+
+@contextmanager
+def own_change():
+    """Around a change of ours (network/fwlock.py): the rules were right before it (the stamp the
+    last full check saved is still the kernel's) and we only add or remove our own, so they are
+    right after it; without this, every start would make the next command read every table in full
+    (work that grows with the containers). A foreign change made inside our lock's few
+    milliseconds would pass unnoticed until the next change of anyone's."""
+    root = _followed
+    saved = _checked(root) if root is not None else None
+    if saved is None:
+        yield
+        return
+    from minicontainer.kernel.fwstamp import stamp
+    still = stamp(saved["bridges"]) == saved
+    yield
+    if still:
+        after = stamp(saved["bridges"])
+        if after != saved:
+            _remember(root, after)
 
 
 def _stamp_path(root) -> str:

@@ -32,8 +32,13 @@ class Runtime:
         self.root = StateRoot(root)
         self.root.ensure()
         self.containers = ContainerStore(self.root)
+        from minicontainer.network.repair import follow_own_changes
+        follow_own_changes(self.root)  # our own rule changes keep the last firewall check good
         self._images: ImageStore | None = None
         self.warnings: list[str] = []  # what the last create warned of (the Engine API's Warnings)
+        # the records recover() just read and left as they were, for the list() right after it (ps):
+        # taken once, and only while this process has written no record since
+        self._recovered: tuple[int, list[ContainerRecord]] | None = None
 
     @property
     def images(self) -> ImageStore:
@@ -209,6 +214,7 @@ class Runtime:
         for entry in debris["staging"]:
             import shutil
             shutil.rmtree(os.path.join(self.root.containers, entry), ignore_errors=True)
+        seen = []
         for rec in store.all():
             creator = rec.creator
             if creator and not proc.is_alive(creator["pid"], creator["start"]):
@@ -219,6 +225,9 @@ class Runtime:
             if rec is not None and rec.changing:
                 from minicontainer.runtime.connect import settle_interrupted
                 settle_interrupted(self, rec)  # a network connect or disconnect cut short
+            elif rec is not None:
+                seen.append(rec)
+        self._recovered = (store.writes, seen)
         for name in debris["names"]:
             store.drop_dangling_name(name)
         from minicontainer.network.networks import NetworkStore
@@ -289,7 +298,9 @@ class Runtime:
         return reaped
 
     def list(self, all_: bool = False) -> list[ContainerRecord]:
-        recs = [r for r in (self.reap_if_dead(r) for r in self.containers.all())
+        recovered, self._recovered = self._recovered, None
+        loaded = recovered[1] if recovered and recovered[0] == self.containers.writes else self.containers.all()
+        recs = [r for r in (self.reap_if_dead(r) for r in loaded)
                 if r is not None and not r.creator]  # being created: not there yet
         if not all_:
             recs = [r for r in recs if r.running]

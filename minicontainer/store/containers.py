@@ -130,6 +130,7 @@ def record_in(directory: str) -> ContainerRecord | None:
 class ContainerStore:
     def __init__(self, root: StateRoot):
         self.root = root
+        self.writes = 0  # records this process created, saved or removed: what a snapshot of all() is checked by
 
     # -- paths
     def dir(self, cid: str) -> str:
@@ -156,6 +157,7 @@ class ContainerStore:
         The directory appears whole (built as .new-<id>-<pid>-<ticks>, then renamed), marked as
         being created by this process until commit(): if we are killed before that, the next
         command's recover() finds the mark of a dead creator and removes what we had made."""
+        self.writes += 1
         me = os.getpid()
         rec.creator = {"pid": me, "start": proc.start_ticks(me)}
         staging = os.path.join(self.root.containers, f".new-{rec.id}-{me}-{rec.creator['start']}")
@@ -197,6 +199,7 @@ class ContainerStore:
         return rec
 
     def save(self, rec: ContainerRecord) -> None:
+        self.writes += 1
         write_atomic(self.path(rec.id, "container.json"), rec.to_json())
 
     @contextmanager
@@ -211,6 +214,7 @@ class ContainerStore:
         """Remove the container: its directory is renamed away first (from that moment it no longer
         exists), then its name is released, then `then(rec)` runs (its anonymous volumes), then the
         files go. Killed half way, recover() finishes the job from the renamed directory."""
+        self.writes += 1
         gone = self.gone_dir(rec.id)
         os.rename(self.dir(rec.id), gone)
         checkpoint("container record removed")

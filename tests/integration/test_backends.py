@@ -149,3 +149,28 @@ def test_an_unchanged_firewall_is_not_read_again(br, monkeypatch):
     assert repair.repair(root, ContainerStore(root)) == [] and reads == [br.backend]
     br.ok("rm", "-f", "st")
     br.ok("network", "rm", "--predefined", "bridge")
+
+
+@pytest.mark.parametrize("backend", [NFT, LEGACY])
+def test_our_own_changes_keep_the_check_good_and_a_foreign_one_does_not(br, monkeypatch):
+    """A start (its rules added under our lock) does not make the next command read every table in
+    full, which would grow with the containers; the same change made by someone else does."""
+    from minicontainer.network import repair
+    from minicontainer.store.containers import ContainerStore
+    from minicontainer.store.root import StateRoot
+    br.ok("run", "-d", "--name", "one", "-p", "80", "busybox", "sleep", "60")
+    br.ok("ps")  # the full check: everything there, its stamp saved
+    br.ok("run", "-d", "--name", "two", "-p", "80", "busybox", "sleep", "60")  # ours: DNAT, ACCEPT, MASQUERADE
+    reads = []
+    full_read = repair.rules_in_kernel
+    monkeypatch.setattr(repair, "rules_in_kernel", lambda backend: reads.append(backend) or full_read(backend))
+    root = StateRoot(br.root)
+    assert repair.repair(root, ContainerStore(root)) == [] and reads == []
+    rule = ["-t", "filter", "-I", "INPUT", "-s", "192.0.2.77/32", "-j", "ACCEPT"]  # another tool's
+    br.iptables(*rule, check=True)
+    try:
+        assert repair.repair(root, ContainerStore(root)) == [] and reads == [br.backend]
+    finally:
+        br.iptables(*["-D" if a == "-I" else a for a in rule], check=True)
+    br.ok("rm", "-f", "one", "two")
+    br.ok("network", "rm", "--predefined", "bridge")
