@@ -220,22 +220,27 @@ def cmd_kill(rt, opts, args) -> int:
 
 
 def cmd_rm(rt, opts, args) -> int:
+    """Several at once, as the docker CLI removes them (each waits for its supervisor's teardown,
+    which the supervisors do side by side); the lines come in the order given. With -f a container
+    that is not there is no error, and says nothing (docker CLI 28)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     def remove(ref):
         if opts.explain:
             show_cmds.print_teardown(rt, ref)
-        warn_teardown(ref, rt.remove(ref, opts.force, opts.volumes))
-    if opts.explain or len(args) == 1:
-        return each(args, remove)
-    # Several at once, as the docker CLI removes them (each waits for its supervisor's teardown,
-    # which the supervisors do side by side); the lines still come in the order given.
-    from concurrent.futures import ThreadPoolExecutor
+        return rt.remove(ref, opts.force, opts.volumes)
     failed = 0
-    with ThreadPoolExecutor(max_workers=min(RM_PARALLEL, len(args))) as pool:
-        futures = [pool.submit(rt.remove, ref, opts.force, opts.volumes) for ref in args]
+    workers = 1 if opts.explain else min(RM_PARALLEL, len(args))  # --explain's scripts must not interleave
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(remove, ref) for ref in args]
         for ref, future in zip(args, futures, strict=True):
             try:
                 warn_teardown(ref, future.result())
                 _out(ref + "\n")
+            except NoSuchContainer as exc:
+                if not opts.force:
+                    print(str(exc), file=sys.stderr)
+                    failed = 1
             except MCError as exc:
                 print(str(exc), file=sys.stderr)
                 failed = 1

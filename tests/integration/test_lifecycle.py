@@ -236,3 +236,14 @@ def test_commands_without_network_do_not_import_pyroute2_or_iptc(mc):
     imported = {line.split("|")[-1].strip() for line in out.stderr.splitlines() if "|" in line}
     assert "minicontainer.runtime.spawn" in imported
     assert not {m for m in imported if m.split(".")[0] in ("pyroute2", "iptc", "psutil")}
+
+
+def test_rm_of_several_goes_side_by_side_in_order_and_f_skips_what_is_not_there(mc):
+    names = [f"many{i}" for i in range(6)]
+    for name in names:
+        mc.ok("run", "-d", "--name", name, "--net", "none", "busybox", "sleep", "300")
+    proc = mc("rm", "-f", names[0], "nosuch", *names[1:])
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "".join(n + "\n" for n in names), "")
+    assert mc.ok("ps", "-aq") == ""
+    proc = mc("rm", "nosuch")  # without -f it is an error, as in Docker
+    assert (proc.returncode, proc.stderr) == (1, "Error response from daemon: No such container: nosuch\n")
