@@ -215,7 +215,9 @@ def start_plan(world: World, rec: ContainerRecord, winsize: bytes | None = None)
     """Everything a start of rec does, in order. Refusals come before anything is taken; the lease
     (the only thing taken) comes last, so a refusal leaves nothing to give back."""
     mode = world.mode(rec.network_mode)
-    if mode.publishes and rec.port_bindings:
+    # Only a fixed host port can clash; the others' ports (a read of every record) are not needed
+    # for -p 80 (a random port): that read would grow with the containers.
+    if mode.publishes and any(b.host_port for b in rec.port_bindings):
         from minicontainer.network.ports import allocated_error, conflicts
         clash = conflicts(rec.port_bindings, world.taken_ports(rec.id))
         if clash:

@@ -119,6 +119,21 @@ def test_a_port_conflict_is_refused_before_an_address_is_leased(tmp_path):
     assert world.leases == []
 
 
+def test_a_random_host_port_does_not_read_the_other_containers_ports(tmp_path):
+    """-p 80 cannot clash: the start does not read every record for their ports (that grew with scale)."""
+    class Counting(FakeWorld):
+        asked = 0
+
+        def taken_ports(self, cid):
+            Counting.asked += 1
+            return []
+    world = Counting(tmp_path)
+    start_plan(world, _record(port_bindings=[PortBinding("tcp", 80, "", 0)]))
+    assert Counting.asked == 0
+    start_plan(world, _record(port_bindings=[PortBinding("tcp", 80, "", 8080)]))
+    assert Counting.asked == 1
+
+
 def test_two_networks_two_veths_the_default_route_and_the_ports_on_the_one_that_sorts_first(tmp_path):
     world = FakeWorld(tmp_path)
     world.networks.create("lab", create_options(["10.251.0.0/24"]))
