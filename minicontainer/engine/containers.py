@@ -133,7 +133,7 @@ def _wait_for(rt, rec, condition: str, sock, registered: str) -> int | None:
             told = waiters.collect(registered) if registered else None
             return told if told is not None else code
         code = now.exit_code
-        exited = not now.running and now.status != "restarting"
+        exited = not now.running  # "restarting" too: moby's waiters are told of each exit (SetRestarting)
         if condition == "not-running" and exited:
             return code
         if condition == "next-exit" and exited and now.finished_at != first_finish:

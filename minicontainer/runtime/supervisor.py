@@ -197,22 +197,13 @@ class Supervisor:
         restart policy (specs/restart.py): a detached supervisor starts it again after the restart
         manager's delay, a foreground one (`run` without -d) hands that to a detached supervisor
         and returns, as Docker's CLI returns at the first exit. Returns the (first) exit code."""
-        from minicontainer.specs.restart import from_json, next_delay, should_restart
-        code = first = self._run_once()
+        from minicontainer.specs.restart import next_delay
+        first = self._run_once()
         delay = 0.0
-        while True:
-            try:
-                rec = self.rt.containers.load(self.rec.id)
-            except NoSuchContainer:
-                break
-            policy = from_json(rec.host_config.get("RestartPolicy"))
-            if not should_restart(policy, code, rec.restart_count, rec.stopped_by_user):
-                break
-            delay = next_delay(delay, _ran_for(rec))
-            if not self._hold(exited=True):
-                break
+        while self.rec.status == "restarting":  # finish() decided it, in the same write as the exit
+            delay = next_delay(delay, _ran_for(self.rec))
             if self.foreground:
-                restart_detached(self.rt, rec, delay)
+                restart_detached(self.rt, self.rec, delay)
                 break
             time.sleep(delay)
             if not self._still_restarting():
@@ -221,21 +212,18 @@ class Supervisor:
                 self.start(restarting=True)
             except MCError:
                 break  # recorded by start(): it stays exited
-            code = self._run_once()
+            self._run_once()
         return first
 
-    def _hold(self, exited: bool = False) -> bool:
-        """Hold the record of a container to restart as its supervisor. exited: it has just exited
-        here, and the restart about to happen is recorded (State.Restarting, RestartCount); else
-        take over one another supervisor handed over. False if it was stopped or removed meanwhile."""
+    def _hold(self) -> bool:
+        """Take over, as its supervisor, a container another supervisor handed over to restart.
+        False if it was stopped or removed meanwhile."""
         store, me = self.rt.containers, os.getpid()
         try:
             with store.lock(self.rec.id):
                 rec = store.load(self.rec.id)
-                if rec.stopped_by_user or rec.status != ("exited" if exited else "restarting"):
+                if rec.stopped_by_user or rec.status != "restarting":
                     return False
-                if exited:
-                    rec.status, rec.restart_count = "restarting", rec.restart_count + 1
                 rec.supervisor = {"pid": me, "start": proc.start_ticks(me)}
                 store.save(rec)
         except NoSuchContainer:
@@ -288,8 +276,13 @@ class Supervisor:
                 checkpoint("host side released")
                 rec.status, rec.exit_code, rec.pid, rec.finished_at = "exited", code, 0, now_rfc3339()
                 rec.supervisor = None
+                if _restarts_after(rec, code):  # decided with the exit: no moment when it looks stopped for good
+                    rec.status, rec.restart_count = "restarting", rec.restart_count + 1
+                    me = os.getpid()
+                    rec.supervisor = {"pid": me, "start": proc.start_ticks(me)}  # ours until the next start
                 rec.endpoints, rec.ports, rec.teardown_errors, rec.changing = [], [], errors, None
                 store.save(rec)
+            checkpoint("exit recorded")
         except NoSuchContainer:
             release_host(self.rt, self.rec)  # removed (rm -f) while it ran: its journal went with it
             return
@@ -299,6 +292,12 @@ class Supervisor:
             from minicontainer.store import waiters
             waiters.tell(self.rt.root.run, rec.id, code)  # an API `wait?condition=removed` reads it there
             self.rt.delete(rec, volumes=True)  # --rm takes the anonymous volumes too
+
+
+def _restarts_after(rec: ContainerRecord, code: int) -> bool:
+    """The restart manager's decision on this exit (specs/restart.py)."""
+    from minicontainer.specs.restart import from_json, should_restart
+    return should_restart(from_json(rec.host_config.get("RestartPolicy")), code, rec.restart_count, rec.stopped_by_user)
 
 
 def _ran_for(rec: ContainerRecord) -> float:

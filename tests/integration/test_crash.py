@@ -6,6 +6,7 @@ The steps are not guessed: a clean run with MINICONTAINER_CHECKPOINTS lists them
 is crashed in turn (minicontainer/faults.py)."""
 
 import contextlib
+import json
 import os
 import random
 import time
@@ -206,3 +207,25 @@ def test_kill_9_at_every_step_of_network_connect_and_disconnect(crash_env, op):
         assert not diff, f"after a crash at {label!r} of {op}:\n" + "\n".join(diff)
     mc("rm", "-f", "-v", "crashweb", check=True)
     mc("network", "rm", "alpha", check=True)
+
+
+def test_the_exit_and_the_decision_to_restart_are_one_write(mc):
+    """A supervisor killed right after it recorded the exit of a container its policy restarts has
+    already written "restarting": there is no moment when the record says exited and a `wait` or
+    an `rm` would take the container for stopped for good."""
+    argv = ("--net", "none", "--restart", "on-failure:1", "busybox", "sh", "-c", "exit 3")
+    steps = _steps(mc, "supervisor", ("run", "-d", "--name", "probe", *argv))
+    mc.ok("rm", "-f", "probe")
+    at = steps.index("exit recorded") + 1
+    cid = _crashing(mc, f"supervisor:{at}", "run", "-d", "--name", "cut", *argv).stdout.strip()
+    path = os.path.join(mc.root, "containers", cid, "container.json")
+    deadline = time.monotonic() + 10
+    while True:  # read the record itself: any command would reap the dead supervisor first
+        with open(path) as f:
+            rec = json.load(f)
+        if rec["status"] != "running":
+            break
+        assert time.monotonic() < deadline, rec
+        time.sleep(0.05)
+    assert (rec["status"], rec["exit_code"], rec["restart_count"]) == ("restarting", 3, 1)
+    mc.ok("rm", "-f", "cut")

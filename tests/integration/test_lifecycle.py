@@ -247,3 +247,17 @@ def test_rm_of_several_goes_side_by_side_in_order_and_f_skips_what_is_not_there(
     assert mc.ok("ps", "-aq") == ""
     proc = mc("rm", "nosuch")  # without -f it is an error, as in Docker
     assert (proc.returncode, proc.stderr) == (1, "Error response from daemon: No such container: nosuch\n")
+
+
+def test_a_container_to_restart_never_looks_stopped_for_good(mc):
+    """The exit and the decision to restart are one write: right after `wait` returns, the container
+    is restarting (or running again), so `rm` without -f refuses it, as Docker's does."""
+    mc.ok("run", "-d", "--name", "again", "--net", "none", "--restart", "always", "busybox", "sh", "-c", "sleep 0.3")
+    for _ in range(3):
+        assert mc.ok("wait", "again") == "0\n"
+        proc = mc("rm", "again")
+        assert proc.returncode == 1
+        assert ("You cannot remove a restarting container" in proc.stderr
+                or "You cannot remove a running container" in proc.stderr), proc.stderr
+    assert int(mc.ok("inspect", "-f", "{{.RestartCount}}", "again")) >= 1
+    mc.ok("rm", "-f", "again")
