@@ -407,6 +407,17 @@ def cmd_rmi(rt, opts, args) -> int:
     return each(args, lambda ref: "\n".join(rt.remove_image(ref, opts.force)))
 
 
+def cmd_rename(rt, opts, args) -> int:
+    if not args[0].strip() or not args[1].strip():
+        raise MCError("Error: Neither old nor new names may be empty", 1)
+    try:
+        rt.rename(args[0], args[1])
+    except MCError as exc:
+        exc.exit_code = 1  # the docker CLI exits 1 for any daemon error of rename
+        raise
+    return 0
+
+
 def cmd_tag(rt, opts, args) -> int:
     from minicontainer.specs.refs import parse_reference
     for ref in args:  # the docker CLI checks both names before it asks the daemon
@@ -557,6 +568,8 @@ COMMANDS = {c.name: c for c in [
             cmd_import, min_args=1, max_args=2, examples=["minicontainer import rootfs.tar myimage:1.0"]),
     Command("rmi", "rmi [OPTIONS] IMAGE [IMAGE...]", "Remove one or more images", cmd_rmi,
             [Flag("force", "f", help="Force removal of the image")], min_args=1, examples=["minicontainer rmi myimage:1.0"]),
+    Command("rename", "rename CONTAINER NEW_NAME", "Rename a container", cmd_rename, min_args=2, max_args=2,
+            examples=["minicontainer rename web frontend"]),
     Command("tag", "tag SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]", "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE",
             cmd_tag, min_args=2, max_args=2, examples=["minicontainer tag busybox lab/busybox:v1"]),
     Command("pull", "pull [OPTIONS] NAME[:TAG|@DIGEST]", "Download an image from a registry", image_cmds.cmd_pull,

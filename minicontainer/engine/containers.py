@@ -65,6 +65,15 @@ def restart(ctx, req, resp, ref: str) -> None:
     resp.send(204)
 
 
+@route("POST", "/containers/{ref}/rename")
+def rename(ctx, req, resp, ref: str) -> None:
+    new = req.query.get("name", "")
+    if not new:
+        raise ApiError(400, "Neither old nor new names may be empty")
+    ctx.runtime().rename(ref, new)
+    resp.send(204)
+
+
 @route("POST", "/containers/{ref}/kill")
 def kill(ctx, req, resp, ref: str) -> None:
     from minicontainer.cli.commands import parse_signal

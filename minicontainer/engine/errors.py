@@ -21,6 +21,7 @@ _BY_TEXT = [
     ("not found", 404),
     ("Could not find the file", 404),
     ("Conflict.", 409),
+    ("with the same name as its current name", 409),
     ("conflict:", 409),
     ("is already in use", 409),
     ("You cannot remove a running container", 409),
@@ -52,5 +53,7 @@ def status_of(exc: Exception) -> int:
 
 
 def message_of(exc: Exception) -> str:
-    """The daemon's message: without the CLI's "Error response from daemon: " (the docker CLI adds it)."""
-    return str(exc.args[0]) if exc.args else type(exc).__name__
+    """The daemon's message: without the CLI's "Error response from daemon: " (the docker CLI adds
+    it; a few of our messages carry it in their text)."""
+    text = str(exc.args[0]) if exc.args else type(exc).__name__
+    return text.removeprefix("Error response from daemon: ")

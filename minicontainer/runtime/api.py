@@ -407,6 +407,18 @@ class Runtime:
         last = self._wait_not_running(rec.id)
         return last.teardown_errors if last is not None else []
 
+    def rename(self, ref: str, new: str) -> None:
+        """`rename`: Docker's checks, then the store's claim of the new name. Its embedded DNS
+        answers to the new name at once (the name book reads the records)."""
+        from minicontainer.specs.names import validate_name
+        rec = self.get(ref)
+        new = validate_name(new)
+        if new == rec.name:
+            raise DaemonError("Renaming a container with the same name as its current name", 1)
+        old = self.containers.rename(rec.id, new)
+        rec.name = new
+        self.event(rec, "rename", oldName="/" + old)
+
     def restart(self, ref: str, timeout: float = 10) -> None:
         self.stop(ref, timeout)
         self.start(ref)

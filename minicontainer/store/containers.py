@@ -180,6 +180,32 @@ class ContainerStore:
                     "You have to remove (or rename) that container to be able to reuse that name.", 125) from None
         checkpoint("name claimed")
 
+    def rename(self, cid: str, new: str) -> str:
+        """Give the container a new name; returns the old one. The new name is claimed first (it
+        may be taken: Docker's conflict error), then the record says it, then the old name goes.
+        A process killed in between leaves the container with both names until it is removed."""
+        with self.names_lock():
+            link = os.path.join(self.root.names, new)
+            other = self._name_target(new)
+            if other is not None and not os.path.isdir(self.dir(other)):
+                os.unlink(link)  # a name left behind by a crash: its container is gone
+            try:
+                os.symlink(cid, link)
+            except FileExistsError:
+                raise DaemonError(
+                    f'Conflict. The container name "/{new}" is already in use by container "{other or "?"}". '
+                    "You have to remove (or rename) that container to be able to reuse that name.", 409) from None
+            with self.lock(cid):
+                rec = self.load(cid)
+                old, rec.name = rec.name, new
+                self.save(rec)
+            try:
+                if self._name_target(old) == cid:
+                    os.unlink(os.path.join(self.root.names, old))
+            except FileNotFoundError:
+                pass
+        return old
+
     def commit(self, rec: ContainerRecord) -> None:
         """The container is complete (files written, volumes made): it is no longer being created."""
         rec.creator = None

@@ -392,6 +392,12 @@ def test_lifecycle_logs_networks_and_volumes_through_the_docker_cli(engine, mc, 
     assert (tmp_path / "passwd").read_text().startswith("root:")
     engine.ok("restart", "-t", "1", "job")
     assert mc.ok("inspect", "-f", "{{.State.Status}}", "job").strip() == "running"
+    engine.ok("rename", "job", "task")
+    assert "task" in mc.ok("ps", "--format", "{{.Names}}").split()
+    proc = engine.docker("rename", "task", "task")
+    assert proc.returncode == 1 and proc.stderr.splitlines()[0] == (
+        "Error response from daemon: Renaming a container with the same name as its current name")
+    engine.ok("rename", "task", "job")
     # a user-defined network: create, connect a running container, names resolve, disconnect, rm
     engine.ok("network", "create", "--subnet", "10.77.31.0/24", "lab")
     assert "lab" in engine.ok("network", "ls", "--format", "{{.Name}}").split()

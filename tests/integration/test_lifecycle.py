@@ -261,3 +261,21 @@ def test_a_container_to_restart_never_looks_stopped_for_good(mc):
                 or "You cannot remove a running container" in proc.stderr), proc.stderr
     assert int(mc.ok("inspect", "-f", "{{.RestartCount}}", "again")) >= 1
     mc.ok("rm", "-f", "again")
+
+
+def test_rename_moves_the_name_and_what_resolves_on_a_user_network(mc):
+    mc.ok("network", "create", "--subnet", "10.77.41.0/24", "renames")
+    mc.ok("run", "-d", "--name", "old-name", "--net", "renames", "busybox", "sleep", "300")
+    mc.ok("run", "-d", "--name", "asker", "--net", "renames", "busybox", "sleep", "300")
+    assert mc("exec", "asker", "nslookup", "old-name").returncode == 0
+    mc.ok("rename", "old-name", "new-name")
+    assert "new-name" in mc.ok("ps", "--format", "{{.Names}}").split()
+    assert mc("inspect", "old-name").returncode == 1
+    assert mc.ok("inspect", "-f", "{{.Name}}", "new-name") == "/new-name\n"
+    assert mc("exec", "asker", "nslookup", "new-name").returncode == 0  # the embedded DNS reads the records
+    assert mc("exec", "asker", "nslookup", "old-name").returncode != 0
+    proc = mc("rename", "new-name", "asker")
+    assert proc.returncode == 1 and 'The container name "/asker" is already in use' in proc.stderr
+    mc.ok("rm", "-f", "new-name", "asker")
+    assert os.listdir(os.path.join(mc.root, "names")) in ([], [".lock"])
+    mc.ok("network", "rm", "renames")
