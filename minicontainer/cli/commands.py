@@ -269,7 +269,7 @@ def ps_filter(values: list[str]):
     checks = {
         "name": lambda r, v: v.lstrip("/") in r.name,
         "id": lambda r, v: r.id.startswith(v),
-        "status": lambda r, v: r.status == v,
+        "status": lambda r, v: r.state == v,
         "exited": lambda r, v: r.status == "exited" and str(r.exit_code) == v,
         "ancestor": lambda r, v: v in (r.image_ref, r.image_id, r.image_id[7:19]) or r.image_ref == v + ":latest",
         "volume": lambda r, v: any(v in (m.name, m.source, m.target) for m in r.mounts),
@@ -405,6 +405,14 @@ def cmd_import(rt, opts, args) -> int:
 
 def cmd_rmi(rt, opts, args) -> int:
     return each(args, lambda ref: "\n".join(rt.remove_image(ref, opts.force)))
+
+
+def cmd_pause(rt, opts, args) -> int:
+    return each(args, rt.pause)
+
+
+def cmd_unpause(rt, opts, args) -> int:
+    return each(args, rt.unpause)
 
 
 def cmd_rename(rt, opts, args) -> int:
@@ -568,6 +576,10 @@ COMMANDS = {c.name: c for c in [
             cmd_import, min_args=1, max_args=2, examples=["minicontainer import rootfs.tar myimage:1.0"]),
     Command("rmi", "rmi [OPTIONS] IMAGE [IMAGE...]", "Remove one or more images", cmd_rmi,
             [Flag("force", "f", help="Force removal of the image")], min_args=1, examples=["minicontainer rmi myimage:1.0"]),
+    Command("pause", "pause CONTAINER [CONTAINER...]", "Pause all processes within one or more containers",
+            cmd_pause, min_args=1, examples=["minicontainer pause web   # freezer.state FROZEN"]),
+    Command("unpause", "unpause CONTAINER [CONTAINER...]", "Unpause all processes within one or more containers",
+            cmd_unpause, min_args=1, examples=["minicontainer unpause web"]),
     Command("rename", "rename CONTAINER NEW_NAME", "Rename a container", cmd_rename, min_args=2, max_args=2,
             examples=["minicontainer rename web frontend"]),
     Command("tag", "tag SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]", "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE",

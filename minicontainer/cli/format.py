@@ -75,7 +75,7 @@ def table(rows: list[list[str]], minwidth: int = 10) -> str:
 def container_status(rec, now: float | None = None) -> str:
     now = time.time() if now is None else now
     if rec.status == "running":
-        return "Up " + human_duration(now - parse_time(rec.started_at))
+        return "Up " + human_duration(now - parse_time(rec.started_at)) + (" (Paused)" if rec.paused else "")
     if rec.status == "exited":
         return f"Exited ({rec.exit_code}) {human_duration(now - parse_time(rec.finished_at))} ago"
     if rec.status == "restarting":
@@ -119,7 +119,7 @@ def ps_row(r, now: float, truncate: bool = True) -> dict:
             "RunningFor": human_duration(now - parse_time(r.created)) + " ago", "Ports": ports_column(r),
             "Status": container_status(r, now), "Size": "0B", "Names": r.name, "Labels": "",
             "Mounts": ",".join(m.name or m.source for m in r.mounts if not m.tmpfs_flag),
-            "Networks": ",".join(a.network for a in r.networks) or r.network_mode, "State": r.status,
+            "Networks": ",".join(a.network for a in r.networks) or r.network_mode, "State": r.state,
             "LocalVolumes": str(sum(1 for m in r.mounts if m.type == "volume"))}
 
 

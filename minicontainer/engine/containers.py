@@ -65,6 +65,18 @@ def restart(ctx, req, resp, ref: str) -> None:
     resp.send(204)
 
 
+@route("POST", "/containers/{ref}/pause")
+def pause(ctx, req, resp, ref: str) -> None:
+    ctx.runtime().pause(ref)
+    resp.send(204)
+
+
+@route("POST", "/containers/{ref}/unpause")
+def unpause(ctx, req, resp, ref: str) -> None:
+    ctx.runtime().unpause(ref)
+    resp.send(204)
+
+
 @route("POST", "/containers/{ref}/rename")
 def rename(ctx, req, resp, ref: str) -> None:
     new = req.query.get("name", "")
@@ -201,7 +213,7 @@ def summary(rt, rec, now: float, size: bool = False) -> dict:
                 ports.append({"PrivatePort": int(port), "Type": proto or "tcp"})
     out = {"Id": rec.id, "Names": ["/" + rec.name], "Image": rec.image_ref, "ImageID": rec.image_id,
            "Command": " ".join(rec.command), "Created": int(parse_time(rec.created)), "Ports": ports,
-           "Labels": rec.config.get("Labels") or {}, "State": rec.status, "Status": container_status(rec, now),
+           "Labels": rec.config.get("Labels") or {}, "State": rec.state, "Status": container_status(rec, now),
            "HostConfig": {"NetworkMode": rec.network_mode},
            "NetworkSettings": {"Networks": networks_json(rt, rec)}, "Mounts": mounts_json(rec.mounts)}
     if size:

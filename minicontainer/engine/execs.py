@@ -45,6 +45,8 @@ def create(ctx, req, resp, ref: str) -> None:
     rec = rt.get(ref)
     if not rec.running:
         raise ApiError(409, f"container {rec.id} is not running")
+    if rec.paused:
+        raise ApiError(409, f"Container {rec.id} is paused, unpause the container before exec")
     cmd = body.get("Cmd") or []
     if isinstance(cmd, str):
         cmd = [cmd]

@@ -249,3 +249,26 @@ def remove_if_empty(path: str) -> None:
 def oom_kills(version: int, memory_dir: str) -> int:
     """How many processes of the cgroup the OOM killer killed (v1 memory.oom_control, v2 memory.events)."""
     return keyed(read(os.path.join(memory_dir, "memory.oom_control" if version == 1 else "memory.events"))).get("oom_kill", 0)
+
+
+def freeze(directory: str, version: int, frozen: bool, timeout: float = 5.0) -> None:
+    """Freeze (or thaw) every process of the cgroup at directory, and wait until the kernel says it
+    is done: v1 freezer.state goes FREEZING -> FROZEN; v2 cgroup.freeze, then `frozen 1` in
+    cgroup.events. OSError if it does not settle in time (a task stuck in uninterruptible sleep)."""
+    import time
+    if version == 1:
+        want = "FROZEN" if frozen else "THAWED"
+        write(os.path.join(directory, "freezer.state"), want)
+
+        def done() -> bool:
+            return read(os.path.join(directory, "freezer.state")).strip() == want
+    else:
+        write(os.path.join(directory, "cgroup.freeze"), "1" if frozen else "0")
+
+        def done() -> bool:
+            return keyed(read(os.path.join(directory, "cgroup.events"))).get("frozen") == (1 if frozen else 0)
+    deadline = time.monotonic() + timeout
+    while not done():
+        if time.monotonic() > deadline:
+            raise OSError(f"{directory}: the freezer did not settle in {timeout:.0f} s")
+        time.sleep(0.002)

@@ -333,7 +333,7 @@ class Runtime:
                     self.event(rec, "die", exitCode=str(rec.exit_code))
                 else:  # it died while starting the container: Docker's state for a failed start
                     rec.exit_code, rec.error = 128, "supervisor died while starting the container"
-                rec.pid, rec.supervisor = 0, None
+                rec.pid, rec.supervisor, rec.paused = 0, None, False
                 store.save(rec)
         except NoSuchContainer:
             return None
@@ -349,6 +349,7 @@ class Runtime:
             return False
         try:
             signal.pidfd_send_signal(fd, sig)
+            self._thaw_for_signal(rec)
             return proc.wait_pidfd(fd, timeout)
         finally:
             os.close(fd)
@@ -399,6 +400,7 @@ class Runtime:
         if fd is not None:
             try:
                 signal.pidfd_send_signal(fd, signal.SIGTERM)
+                self._thaw_for_signal(rec)
                 if not proc.wait_pidfd(fd, timeout):
                     signal.pidfd_send_signal(fd, signal.SIGKILL)
                     proc.wait_pidfd(fd, None)
@@ -406,6 +408,56 @@ class Runtime:
                 os.close(fd)
         last = self._wait_not_running(rec.id)
         return last.teardown_errors if last is not None else []
+
+    def pause(self, ref: str) -> None:
+        """`pause`: freeze the container's cgroup (freezer.state, or cgroup.freeze on v2), as runc does."""
+        self._freeze(ref, True)
+
+    def unpause(self, ref: str) -> None:
+        self._freeze(ref, False)
+
+    def _freeze(self, ref: str, frozen: bool) -> None:
+        from minicontainer.kernel import cgroups
+        rec = self.get(ref)
+        if not rec.running:
+            raise DaemonError(f"Container {rec.id} is not running", 1)
+        if rec.paused == frozen:
+            raise DaemonError(f"Container {rec.id} is " + ("already paused" if frozen else "not paused"), 1)
+        step = self.cgroup(rec)
+        where = step.freezer() if step is not None else None
+        if where is None:
+            raise DaemonError("cannot pause: this machine has no freezer cgroup", 1)
+        try:
+            cgroups.freeze(where, step.version, frozen)
+        except OSError as exc:
+            raise DaemonError(f"cannot {'pause' if frozen else 'unpause'} container {rec.id}: {exc}", 1) from None
+        with self.containers.lock(rec.id):
+            rec = self.containers.load(rec.id)
+            rec.paused = frozen
+            self.containers.save(rec)
+        self.event(rec, "pause" if frozen else "unpause")
+
+    def _thaw_for_signal(self, rec: ContainerRecord, record: bool = False) -> None:
+        """A frozen process takes a signal only once thawed (v1's freezer even holds SIGKILL): after
+        stop, kill or rm -f sent theirs, the container runs on. record: it may outlive the signal
+        (kill -s HUP), so the record says it is no longer paused; else its exit says so, and the
+        caller may hold the container's lock (the reaper)."""
+        if not rec.paused:
+            return
+        from minicontainer.kernel import cgroups
+        step = self.cgroup(rec)
+        where = step.freezer() if step is not None else None
+        if where is None:
+            return
+        try:
+            cgroups.freeze(where, step.version, False)
+        except OSError:
+            return  # its cgroup went with it
+        if record:
+            with self.containers.lock(rec.id):
+                fresh = self.containers.load(rec.id)
+                fresh.paused = False
+                self.containers.save(fresh)
 
     def rename(self, ref: str, new: str) -> None:
         """`rename`: Docker's checks, then the store's claim of the new name. Its embedded DNS
@@ -432,6 +484,7 @@ class Runtime:
             self._stopped_by_user(rec)
         try:
             signal.pidfd_send_signal(fd, sig)
+            self._thaw_for_signal(rec, record=True)
             if sig == signal.SIGKILL:  # Docker's daemon waits for a SIGKILL to take effect; other signals, not
                 proc.wait_pidfd(fd, None)
         finally:
@@ -485,6 +538,8 @@ class Runtime:
         rec = self.get(ref)
         if not rec.running or not proc.is_alive(rec.pid, rec.init_start):
             raise DaemonError(f"container {rec.id} is not running")
+        if rec.paused:
+            raise DaemonError(f"Container {rec.id} is paused, unpause the container before exec")
         launch = Launch(argv=argv, env=merge_env(container_env(rec), list(env)),
                         cwd=workdir or rec.config.get("WorkingDir") or "/", user=user or rec.config.get("User") or "",
                         tty=tty, stdin=interactive, winsize=(winsize or terminal_winsize()) if tty else None,

@@ -111,6 +111,12 @@ class MakeCgroup(Step):
                          f"equivalent; `bpftool cgroup list` shows it) allows only: {', '.join(self.devices)}")
         return "\n".join(lines)
 
+    def freezer(self) -> str | None:
+        """The directory whose freezer pauses the container (v1: the freezer hierarchy's, if mounted)."""
+        if self.version == 1:
+            return self.where("freezer") if "freezer" in self.mounts else None
+        return self.where("pids")  # v2: one directory, every controller's
+
     def entry_files(self) -> list[str]:
         """Where a process writes "0" to move itself in: v1 `tasks` (its one thread), v2 cgroup.procs."""
         return [os.path.join(d, "tasks" if self.version == 1 else "cgroup.procs") for d in self.dirs]

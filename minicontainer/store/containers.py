@@ -50,6 +50,7 @@ class ContainerRecord:
     oom_killed: bool = False         # its last run ended by the OOM killer (State.OOMKilled)
     restart_count: int = 0           # restarts by its restart policy since it was last started (RestartCount)
     stopped_by_user: bool = False    # stop or kill: its restart policy does not bring it back
+    paused: bool = False             # its cgroup frozen by `pause` (it still runs: State.Running and State.Paused)
     error: str = ""
     started_at: str = ZERO_TIME
     finished_at: str = ZERO_TIME
@@ -109,6 +110,11 @@ class ContainerRecord:
     @property
     def running(self) -> bool:
         return self.status == "running"
+
+    @property
+    def state(self) -> str:
+        """Docker's State.Status: "paused" is a running container whose cgroup is frozen."""
+        return "paused" if self.paused and self.running else self.status
 
     @property
     def network_mode(self) -> str:

@@ -174,7 +174,7 @@ def container_json(rt, rec) -> dict:
         "Path": cmd[0] if cmd else "",
         "Args": cmd[1:],
         "State": {
-            "Status": rec.status, "Running": rec.running, "Paused": False, "Restarting": rec.status == "restarting",
+            "Status": rec.state, "Running": rec.running, "Paused": rec.paused and rec.running, "Restarting": rec.status == "restarting",
             "OOMKilled": rec.oom_killed, "Dead": False, "Pid": rec.pid if rec.running else 0, "ExitCode": rec.exit_code,
             "Error": rec.error, "StartedAt": rec.started_at, "FinishedAt": rec.finished_at or ZERO_TIME,
         },

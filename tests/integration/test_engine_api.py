@@ -398,6 +398,11 @@ def test_lifecycle_logs_networks_and_volumes_through_the_docker_cli(engine, mc, 
     assert proc.returncode == 1 and proc.stderr.splitlines()[0] == (
         "Error response from daemon: Renaming a container with the same name as its current name")
     engine.ok("rename", "task", "job")
+    engine.ok("pause", "job")
+    assert engine.ok("ps", "--format", "{{.Names}} {{.Status}}").strip().endswith("(Paused)")
+    proc = engine.docker("exec", "job", "true")
+    assert proc.returncode != 0 and "is paused" in proc.stderr
+    engine.ok("unpause", "job")
     # a user-defined network: create, connect a running container, names resolve, disconnect, rm
     engine.ok("network", "create", "--subnet", "10.77.31.0/24", "lab")
     assert "lab" in engine.ok("network", "ls", "--format", "{{.Name}}").split()

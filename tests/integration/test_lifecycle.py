@@ -279,3 +279,32 @@ def test_rename_moves_the_name_and_what_resolves_on_a_user_network(mc):
     mc.ok("rm", "-f", "new-name", "asker")
     assert os.listdir(os.path.join(mc.root, "names")) in ([], [".lock"])
     mc.ok("network", "rm", "renames")
+
+
+def test_pause_freezes_the_cgroup_and_unpause_thaws_it(mc, tmp_path):
+    mc.ok("run", "-d", "--name", "ticker", "--net", "none", "busybox", "sh", "-c",
+          "i=0; while true; do i=$((i+1)); echo $i > /tmp/n; sleep 0.02; done")
+
+    def count() -> int:
+        mc.ok("cp", "ticker:/tmp/n", str(tmp_path / "n"))  # cp reads the files of a frozen container too
+        return int((tmp_path / "n").read_text())
+    time.sleep(0.3)
+    assert mc.ok("pause", "ticker") == "ticker\n"
+    frozen = count()
+    time.sleep(0.3)
+    assert count() == frozen  # no process of it ran
+    assert mc.ok("ps", "--format", "{{.Status}}|{{.State}}").strip().endswith("(Paused)|paused")
+    assert mc.ok("inspect", "-f", "{{.State.Status}} {{.State.Paused}} {{.State.Running}}", "ticker") == "paused true true\n"
+    proc = mc("exec", "ticker", "true")
+    assert proc.returncode == 1 and "is paused, unpause the container before exec" in proc.stderr
+    proc = mc("pause", "ticker")
+    assert proc.returncode == 1 and "is already paused" in proc.stderr
+    assert mc.ok("unpause", "ticker") == "ticker\n"
+    time.sleep(0.3)
+    assert count() > frozen
+    mc.ok("pause", "ticker")
+    assert mc.ok("stop", "-t", "1", "ticker") == "ticker\n"  # the signal reaches it once thawed
+    assert mc.ok("inspect", "-f", "{{.State.Status}} {{.State.Paused}}", "ticker") == "exited false\n"
+    proc = mc("unpause", "ticker")
+    assert proc.returncode == 1 and "is not running" in proc.stderr
+    mc.ok("rm", "ticker")
