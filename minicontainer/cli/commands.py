@@ -407,6 +407,53 @@ def cmd_rmi(rt, opts, args) -> int:
     return each(args, lambda ref: "\n".join(rt.remove_image(ref, opts.force)))
 
 
+def _moment(value: str, flag: str) -> float | None:
+    """--since/--until: unix seconds, an RFC 3339 time, or a duration before now (10m, 1h30m, 45s)."""
+    import re
+    if not value:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    from minicontainer.clock import parse_time
+    try:
+        return parse_time(value)
+    except ValueError:
+        pass
+    parts = re.fullmatch(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?", value)
+    if not parts or not any(parts.groups()):
+        raise MCError(f'invalid value for "{flag}": {value}', 1)
+    hours, minutes, seconds = (float(g or 0) for g in parts.groups())
+    return time.time() - (hours * 3600 + minutes * 60 + seconds)
+
+
+def cmd_events(rt, opts, args) -> int:
+    """The event journal (store/events.py), then what comes, until --until or ctrl-c."""
+    from minicontainer.cli.format import render_template
+    from minicontainer.specs.filters import parse_filters
+    from minicontainer.store.events import Follower, line, matches
+    wanted = parse_filters(opts.filter, {"type", "event", "container", "image", "label"})
+    since, until = _moment(opts.since, "--since"), _moment(opts.until, "--until")
+    start = int(since * 1e9) if since is not None else (0 if until is not None else None)
+    follower = Follower(rt.root.run, start)
+    try:
+        while True:
+            for event in follower.read():
+                if until is not None and event["timeNano"] > until * 1e9:
+                    return 0
+                if matches(event, wanted):
+                    _out((render_template(opts.format, event) if opts.format else line(event)) + "\n")
+                    sys.stdout.flush()
+            if until is not None and time.time() > until:
+                return 0
+            time.sleep(0.1)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        follower.close()
+
+
 def cmd_pause(rt, opts, args) -> int:
     return each(args, rt.pause)
 
@@ -576,6 +623,13 @@ COMMANDS = {c.name: c for c in [
             cmd_import, min_args=1, max_args=2, examples=["minicontainer import rootfs.tar myimage:1.0"]),
     Command("rmi", "rmi [OPTIONS] IMAGE [IMAGE...]", "Remove one or more images", cmd_rmi,
             [Flag("force", "f", help="Force removal of the image")], min_args=1, examples=["minicontainer rmi myimage:1.0"]),
+    Command("events", "events [OPTIONS]", "Get real time events from the server", cmd_events,
+            [Flag("filter", "f", kind="list", metavar="filter", help="Filter output based on conditions provided"),
+             Flag("format", kind="str", metavar="string", help="Format output using a Go template"),
+             Flag("since", kind="str", metavar="string", help="Show all events created since timestamp"),
+             Flag("until", kind="str", metavar="string", help="Stream events until this timestamp")],
+            max_args=0, repairs_rules=False,
+            examples=["minicontainer events --since 10m --until 0s", "minicontainer events -f event=die"]),
     Command("pause", "pause CONTAINER [CONTAINER...]", "Pause all processes within one or more containers",
             cmd_pause, min_args=1, examples=["minicontainer pause web   # freezer.state FROZEN"]),
     Command("unpause", "unpause CONTAINER [CONTAINER...]", "Unpause all processes within one or more containers",

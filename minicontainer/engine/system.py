@@ -100,7 +100,7 @@ def events(ctx, req, resp) -> None:
     import time
 
     from minicontainer.engine.errors import ApiError
-    from minicontainer.store.events import Follower
+    from minicontainer.store.events import Follower, matches
     rt = ctx.runtime()
 
     def stamp(name: str) -> float | None:
@@ -121,7 +121,7 @@ def events(ctx, req, resp) -> None:
                 if until is not None and event["timeNano"] > until * 1e9:
                     out.close()
                     return
-                if _event_matches(event, wanted):
+                if matches(event, wanted):
                     out.write(json.dumps(event).encode() + b"\n")
             if until is not None and time.time() > until:
                 break
@@ -130,15 +130,3 @@ def events(ctx, req, resp) -> None:
     finally:
         follower.close()
     out.close()
-
-
-def _event_matches(event: dict, wanted: dict[str, list[str]]) -> bool:
-    attrs = event["Actor"]["Attributes"]
-    checks = {
-        "type": lambda v: event["Type"] == v,
-        "event": lambda v: event["Action"] == v,
-        "container": lambda v: event["Type"] == "container" and (event["Actor"]["ID"].startswith(v) or attrs.get("name") == v),
-        "image": lambda v: attrs.get("image") == v,
-        "label": lambda v: (attrs.get(v.partition("=")[0]) == v.partition("=")[2]) if "=" in v else v in attrs,
-    }
-    return all(any(checks[key](v) for v in values) for key, values in wanted.items() if key in checks)

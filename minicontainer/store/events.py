@@ -98,3 +98,27 @@ class Follower:
     def close(self) -> None:
         if self.fd is not None:
             os.close(self.fd)
+
+
+def matches(event: dict, wanted: dict[str, list[str]]) -> bool:
+    """Docker's event filters: type, event, container (id prefix or name), image, label (k or k=v);
+    values of one key are alternatives, keys must all hold."""
+    attrs = event["Actor"]["Attributes"]
+    checks = {
+        "type": lambda v: event["Type"] == v,
+        "event": lambda v: event["Action"] == v,
+        "container": lambda v: event["Type"] == "container" and (event["Actor"]["ID"].startswith(v) or attrs.get("name") == v),
+        "image": lambda v: attrs.get("image") == v,
+        "label": lambda v: (attrs.get(v.partition("=")[0]) == v.partition("=")[2]) if "=" in v else v in attrs,
+    }
+    return all(any(checks[key](v) for v in values) for key, values in wanted.items() if key in checks)
+
+
+def line(event: dict) -> str:
+    """How the docker CLI prints an event: its time, type, action, actor and sorted attributes."""
+    import datetime
+    ns = event["timeNano"]
+    when = datetime.datetime.fromtimestamp(ns // 1_000_000_000, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    attrs = ", ".join(f"{k}={v}" for k, v in sorted(event["Actor"]["Attributes"].items()))
+    return f"{when}.{ns % 1_000_000_000:09d}Z {event['Type']} {event['Action']} {event['Actor']['ID']}" + \
+        (f" ({attrs})" if attrs else "")

@@ -189,6 +189,8 @@ CASES = [
      "Error response from daemon: Invalid container name (bad name!), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"),
     (["rename", "nosuch", "x1"], 1, NOSUCH),
     (["rename", "taken", " "], 1, "Error: Neither old nor new names may be empty"),
+    (["events", "--since", "yesterday"], 1, 'invalid value for "--since": yesterday'),
+    (["events", "-f", "colour=red", "--until", "0s"], 1, "Error response from daemon: invalid filter 'colour'"),
     (["tag", "busybox", "bad name"], 1,
      'Error parsing reference: "bad name" is not a valid repository/tag: invalid reference format'),
     (["tag", "nosuchimage", "x"], 1, "Error response from daemon: No such image: nosuchimage"),

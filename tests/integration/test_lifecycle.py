@@ -308,3 +308,19 @@ def test_pause_freezes_the_cgroup_and_unpause_thaws_it(mc, tmp_path):
     proc = mc("unpause", "ticker")
     assert proc.returncode == 1 and "is not running" in proc.stderr
     mc.ok("rm", "ticker")
+
+
+def test_events_tell_what_happened_to_containers(mc):
+    since = time.time()
+    assert mc("run", "--rm", "--name", "ev1", "--net", "none", "busybox", "sh", "-c", "exit 4").returncode == 4
+    mc.ok("run", "-d", "--name", "ev2", "--net", "none", "busybox", "sleep", "60")
+    mc.ok("pause", "ev2")
+    mc.ok("unpause", "ev2")
+    mc.ok("rename", "ev2", "ev3")
+    mc.ok("rm", "-f", "ev3")
+    out = mc.ok("events", "--since", f"{since:.3f}", "--until", f"{time.time() + 0.2:.3f}", "--format",
+                "{{.Action}} {{.Actor.Attributes.name}}")
+    assert out.splitlines() == ["create ev1", "start ev1", "die ev1", "destroy ev1", "create ev2", "start ev2",
+                                "pause ev2", "unpause ev2", "rename ev3", "die ev3", "destroy ev3"]
+    died = mc.ok("events", "--since", "1m", "--until", "0s", "-f", "event=die", "-f", "container=ev1")
+    assert len(died.splitlines()) == 1 and " container die " in died and "exitCode=4" in died
