@@ -1,6 +1,6 @@
-"""The container endpoints: create, start, wait, stop, kill, restart, remove, list, inspect, top,
-prune. Each is the CLI command's Runtime call with the JSON Docker's daemon
-returns; logs and attach are in streams.py, cp in archive.py."""
+"""The container endpoints: create, start, wait, stop, kill, restart, pause, unpause, rename,
+resize, remove, list, inspect, top, prune. Each is the CLI command's Runtime call with the JSON
+Docker's daemon returns; logs and attach are in streams.py, stats in stats.py, cp in archive.py."""
 
 from __future__ import annotations
 
