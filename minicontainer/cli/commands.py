@@ -223,27 +223,30 @@ def cmd_rm(rt, opts, args) -> int:
     """Several at once, as the docker CLI removes them (each waits for its supervisor's teardown,
     which the supervisors do side by side); the lines come in the order given. With -f a container
     that is not there is no error, and says nothing (docker CLI 28)."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    def remove(ref):
-        if opts.explain:
-            show_cmds.print_teardown(rt, ref)
-        return rt.remove(ref, opts.force, opts.volumes)
-    failed = 0
+    def outcome(ref):
+        try:
+            if opts.explain:
+                show_cmds.print_teardown(rt, ref)
+            return rt.remove(ref, opts.force, opts.volumes), None
+        except MCError as exc:
+            return None, exc
     workers = 1 if opts.explain else min(RM_PARALLEL, len(args))  # --explain's scripts must not interleave
+    if workers == 1:
+        return _report_rm(args, map(outcome, args), opts.force)
+    from concurrent.futures import ThreadPoolExecutor
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(remove, ref) for ref in args]
-        for ref, future in zip(args, futures, strict=True):
-            try:
-                warn_teardown(ref, future.result())
-                _out(ref + "\n")
-            except NoSuchContainer as exc:
-                if not opts.force:
-                    print(str(exc), file=sys.stderr)
-                    failed = 1
-            except MCError as exc:
-                print(str(exc), file=sys.stderr)
-                failed = 1
+        return _report_rm(args, pool.map(outcome, args), opts.force)
+
+
+def _report_rm(args, outcomes, force: bool) -> int:
+    failed = 0
+    for ref, (errors, exc) in zip(args, outcomes, strict=True):
+        if exc is None:
+            warn_teardown(ref, errors)
+            _out(ref + "\n")
+        elif not (force and isinstance(exc, NoSuchContainer)):
+            print(str(exc), file=sys.stderr)
+            failed = 1
     return failed
 
 
@@ -432,26 +435,20 @@ def cmd_events(rt, opts, args) -> int:
     """The event journal (store/events.py), then what comes, until --until or ctrl-c."""
     from minicontainer.cli.format import render_template
     from minicontainer.specs.filters import parse_filters
-    from minicontainer.store.events import Follower, line, matches
+    from minicontainer.store.events import line, stream
     wanted = parse_filters(opts.filter, {"type", "event", "container", "image", "label"})
     since, until = _moment(opts.since, "--since"), _moment(opts.until, "--until")
-    start = int(since * 1e9) if since is not None else (0 if until is not None else None)
-    follower = Follower(rt.root.run, start)
+
+    def pause() -> bool:
+        time.sleep(0.1)
+        return True
     try:
-        while True:
-            for event in follower.read():
-                if until is not None and event["timeNano"] > until * 1e9:
-                    return 0
-                if matches(event, wanted):
-                    _out((render_template(opts.format, event) if opts.format else line(event)) + "\n")
-                    sys.stdout.flush()
-            if until is not None and time.time() > until:
-                return 0
-            time.sleep(0.1)
+        for event in stream(rt.root.run, since, until, wanted, pause):
+            _out((render_template(opts.format, event) if opts.format else line(event)) + "\n")
+            sys.stdout.flush()
     except KeyboardInterrupt:
-        return 0
-    finally:
-        follower.close()
+        pass
+    return 0
 
 
 def cmd_pause(rt, opts, args) -> int:

@@ -14,19 +14,22 @@ def _out(text: str) -> None:
     sys.stdout.write(text)
 
 
-def volume_create(rt, opts, args) -> int:
+def create_volume(rt, name: str, driver: str, labels: dict, options: dict):
+    """`volume create` (and POST /volumes/create): Docker's checks, then the volume; no name gives
+    an anonymous one, as Docker's (prune takes it)."""
     from minicontainer.specs.volumes import check_volume_name, check_volume_options
-    name = args[0] if args else os.urandom(32).hex()
+    given, name = bool(name), name or os.urandom(32).hex()
     check_volume_name(name)
-    if opts.driver != "local":
-        raise DaemonError(f"create {name}: error looking up volume plugin {opts.driver}: plugin \"{opts.driver}\" "
-                          "not found", 1)
+    if driver != "local":
+        raise DaemonError(f"create {name}: error looking up volume plugin {driver}: plugin \"{driver}\" not found", 1)
+    check_volume_options(name, options)
+    return rt.volumes.ensure(name, anonymous=not given, labels=labels, options=options)[0]
+
+
+def volume_create(rt, opts, args) -> int:
     labels = dict(label.partition("=")[::2] for label in opts.label)
     options = dict(o.partition("=")[::2] for o in opts.opt)
-    check_volume_options(name, options)
-    # no name: anonymous, as Docker's (prune takes it)
-    rt.volumes.ensure(name, anonymous=not args, labels=labels, options=options)
-    _out(name + "\n")
+    _out(create_volume(rt, args[0] if args else "", opts.driver, labels, options).name + "\n")
     return 0
 
 
@@ -78,22 +81,28 @@ def volume_rm(rt, opts, args) -> int:
     return each(args, lambda n: rt.volumes.remove(n, users_of(containers, n), opts.force))
 
 
-def volume_prune(rt, opts, args) -> int:
-    from minicontainer.cli.format import human_size
+def prune_volumes(rt, every: bool) -> tuple[list[str], int]:
+    """The anonymous volumes (every: all) no container uses, removed: their names, the bytes freed."""
     from minicontainer.images.layers import dir_size
     from minicontainer.runtime.volumes import users_of
+    gone, freed, containers = [], 0, rt.list(all_=True)
+    for vol in rt.volumes.list():
+        if (vol.anonymous or every) and not users_of(containers, vol.name):
+            freed += dir_size(rt.volumes.data(vol.name))
+            rt.volumes.remove(vol.name, [])
+            gone.append(vol.name)
+    return gone, freed
+
+
+def volume_prune(rt, opts, args) -> int:
+    from minicontainer.cli.format import human_size
     if not opts.force:
         sys.stdout.write("WARNING! This will remove anonymous local volumes not used by at least one container.\n"
                          "Are you sure you want to continue? [y/N] ")
         sys.stdout.flush()
         if sys.stdin.readline().strip().lower() not in ("y", "yes"):
             return 0
-    gone, freed, containers = [], 0, rt.list(all_=True)
-    for vol in rt.volumes.list():
-        if (vol.anonymous or opts.all) and not users_of(containers, vol.name):
-            freed += dir_size(rt.volumes.data(vol.name))
-            rt.volumes.remove(vol.name, [])
-            gone.append(vol.name)
+    gone, freed = prune_volumes(rt, opts.all)
     _out(("Deleted Volumes:\n" + "".join(n + "\n" for n in gone) + "\n" if gone else "") +
          f"Total reclaimed space: {human_size(freed)}\n")
     return 0

@@ -58,19 +58,17 @@ def _header(info: dict) -> dict:
 
 
 @route("HEAD", "/containers/{ref}/archive")
-def head(ctx, req, resp, ref: str) -> None:
+def head(rt, req, resp, ref: str) -> None:
     from minicontainer.runtime.cp import in_container_fs
-    rt = ctx.runtime()
     rec, path = rt.get(ref), _path(req)
     info = in_container_fs(rt, rec, lambda ctr: _stat(ctr, ref, path))
     resp.send(200, b"", "", _header(info))
 
 
 @route("GET", "/containers/{ref}/archive")
-def get(ctx, req, resp, ref: str) -> None:
+def get(rt, req, resp, ref: str) -> None:
     from minicontainer.cp.transfer import archive_out
     from minicontainer.runtime.cp import in_container_fs
-    rt = ctx.runtime()
     rec, path = rt.get(ref), _path(req)
 
     def work(ctr) -> None:
@@ -83,10 +81,9 @@ def get(ctx, req, resp, ref: str) -> None:
 
 
 @route("PUT", "/containers/{ref}/archive")
-def put(ctx, req, resp, ref: str) -> None:
+def put(rt, req, resp, ref: str) -> None:
     from minicontainer.cp.transfer import archive_in
     from minicontainer.runtime.cp import container_user, in_container_fs
-    rt = ctx.runtime()
     rec, path = rt.get(ref), _path(req)
 
     def work(ctr) -> None:

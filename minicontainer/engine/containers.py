@@ -4,7 +4,6 @@ Docker's daemon returns; logs and attach are in streams.py, stats in stats.py, c
 
 from __future__ import annotations
 
-import select
 import time
 
 from minicontainer.clock import parse_time
@@ -16,9 +15,8 @@ POLL = 0.01  # how often a wait reads the record
 
 
 @route("POST", "/containers/create")
-def create(ctx, req, resp) -> None:
+def create(rt, req, resp) -> None:
     from minicontainer.engine.translate import run_spec
-    rt = ctx.runtime()
     body = req.json()
     spec = run_spec(body, req.query.get("name", ""))
     warnings = []
@@ -36,9 +34,8 @@ def create(ctx, req, resp) -> None:
 
 
 @route("POST", "/containers/{ref}/start")
-def start(ctx, req, resp, ref: str) -> None:
+def start(rt, req, resp, ref: str) -> None:
     from minicontainer.errors import StartError
-    rt = ctx.runtime()
     if rt.get(ref).running:
         resp.send(304)
         return
@@ -50,8 +47,7 @@ def start(ctx, req, resp, ref: str) -> None:
 
 
 @route("POST", "/containers/{ref}/stop")
-def stop(ctx, req, resp, ref: str) -> None:
-    rt = ctx.runtime()
+def stop(rt, req, resp, ref: str) -> None:
     if not rt.get(ref).running:
         resp.send(304)
         return
@@ -60,49 +56,48 @@ def stop(ctx, req, resp, ref: str) -> None:
 
 
 @route("POST", "/containers/{ref}/restart")
-def restart(ctx, req, resp, ref: str) -> None:
-    ctx.runtime().restart(ref, req.number("t", 10))
+def restart(rt, req, resp, ref: str) -> None:
+    rt.restart(ref, req.number("t", 10))
     resp.send(204)
 
 
 @route("POST", "/containers/{ref}/pause")
-def pause(ctx, req, resp, ref: str) -> None:
-    ctx.runtime().pause(ref)
+def pause(rt, req, resp, ref: str) -> None:
+    rt.pause(ref)
     resp.send(204)
 
 
 @route("POST", "/containers/{ref}/unpause")
-def unpause(ctx, req, resp, ref: str) -> None:
-    ctx.runtime().unpause(ref)
+def unpause(rt, req, resp, ref: str) -> None:
+    rt.unpause(ref)
     resp.send(204)
 
 
 @route("POST", "/containers/{ref}/rename")
-def rename(ctx, req, resp, ref: str) -> None:
+def rename(rt, req, resp, ref: str) -> None:
     new = req.query.get("name", "")
     if not new:
         raise ApiError(400, "Neither old nor new names may be empty")
-    ctx.runtime().rename(ref, new)
+    rt.rename(ref, new)
     resp.send(204)
 
 
 @route("POST", "/containers/{ref}/kill")
-def kill(ctx, req, resp, ref: str) -> None:
+def kill(rt, req, resp, ref: str) -> None:
     from minicontainer.cli.commands import parse_signal
-    ctx.runtime().kill(ref, parse_signal(req.query.get("signal") or "KILL"))
+    rt.kill(ref, parse_signal(req.query.get("signal") or "KILL"))
     resp.send(204)
 
 
 @route("DELETE", "/containers/{ref}")
-def remove(ctx, req, resp, ref: str) -> None:
-    ctx.runtime().remove(ref, force=req.flag("force"), volumes=req.flag("v"))
+def remove(rt, req, resp, ref: str) -> None:
+    rt.remove(ref, force=req.flag("force"), volumes=req.flag("v"))
     resp.send(204)
 
 
 @route("POST", "/containers/prune")
-def prune(ctx, req, resp) -> None:
+def prune(rt, req, resp) -> None:
     from minicontainer.images.layers import dir_size
-    rt = ctx.runtime()
     gone, freed = [], 0
     for rec in rt.list(all_=True):
         if not rec.running and rec.status != "restarting":
@@ -117,20 +112,19 @@ def prune(ctx, req, resp) -> None:
 
 
 @route("POST", "/containers/{ref}/wait")
-def wait(ctx, req, resp, ref: str) -> None:
+def wait(rt, req, resp, ref: str) -> None:
     """The 200 and its headers at once, the body at the exit: the CLI sends `start` only once it has
     the headers (docker-api.md §0.3). A client that hangs up ends the wait."""
     from minicontainer.store import waiters
     condition = req.query.get("condition") or "not-running"
     if condition not in ("not-running", "next-exit", "removed"):
         raise ApiError(400, f"invalid condition: {condition}")
-    rt = ctx.runtime()
     rec = rt.get(ref)
     removes_itself = condition == "removed" or rec.host_config.get("AutoRemove")
     registered = waiters.register(rt.root.run, rec.id) if removes_itself else ""
     try:
         body = resp.stream(200, "application/json")
-        code = _wait_for(rt, rec, condition, req.conn.sock, registered)
+        code = _wait_for(rt, rec, condition, req.conn, registered)
         if code is None:
             return  # the client left
         body.write(b'{"Error":null,"StatusCode":%d}\n' % code)
@@ -140,16 +134,13 @@ def wait(ctx, req, resp, ref: str) -> None:
             waiters.collect(registered)
 
 
-def _wait_for(rt, rec, condition: str, sock, registered: str) -> int | None:
+def _wait_for(rt, rec, condition: str, conn, registered: str) -> int | None:
     """The exit code once condition holds; None if the client hung up first."""
     from minicontainer.store import waiters
     first_finish = rec.finished_at
     code = rec.exit_code
     while True:
-        try:
-            now = rt.reap_if_dead(rt.containers.load(rec.id))
-        except NoSuchContainer:
-            now = None
+        now = rt.current(rec.id)
         if now is None:  # removed: the code the supervisor left for us, else the last one seen
             told = waiters.collect(registered) if registered else None
             return told if told is not None else code
@@ -159,25 +150,13 @@ def _wait_for(rt, rec, condition: str, sock, registered: str) -> int | None:
             return code
         if condition == "next-exit" and exited and now.finished_at != first_finish:
             return code
-        if _client_left(sock):
+        if conn.hung_up(POLL):
             return None
 
 
-def _client_left(sock) -> bool:
-    """Sleep one poll interval; True if the client closed the connection meanwhile."""
-    ready, _, _ = select.select([sock], [], [], POLL)
-    if not ready:
-        return False
-    try:
-        return sock.recv(1, 0x2) == b""  # MSG_PEEK: a byte sent early stays for the next request
-    except OSError:
-        return True
-
-
 @route("GET", "/containers/{ref}/json")
-def inspect(ctx, req, resp, ref: str) -> None:
+def inspect(rt, req, resp, ref: str) -> None:
     from minicontainer.view.inspect import container_json
-    rt = ctx.runtime()
     out = container_json(rt, rt.get(ref))
     if req.flag("size"):
         out["SizeRw"], out["SizeRootFs"] = 0, 0
@@ -185,9 +164,8 @@ def inspect(ctx, req, resp, ref: str) -> None:
 
 
 @route("GET", "/containers/json")
-def list_containers(ctx, req, resp) -> None:
+def list_containers(rt, req, resp) -> None:
     from minicontainer.cli.commands import ps_filter
-    rt = ctx.runtime()
     filters = req.json_filters()
     wanted, keep = ps_filter([f"{k}={v}" for k, values in filters.items() for v in values])
     recs = [r for r in rt.list(all_=req.flag("all") or "status" in wanted or "exited" in wanted) if keep(r)]
@@ -222,15 +200,15 @@ def summary(rt, rec, now: float, size: bool = False) -> dict:
 
 
 @route("GET", "/containers/{ref}/top")
-def top(ctx, req, resp, ref: str) -> None:
-    titles, rows = ctx.runtime().top(ref, (req.query.get("ps_args") or "").split())
+def top(rt, req, resp, ref: str) -> None:
+    titles, rows = rt.top(ref, (req.query.get("ps_args") or "").split())
     resp.json(200, {"Titles": titles, "Processes": rows})
 
 
 @route("POST", "/containers/{ref}/resize")
-def resize(ctx, req, resp, ref: str) -> None:
+def resize(rt, req, resp, ref: str) -> None:
     from minicontainer.engine.streams import set_winsize
-    rec = ctx.runtime().get(ref)
+    rec = rt.get(ref)
     if not rec.running:
         raise ApiError(409, f"Container {rec.id} is not running")
     if rec.config.get("Tty"):

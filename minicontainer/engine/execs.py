@@ -39,8 +39,7 @@ def _load(rt, exec_id: str) -> dict:
 
 
 @route("POST", "/containers/{ref}/exec")
-def create(ctx, req, resp, ref: str) -> None:
-    rt = ctx.runtime()
+def create(rt, req, resp, ref: str) -> None:
     body = req.json()
     rec = rt.get(ref)
     if not rec.running:
@@ -66,14 +65,14 @@ def create(ctx, req, resp, ref: str) -> None:
 
 
 @route("GET", "/exec/{exec_id}/json")
-def inspect(ctx, req, resp, exec_id: str) -> None:
-    record = _load(ctx.runtime(), exec_id)
+def inspect(rt, req, resp, exec_id: str) -> None:
+    record = _load(rt, exec_id)
     resp.json(200, {k: v for k, v in record.items() if k not in ("Env", "WorkingDir", "ConsoleSize")})
 
 
 @route("POST", "/exec/{exec_id}/resize")
-def resize(ctx, req, resp, exec_id: str) -> None:
-    record = _load(ctx.runtime(), exec_id)
+def resize(rt, req, resp, exec_id: str) -> None:
+    record = _load(rt, exec_id)
     if not record["Running"] or not record["Pid"]:
         raise ApiError(409, f"exec {exec_id} is not running")
     if record["ProcessConfig"]["tty"]:
@@ -82,8 +81,7 @@ def resize(ctx, req, resp, exec_id: str) -> None:
 
 
 @route("POST", "/exec/{exec_id}/start")
-def start(ctx, req, resp, exec_id: str) -> None:
-    rt = ctx.runtime()
+def start(rt, req, resp, exec_id: str) -> None:
     record = _load(rt, exec_id)
     body = req.json()
     if record["Running"] or record["ExitCode"] is not None:
@@ -128,23 +126,14 @@ def _run(rt, record: dict, tty: bool, winsize, sink) -> int:
 
 
 def _start_detached(rt, record: dict, tty: bool, winsize) -> None:
-    """exec -d: the process runs on without us; a child of a child, so nobody waits for the reply."""
+    """exec -d: the process runs on without us, detached as a supervisor is (runtime/supervisor.py)."""
+    from minicontainer.runtime.supervisor import fork_detached
     r, w = os.pipe2(os.O_CLOEXEC)
-    pid = os.fork()
-    if pid:
-        os.close(w)
-        os.waitpid(pid, 0)
-        os.read(r, 1)
+    if fork_detached(r, w):
+        os.read(r, 1)  # it runs: the reply may go
         os.close(r)
         return
     try:
-        os.close(r)
-        os.setsid()
-        if os.fork():
-            os._exit(0)
-        null = os.open(os.devnull, os.O_RDWR)
-        for fd in (0, 1, 2):
-            os.dup2(null, fd)
         os.write(w, b"k")
         os.close(w)
         _run(rt, record, tty, winsize, lambda stream, data: None)

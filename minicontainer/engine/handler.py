@@ -16,21 +16,10 @@ SERVER = f"minicontainer/{__version__}"
 NO_RECOVER = ("/_ping", "/version")  # asked once per docker command: nothing of the state is read
 
 
-class Context:
-    """What handlers share on one connection: the Runtime (the service's, copied by the fork)."""
-
-    def __init__(self, rt):
-        self._rt = rt
-
-    def runtime(self):
-        return self._rt
-
-
 def serve_connection(sock: socket.socket, rt) -> None:
     conn = Connection(sock, SERVER)
-    ctx = Context(rt)
     try:
-        while _one_request(conn, ctx):
+        while _one_request(conn, rt):
             pass
     except (BrokenPipeError, ConnectionResetError):
         pass
@@ -38,7 +27,7 @@ def serve_connection(sock: socket.socket, rt) -> None:
         sock.close()
 
 
-def _one_request(conn: Connection, ctx: Context) -> bool:
+def _one_request(conn: Connection, rt) -> bool:
     """Serve the next request; False when the connection is to end."""
     try:
         head = conn.read_head()
@@ -57,10 +46,10 @@ def _one_request(conn: Connection, ctx: Context) -> bool:
                 raise ApiError(405, f"method {req.method} not allowed for {req.path}")
             raise ApiError(404, f"page not found: {req.method} {req.path} is not served by minicontainer")
         if req.path not in NO_RECOVER:
-            restored = ctx.runtime().recover()
+            restored = rt.recover()
             if restored:  # the CLI says so on stderr; here, the service's log
                 print(f"restored {len(restored)} firewall rules or chains (first: {restored[0]})", flush=True)
-        handler(ctx, req, resp, **params)
+        handler(rt, req, resp, **params)
     except (MCError, ApiError, BadRequest) as exc:
         if resp.sent:
             return False

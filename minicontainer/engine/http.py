@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import re
+import select
 import socket
+import time
 from urllib.parse import parse_qs, unquote
 
 from minicontainer.engine.errors import ApiError
@@ -85,6 +87,19 @@ class Connection:
 
     def send(self, data: bytes) -> None:
         self.sock.sendall(data)
+
+    def hung_up(self, timeout: float) -> bool:
+        """Wait up to timeout while a reply is being prepared (a wait, a follow); True as soon as
+        the client has closed the connection. Bytes it sent early stay for the next request."""
+        if not select.select([self.sock], [], [], timeout)[0]:
+            return False
+        try:
+            if self.sock.recv(1, socket.MSG_PEEK) == b"":
+                return True
+        except OSError:
+            return True
+        time.sleep(timeout)  # readable with data, not EOF: no busy loop over it
+        return False
 
 
 class Body:

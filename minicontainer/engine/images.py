@@ -22,8 +22,7 @@ def summary(rt, img) -> dict:
 
 
 @route("GET", "/images/json")
-def list_images(ctx, req, resp) -> None:
-    rt = ctx.runtime()
+def list_images(rt, req, resp) -> None:
     filters = req.json_filters()
     wanted = filters.get("reference", [])
     images = rt.images.list()
@@ -37,24 +36,23 @@ def list_images(ctx, req, resp) -> None:
 
 
 @route("GET", "/images/{name*}/json")
-def inspect(ctx, req, resp, name: str) -> None:
+def inspect(rt, req, resp, name: str) -> None:
     from minicontainer.view.inspect import image_json
-    rt = ctx.runtime()
     resp.json(200, image_json(rt, rt.images.get(name)))
 
 
 @route("POST", "/images/{name*}/tag")
-def tag(ctx, req, resp, name: str) -> None:
+def tag(rt, req, resp, name: str) -> None:
     repo, tag_ = req.query.get("repo", ""), req.query.get("tag", "")
     if not repo:
         raise ApiError(400, "repository name (repo) is required")
-    ctx.runtime().images.tag(name, f"{repo}:{tag_}" if tag_ else repo)
+    rt.images.tag(name, f"{repo}:{tag_}" if tag_ else repo)
     resp.send(201)
 
 
 @route("DELETE", "/images/{name*}")
-def remove(ctx, req, resp, name: str) -> None:
-    lines = ctx.runtime().remove_image(name, force=req.flag("force"))
+def remove(rt, req, resp, name: str) -> None:
+    lines = rt.remove_image(name, force=req.flag("force"))
     out = []
     for line in lines:  # "Untagged: busybox:latest", "Deleted: sha256:..."
         kind, _, what = line.partition(": ")
@@ -87,8 +85,7 @@ class JsonProgress:
 
 
 @route("POST", "/images/create")
-def create(ctx, req, resp) -> None:
-    rt = ctx.runtime()
+def create(rt, req, resp) -> None:
     image, tag = req.query.get("fromImage", ""), req.query.get("tag", "")
     if req.query.get("fromSrc"):
         raise ApiError(501, "importing from a source (fromSrc) is not served by minicontainer: use `minicontainer import`")
@@ -107,11 +104,10 @@ def create(ctx, req, resp) -> None:
 
 
 @route("POST", "/images/load")
-def load(ctx, req, resp) -> None:
+def load(rt, req, resp) -> None:
     import tempfile
 
     from minicontainer.images.archive import load as load_archive
-    rt = ctx.runtime()
     with tempfile.NamedTemporaryFile(dir=rt.root.tmp, suffix=".tar") as tmp:
         while chunk := req.body.read(1 << 20):
             tmp.write(chunk)

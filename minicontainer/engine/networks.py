@@ -21,7 +21,7 @@ def _find(rt, ref: str):
 
 
 @route("POST", "/networks/create")
-def create(ctx, req, resp) -> None:
+def create(rt, req, resp) -> None:
     from minicontainer.specs.netcreate import create_options
     body = req.json()
     name, driver = body.get("Name") or "", body.get("Driver") or "bridge"
@@ -37,31 +37,28 @@ def create(ctx, req, resp) -> None:
                             [c["IPRange"] for c in ipam if c.get("IPRange")],
                             [f"{k}={v}" for k, v in (body.get("Options") or {}).items()],
                             [f"{k}={v}" for k, v in (body.get("Labels") or {}).items()], bool(body.get("Internal")))
-    net = _store(ctx.runtime()).create(name, wanted)
+    net = _store(rt).create(name, wanted)
     resp.json(201, {"Id": net.id, "Warning": ""})
 
 
 @route("GET", "/networks")
-def list_networks(ctx, req, resp) -> None:
+def list_networks(rt, req, resp) -> None:
     from minicontainer.cli.network_cmds import networks_matching
     from minicontainer.view.inspect import network_json
-    rt = ctx.runtime()
     filters = [f"{k}={v}" for k, values in req.json_filters().items() for v in values]
     running = rt.list()
     resp.json(200, [network_json(n, running) for n in networks_matching(rt, filters)])
 
 
 @route("GET", "/networks/{ref}")
-def inspect(ctx, req, resp, ref: str) -> None:
+def inspect(rt, req, resp, ref: str) -> None:
     from minicontainer.view.inspect import network_json
-    rt = ctx.runtime()
     resp.json(200, network_json(_find(rt, ref), rt.list()))
 
 
 @route("DELETE", "/networks/{ref}")
-def remove(ctx, req, resp, ref: str) -> None:
+def remove(rt, req, resp, ref: str) -> None:
     from minicontainer.network.networks import PREDEFINED_DRIVERS, attached_to
-    rt = ctx.runtime()
     net = _find(rt, ref)
     if net.name in PREDEFINED_DRIVERS:
         raise ApiError(403, f"{net.name} is a pre-defined network and cannot be removed")
@@ -70,9 +67,8 @@ def remove(ctx, req, resp, ref: str) -> None:
 
 
 @route("POST", "/networks/prune")
-def prune(ctx, req, resp) -> None:
+def prune(rt, req, resp) -> None:
     from minicontainer.network.networks import PREDEFINED_DRIVERS, attached_to
-    rt = ctx.runtime()
     running, gone = rt.list(all_=True), []
     for net in _store(rt).every():
         if net.name not in PREDEFINED_DRIVERS and not attached_to(net, running):
@@ -82,7 +78,7 @@ def prune(ctx, req, resp) -> None:
 
 
 @route("POST", "/networks/{ref}/connect")
-def connect(ctx, req, resp, ref: str) -> None:
+def connect(rt, req, resp, ref: str) -> None:
     from minicontainer.runtime.connect import connect as connect_container
     from minicontainer.specs.network import NetworkAttachment, check_ip, check_mac, is_user_defined
     body = req.json()
@@ -93,13 +89,13 @@ def connect(ctx, req, resp, ref: str) -> None:
     ip = (ep.get("IPAMConfig") or {}).get("IPv4Address") or ""
     mac = ep.get("MacAddress") or ""
     asked = NetworkAttachment(ref, check_ip(ip) if ip else "", check_mac(mac) if mac else "", aliases=aliases)
-    connect_container(ctx.runtime(), body.get("Container") or "", ref, asked)
+    connect_container(rt, body.get("Container") or "", ref, asked)
     resp.send(200, b"", "text/plain; charset=utf-8")
 
 
 @route("POST", "/networks/{ref}/disconnect")
-def disconnect(ctx, req, resp, ref: str) -> None:
+def disconnect(rt, req, resp, ref: str) -> None:
     from minicontainer.runtime.connect import disconnect as disconnect_container
     body = req.json()
-    disconnect_container(ctx.runtime(), body.get("Container") or "", ref, bool(body.get("Force")))
+    disconnect_container(rt, body.get("Container") or "", ref, bool(body.get("Force")))
     resp.send(200, b"", "text/plain; charset=utf-8")

@@ -6,12 +6,10 @@ until the client leaves or the container stops."""
 from __future__ import annotations
 
 import json
-import select
 import time
 
 from minicontainer.clock import now_rfc3339
 from minicontainer.engine.routes import route
-from minicontainer.errors import NoSuchContainer
 
 WINDOW = 0.05  # as `minicontainer stats --no-stream`: the moment between the two readings
 INTERVAL = 1.0  # as Docker's daemon streams them
@@ -40,8 +38,7 @@ def stats_json(rec, now, before, read_at: str, pre_read_at: str) -> dict:
 
 
 @route("GET", "/containers/{ref}/stats")
-def stats(ctx, req, resp, ref: str) -> None:
-    rt = ctx.runtime()
+def stats(rt, req, resp, ref: str) -> None:
     rec = rt.get(ref)
     one_shot = req.flag("one-shot")
     before, pre_at = (None, "0001-01-01T00:00:00Z") if one_shot else (rt.sample(rec), now_rfc3339())
@@ -53,11 +50,10 @@ def stats(ctx, req, resp, ref: str) -> None:
         return
     out = resp.stream(200, "application/json")
     while True:
-        if select.select([req.conn.sock], [], [], INTERVAL if before is not None else 0)[0]:
-            return  # the client left (or sent something it should not have)
-        try:
-            rec = rt.get(rec.id)
-        except NoSuchContainer:
+        if req.conn.hung_up(INTERVAL if before is not None else 0):
+            return
+        rec = rt.current(rec.id)
+        if rec is None:
             break
         now = rt.sample(rec)
         out.write(json.dumps(stats_json(rec, now, before, now_rfc3339(), pre_at)).encode() + b"\n")

@@ -10,7 +10,6 @@ prompt on at once where the log waits for the end of a line; stdin always goes t
 from __future__ import annotations
 
 import fcntl
-import json
 import os
 import select
 import socket
@@ -21,36 +20,12 @@ from minicontainer.clock import parse_time
 from minicontainer.engine.errors import ApiError
 from minicontainer.engine.http import frame
 from minicontainer.engine.routes import route
-from minicontainer.errors import NoSuchContainer
+from minicontainer.store.jsonlines import JsonLines
 
 MULTIPLEXED = "application/vnd.docker.multiplexed-stream"
 RAW = "application/vnd.docker.raw-stream"
 POLL = 0.02
 _STREAM_IDS = {"stdout": 1, "stderr": 2}
-
-
-class LogTail:
-    """The log's complete lines from an open fd, as they are appended."""
-
-    def __init__(self, path: str, from_start: bool):
-        self.fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o640)
-        if not from_start:
-            os.lseek(self.fd, 0, os.SEEK_END)
-        self.partial = b""
-
-    def read(self) -> list[dict]:
-        chunks = []
-        while data := os.read(self.fd, 1 << 16):
-            chunks.append(data)
-        if not chunks:
-            return []
-        data = self.partial + b"".join(chunks)
-        end = data.rfind(b"\n") + 1
-        self.partial = data[end:]
-        return [json.loads(line) for line in data[:end].splitlines() if line]
-
-    def close(self) -> None:
-        os.close(self.fd)
 
 
 class Selection:
@@ -101,31 +76,23 @@ def _tail(entries: list[dict], tail: str) -> list[dict]:
     return entries[-n:] if n > 0 else ([] if n == 0 else entries)
 
 
-def _state(rt, cid: str):
-    try:
-        return rt.reap_if_dead(rt.containers.load(cid))
-    except NoSuchContainer:
-        return None
-
-
 @route("GET", "/containers/{ref}/logs")
-def logs(ctx, req, resp, ref: str) -> None:
-    rt = ctx.runtime()
+def logs(rt, req, resp, ref: str) -> None:
     rec = rt.get(ref)
     pick = Selection(req, bool(rec.config.get("Tty")))
     if not pick.streams:
         raise ApiError(400, "Bad parameters: you must choose at least one stream")
     tail = req.query.get("tail", "all")
-    log = LogTail(rt.containers.log_path(rec.id), from_start=True)
+    log = JsonLines.open(rt.containers.log_path(rec.id), create=True)
     try:
         out = resp.stream(200, RAW if pick.tty else MULTIPLEXED)
         out.write(pick.encode(_tail(log.read(), tail)))
         while req.flag("follow"):
-            now = _state(rt, rec.id)
+            now = rt.current(rec.id)
             if now is None or not now.running:
                 out.write(pick.encode(log.read()))
                 break
-            if _readable(req.conn.sock, POLL) and _hung_up(req.conn.sock):
+            if req.conn.hung_up(POLL):
                 return
             out.write(pick.encode(log.read()))
         out.close()
@@ -134,17 +101,16 @@ def logs(ctx, req, resp, ref: str) -> None:
 
 
 @route("POST", "/containers/{ref}/attach")
-def attach(ctx, req, resp, ref: str) -> None:
+def attach(rt, req, resp, ref: str) -> None:
     """Hijack the connection; stream the output until the container has run and stopped; pass
     stdin on once it runs. A client without stdin half-closes at once: that ends nothing."""
-    rt = ctx.runtime()
     rec = rt.get(ref)
     tty = bool(rec.config.get("Tty"))
     pick = Selection(req, tty)
     stdin = req.flag("stdin") and bool(rec.config.get("OpenStdin"))
     from minicontainer.runtime.attach import detach_keys
     keys = detach_keys(req.query.get("detachKeys", ""))  # a bad one is refused before the hijack
-    log = LogTail(rt.containers.log_path(rec.id), from_start=req.flag("logs"))
+    log = JsonLines.open(rt.containers.log_path(rec.id), from_end=not req.flag("logs"), create=True)
     try:
         conn = resp.hijack(RAW if tty else MULTIPLEXED)
         if not req.flag("stream"):
@@ -156,7 +122,7 @@ def attach(ctx, req, resp, ref: str) -> None:
 
 
 class _Attached:
-    def __init__(self, rt, rec, conn, log: LogTail, pick: Selection, stdin: bool, keys: bytes):
+    def __init__(self, rt, rec, conn, log: JsonLines, pick: Selection, stdin: bool, keys: bytes):
         self.rt, self.rec, self.conn, self.log, self.pick = rt, rec, conn, log, pick
         self.keys, self.held = keys, b""  # the detach keys, and the part of them typed so far
         self.typed = conn.take_buffered() if stdin else b""
@@ -176,7 +142,7 @@ class _Attached:
         client = self.conn.sock
         try:
             while True:
-                now = _state(self.rt, self.rec.id)
+                now = self.rt.current(self.rec.id)
                 if self._over(now) and self.inner is None:
                     self.conn.send(self.pick.encode(self.log.read()))
                     return
@@ -236,7 +202,7 @@ class _Attached:
     def _drain_log(self) -> None:
         """After the output ended, what the log still gets until the supervisor records the exit."""
         while True:
-            now = _state(self.rt, self.rec.id)
+            now = self.rt.current(self.rec.id)
             self.conn.send(self.pick.encode(self.log.read()))
             if now is None or not now.running:
                 self.conn.send(self.pick.encode(self.log.read()))
@@ -251,16 +217,6 @@ def _children(pid: int) -> list[int]:
     except OSError:
         return []
 
-
-def _readable(sock, timeout: float) -> bool:
-    return bool(select.select([sock], [], [], timeout)[0])
-
-
-def _hung_up(sock) -> bool:
-    try:
-        return sock.recv(1, 0x2) == b""  # MSG_PEEK
-    except OSError:
-        return True
 
 
 def set_winsize(pid: int, rows: int, cols: int) -> None:

@@ -15,7 +15,7 @@ _PING_HEADERS = {"Cache-Control": "no-cache, no-store, must-revalidate", "Pragma
 
 
 @route("GET", "/_ping")
-def ping(ctx, req, resp) -> None:
+def ping(rt, req, resp) -> None:
     resp.send(200, b"OK", "text/plain; charset=utf-8", _PING_HEADERS)
 
 
@@ -25,7 +25,7 @@ def _arch() -> str:
 
 
 @route("GET", "/version")
-def version(ctx, req, resp) -> None:
+def version(rt, req, resp) -> None:
     kernel = os.uname().release
     details = {"ApiVersion": API_VERSION, "MinAPIVersion": MIN_API_VERSION, "Os": "linux", "Arch": _arch(),
                "KernelVersion": kernel, "GitCommit": "", "GoVersion": f"python{platform.python_version()}",
@@ -38,9 +38,8 @@ def version(ctx, req, resp) -> None:
 
 
 @route("GET", "/info")
-def info(ctx, req, resp) -> None:
+def info(rt, req, resp) -> None:
     from minicontainer.kernel import cgroups
-    rt = ctx.runtime()
     recs = [r for r in rt.containers.all() if not r.creator]
     running = sum(1 for r in recs if r.running)
     try:
@@ -82,7 +81,7 @@ SWARM_MESSAGE = ('This node is not a swarm manager. Use "docker swarm init" or "
 
 @route("*", "/{area}")
 @route("*", "/{area}/{rest*}")
-def no_swarm(ctx, req, resp, area: str, rest: str = "") -> None:
+def no_swarm(rt, req, resp, area: str, rest: str = "") -> None:
     """Swarm's endpoints as a daemon outside a swarm answers them (503: docker-py's leave_swarm(force)
     takes that as done); any other unknown path is a 404."""
     from minicontainer.engine.errors import ApiError
@@ -92,16 +91,13 @@ def no_swarm(ctx, req, resp, area: str, rest: str = "") -> None:
 
 
 @route("GET", "/events")
-def events(ctx, req, resp) -> None:
+def events(rt, req, resp) -> None:
     """The event journal (store/events.py) from `since` on, then as events come, until `until` or
     until the client leaves. Filters: type, event, container (id or name), image, label."""
     import json
-    import select
-    import time
 
     from minicontainer.engine.errors import ApiError
-    from minicontainer.store.events import Follower, matches
-    rt = ctx.runtime()
+    from minicontainer.store.events import stream
 
     def stamp(name: str) -> float | None:
         value = req.query.get(name, "")
@@ -111,22 +107,15 @@ def events(ctx, req, resp) -> None:
             return float(value)
         except ValueError:
             raise ApiError(400, f"invalid value for {name}: {value}") from None
-    since, until = stamp("since"), stamp("until")
-    wanted = req.json_filters()
-    follower = Follower(rt.root.run, int(since * 1e9) if since is not None else (0 if until is not None else None))
+    since, until, wanted = stamp("since"), stamp("until"), req.json_filters()
     out = resp.stream(200, "application/json")
-    try:
-        while True:
-            for event in follower.read():
-                if until is not None and event["timeNano"] > until * 1e9:
-                    out.close()
-                    return
-                if matches(event, wanted):
-                    out.write(json.dumps(event).encode() + b"\n")
-            if until is not None and time.time() > until:
-                break
-            if select.select([req.conn.sock], [], [], 0.1)[0]:
-                return  # the client left
-    finally:
-        follower.close()
-    out.close()
+    left = []
+
+    def pause() -> bool:
+        if req.conn.hung_up(0.1):
+            left.append(True)
+        return not left
+    for event in stream(rt.root.run, since, until, wanted, pause):
+        out.write(json.dumps(event).encode() + b"\n")
+    if not left:
+        out.close()

@@ -354,14 +354,18 @@ class Runtime:
         finally:
             os.close(fd)
 
+    def current(self, cid: str) -> ContainerRecord | None:
+        """The container's record as it is now (reaped first if its supervisor died); None once removed."""
+        try:
+            return self.reap_if_dead(self.containers.load(cid))
+        except NoSuchContainer:
+            return None
+
     def _wait_not_running(self, cid: str, timeout: float | None = None) -> ContainerRecord | None:
         """Poll the record until the supervisor has recorded the exit (or reap it if it died)."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
-            try:
-                rec = self.reap_if_dead(self.containers.load(cid))
-            except NoSuchContainer:
-                return None
+            rec = self.current(cid)
             if rec is None or not rec.running:
                 return rec
             if deadline is not None and time.monotonic() > deadline:
@@ -417,47 +421,40 @@ class Runtime:
         self._freeze(ref, False)
 
     def _freeze(self, ref: str, frozen: bool) -> None:
-        from minicontainer.kernel import cgroups
         rec = self.get(ref)
         if not rec.running:
             raise DaemonError(f"Container {rec.id} is not running", 1)
         if rec.paused == frozen:
             raise DaemonError(f"Container {rec.id} is " + ("already paused" if frozen else "not paused"), 1)
         step = self.cgroup(rec)
-        where = step.freezer() if step is not None else None
-        if where is None:
-            raise DaemonError("cannot pause: this machine has no freezer cgroup", 1)
         try:
-            cgroups.freeze(where, step.version, frozen)
+            if step is None or not step.freeze(frozen):
+                raise DaemonError("cannot pause: this machine has no freezer cgroup", 1)
         except OSError as exc:
             raise DaemonError(f"cannot {'pause' if frozen else 'unpause'} container {rec.id}: {exc}", 1) from None
-        with self.containers.lock(rec.id):
-            rec = self.containers.load(rec.id)
-            rec.paused = frozen
+        self.event(self._record_paused(rec.id, frozen), "pause" if frozen else "unpause")
+
+    def _record_paused(self, cid: str, paused: bool) -> ContainerRecord:
+        with self.containers.lock(cid):
+            rec = self.containers.load(cid)
+            rec.paused = paused
             self.containers.save(rec)
-        self.event(rec, "pause" if frozen else "unpause")
+        return rec
 
     def _thaw_for_signal(self, rec: ContainerRecord, record: bool = False) -> None:
         """A frozen process takes a signal only once thawed (v1's freezer even holds SIGKILL): after
         stop, kill or rm -f sent theirs, the container runs on. record: it may outlive the signal
         (kill -s HUP), so the record says it is no longer paused; else its exit says so, and the
         caller may hold the container's lock (the reaper)."""
-        if not rec.paused:
-            return
-        from minicontainer.kernel import cgroups
-        step = self.cgroup(rec)
-        where = step.freezer() if step is not None else None
-        if where is None:
+        step = self.cgroup(rec) if rec.paused else None
+        if step is None:
             return
         try:
-            cgroups.freeze(where, step.version, False)
+            thawed = step.freeze(False)
         except OSError:
             return  # its cgroup went with it
-        if record:
-            with self.containers.lock(rec.id):
-                fresh = self.containers.load(rec.id)
-                fresh.paused = False
-                self.containers.save(fresh)
+        if thawed and record:
+            self._record_paused(rec.id, False)
 
     def rename(self, ref: str, new: str) -> None:
         """`rename`: Docker's checks, then the store's claim of the new name. Its embedded DNS

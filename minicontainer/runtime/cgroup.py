@@ -111,11 +111,13 @@ class MakeCgroup(Step):
                          f"equivalent; `bpftool cgroup list` shows it) allows only: {', '.join(self.devices)}")
         return "\n".join(lines)
 
-    def freezer(self) -> str | None:
-        """The directory whose freezer pauses the container (v1: the freezer hierarchy's, if mounted)."""
-        if self.version == 1:
-            return self.where("freezer") if "freezer" in self.mounts else None
-        return self.where("pids")  # v2: one directory, every controller's
+    def freeze(self, frozen: bool) -> bool:
+        """Freeze or thaw the container's processes (kernel/cgroups.freeze); False if this machine's
+        layout has no freezer (v1 without its hierarchy). OSError if the kernel does not settle."""
+        if self.version == 1 and "freezer" not in self.mounts:
+            return False
+        cgroups.freeze(self.where("freezer" if self.version == 1 else "pids"), self.version, frozen)
+        return True
 
     def entry_files(self) -> list[str]:
         """Where a process writes "0" to move itself in: v1 `tasks` (its one thread), v2 cgroup.procs."""

@@ -313,7 +313,7 @@ def restart_detached(runtime, rec: ContainerRecord, delay: float) -> None:
     """Fork a detached supervisor that starts rec again after `delay` and carries on its restart
     policy (a foreground `run` returns at the first exit, as Docker's CLI does)."""
     r, w = os.pipe2(os.O_CLOEXEC)
-    if _fork_detached(r, w):
+    if fork_detached(r, w):
         os.read(r, 1)  # it holds the record now: no command in between takes it for orphaned
         os.close(r)
         return
@@ -331,8 +331,8 @@ def restart_detached(runtime, rec: ContainerRecord, delay: float) -> None:
     os._exit(0)
 
 
-def _fork_detached(r: int, w: int) -> bool:
-    """Fork a supervisor detached from this process (double fork, setsid; stdio on /dev/null, every
+def fork_detached(r: int, w: int) -> bool:
+    """Fork a supervisor (or an API's `exec -d`) detached from this process (double fork, setsid; stdio on /dev/null, every
     other fd but the pipe end w closed). True here, once the intermediate child is reaped; False in
     the supervisor."""
     pid = os.fork()
@@ -388,7 +388,7 @@ def release_host(runtime, rec: ContainerRecord) -> list[str]:
 def start_detached(runtime, rec: ContainerRecord) -> None:
     """Fork a detached supervisor (double fork + setsid) and return once the container runs."""
     r, w = os.pipe2(os.O_CLOEXEC)
-    if not _fork_detached(r, w):
+    if not fork_detached(r, w):
         try:
             sup = Supervisor(runtime, rec, foreground=False)
             try:

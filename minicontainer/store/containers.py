@@ -172,35 +172,34 @@ class ContainerStore:
         os.rename(staging, self.dir(rec.id))
         checkpoint("container record written")
         with self.names_lock():
-            link = os.path.join(self.root.names, rec.name)
-            other = self._name_target(rec.name)
-            if other is not None and not os.path.isdir(self.dir(other)):
-                os.unlink(link)  # a name left behind by a crash: its container is gone
             try:
-                os.symlink(rec.id, link)
-            except FileExistsError:
+                self._claim(rec.name, rec.id)
+            except DaemonError:
                 import shutil
                 shutil.rmtree(self.dir(rec.id), ignore_errors=True)
-                raise DaemonError(
-                    f'Conflict. The container name "/{rec.name}" is already in use by container "{other or "?"}". '
-                    "You have to remove (or rename) that container to be able to reuse that name.", 125) from None
+                raise
         checkpoint("name claimed")
+
+    def _claim(self, name: str, cid: str) -> None:
+        """Point name at cid (the caller holds the names lock); Docker's conflict error if another
+        container has it. A name whose container is gone (left by a crash) is taken over."""
+        link = os.path.join(self.root.names, name)
+        other = self._name_target(name)
+        if other is not None and not os.path.isdir(self.dir(other)):
+            os.unlink(link)
+        try:
+            os.symlink(cid, link)
+        except FileExistsError:
+            raise DaemonError(
+                f'Conflict. The container name "/{name}" is already in use by container "{other or "?"}". '
+                "You have to remove (or rename) that container to be able to reuse that name.", 125) from None
 
     def rename(self, cid: str, new: str) -> str:
         """Give the container a new name; returns the old one. The new name is claimed first (it
         may be taken: Docker's conflict error), then the record says it, then the old name goes.
         A process killed in between leaves the container with both names until it is removed."""
         with self.names_lock():
-            link = os.path.join(self.root.names, new)
-            other = self._name_target(new)
-            if other is not None and not os.path.isdir(self.dir(other)):
-                os.unlink(link)  # a name left behind by a crash: its container is gone
-            try:
-                os.symlink(cid, link)
-            except FileExistsError:
-                raise DaemonError(
-                    f'Conflict. The container name "/{new}" is already in use by container "{other or "?"}". '
-                    "You have to remove (or rename) that container to be able to reuse that name.", 409) from None
+            self._claim(new, cid)
             with self.lock(cid):
                 rec = self.load(cid)
                 old, rec.name = rec.name, new

@@ -1,7 +1,7 @@
-"""The event journal: what happened to containers (create, start, die, destroy), one JSON line
-each in <run>/events.jsonl, in Docker's event shape. The Engine API's GET /events streams it; there
-is no daemon to keep events in memory, so they are kept here, as long as the run directory lasts
-(a tmpfs: until the next boot). Each event is one O_APPEND write, whole even with writers at once;
+"""The event journal: what happened to containers (create, start, pause, unpause, rename, die,
+destroy), one JSON line each in <run>/events.jsonl, in Docker's event shape. GET /events and
+`minicontainer events` read it; there is no daemon to keep events in memory, so they are kept
+here, as long as the run directory lasts (a tmpfs: until the next boot). Each event is one O_APPEND write, whole even with writers at once;
 past MAX bytes the file is renamed to events.jsonl.1 and a new one begun (followers reopen)."""
 
 from __future__ import annotations
@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import os
 import time
+
+from minicontainer.store.jsonlines import JsonLines
 
 NAME = "events.jsonl"
 MAX = 1 << 20
@@ -51,53 +53,53 @@ class Follower:
     def __init__(self, run_dir: str, since_ns: int | None):
         """since_ns: also the events from then on that are already there (None: only new ones)."""
         self.path = path_in(run_dir)
-        self.fd: int | None = None
-        self.partial = b""
         self.since = since_ns
-        self._open(from_end=since_ns is None)
+        self.lines = self._open(from_end=since_ns is None)
 
-    def _open(self, from_end: bool) -> None:
+    def _open(self, from_end: bool) -> JsonLines | None:
         try:
-            self.fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+            return JsonLines.open(self.path, from_end)
         except FileNotFoundError:
-            self.fd = None
-            return
-        if from_end:
-            os.lseek(self.fd, 0, os.SEEK_END)
+            return None
 
     def _rotated(self) -> bool:
         try:
-            return self.fd is None or os.stat(self.path).st_ino != os.fstat(self.fd).st_ino
+            return self.lines is None or os.stat(self.path).st_ino != self.lines.inode()
         except FileNotFoundError:
             return False
 
     def read(self) -> list[dict]:
-        out = self._drain()
+        events = self.lines.read() if self.lines is not None else []
         if self._rotated():
-            if self.fd is not None:
-                os.close(self.fd)
-            self.partial = b""
-            self._open(from_end=False)
-            out += self._drain()
-        return out
-
-    def _drain(self) -> list[dict]:
-        if self.fd is None:
-            return []
-        chunks = []
-        while data := os.read(self.fd, 1 << 16):
-            chunks.append(data)
-        data = self.partial + b"".join(chunks)
-        end = data.rfind(b"\n") + 1
-        self.partial = data[end:]
-        events = [json.loads(line) for line in data[:end].splitlines() if line]
-        if self.since is not None:
-            events = [e for e in events if e["timeNano"] >= self.since]
-        return events
+            self.close()
+            self.lines = self._open(from_end=False)
+            events += self.lines.read() if self.lines is not None else []
+        return [e for e in events if e["timeNano"] >= self.since] if self.since is not None else events
 
     def close(self) -> None:
-        if self.fd is not None:
-            os.close(self.fd)
+        if self.lines is not None:
+            self.lines.close()
+            self.lines = None
+
+
+def stream(run_dir: str, since: float | None, until: float | None, wanted: dict[str, list[str]], pause):
+    """The events that match wanted: those from since (unix seconds; None: only new ones), then as
+    they come, until `until` has passed or pause() (which waits a moment) says the reader is gone."""
+    start = int(since * 1e9) if since is not None else (0 if until is not None else None)
+    follower = Follower(run_dir, start)
+    try:
+        while True:
+            for event in follower.read():
+                if until is not None and event["timeNano"] > until * 1e9:
+                    return
+                if matches(event, wanted):
+                    yield event
+            if until is not None and time.time() > until:
+                return
+            if not pause():
+                return
+    finally:
+        follower.close()
 
 
 def matches(event: dict, wanted: dict[str, list[str]]) -> bool:
