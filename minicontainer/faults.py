@@ -36,3 +36,13 @@ def checkpoint(label: str) -> None:
             f.write(f"{_role} {_count} {label}\n")
     if _crash == f"{_role}:{_count}":
         os.kill(os.getpid(), signal.SIGKILL)
+
+
+def carried() -> tuple[str, int]:
+    """Role and count, for a process that execs and goes on counting (the supervisor's monitor)."""
+    return _role, _count
+
+
+def carry_on(role: str, count: int) -> None:
+    global _role, _count
+    _role, _count = role, count

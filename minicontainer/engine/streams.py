@@ -138,7 +138,7 @@ class _Attached:
 
     def run(self) -> None:
         from minicontainer.runtime.attach import SOCKET
-        from minicontainer.runtime.unixsock import connect_in
+        from minicontainer.kernel.unixsock import connect_in
         client = self.conn.sock
         try:
             while True:

@@ -13,9 +13,6 @@ from minicontainer.network.backends import LEGACY, iptables_command
 from minicontainer.network.rules import ResolverChains, resolver_rules
 from minicontainer.plan import CONTAINER_PID, Step, journaled
 
-# The resolvers this process serves, by container id (a supervisor has one; an API user may have several).
-_serving: dict[str, object] = {}
-
 
 @journaled
 @dataclass
@@ -46,13 +43,12 @@ class EmbeddedDNS(Step):
         except BaseException:
             resolver.close()
             raise
-        resolver.start()
-        _serving[self.cid] = resolver
+        from minicontainer.network import served
+        served.add(resolver)
 
     def undo(self) -> None:
-        resolver = _serving.pop(self.cid, None)
-        if resolver is not None:
-            resolver.close()
+        from minicontainer.network import served
+        served.stop(("dns", self.cid))
 
     def argv(self) -> list[str]:
         """minicontainer-resolver's arguments, the namespace last (explain_undo matches the rest)."""

@@ -19,6 +19,7 @@ Adding a mode (say `ns:PATH`) means adding one class and one line in kind_of().
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -273,7 +274,8 @@ class BridgeMode(NetworkMode):
         gw = gateway_endpoint(endpoints)
         if not rec.port_bindings or gw is None:
             return []
-        rules, holders = publish_steps(self.network(gw.network), gw, rec.port_bindings, bound)
+        owner = os.path.join(self.networks.root.containers, rec.id)
+        rules, holders = publish_steps(self.network(gw.network), gw, rec.port_bindings, owner, bound)
         return rules + holders
 
     def release(self, journal: Journal, endpoints: list[Endpoint], cid: str) -> list[str]:

@@ -88,6 +88,7 @@ class NameBook:
     """The names one container resolves (module docstring), from the state root at `root`."""
 
     def __init__(self, root: str, cid: str):
+        self.root = root
         self.containers = os.path.join(root, "containers")
         self.networks = os.path.join(root, "networks")
         self.cid = cid

@@ -1,5 +1,6 @@
 """Published ports (CNI's portmap, Docker's port mapper): a userland proxy per port and address
-family, and the DNAT / hairpin / ACCEPT rules. Both are journaled steps, undone at teardown.
+family (served by the container's supervisor), and the DNAT / hairpin / ACCEPT rules. Both are
+journaled steps, undone at teardown.
 
 The request is a specs.ports.PortBinding (what -p said), the result a store.records.PublishedPort
 (what was bound, by which proxy)."""
@@ -7,25 +8,15 @@ The request is a specs.ports.PortBinding (what -p said), the result a store.reco
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
-from contextlib import ExitStack
 from dataclasses import dataclass
-from typing import IO
 
-from minicontainer.errors import DaemonError
+from minicontainer.errors import DaemonError, MCError
 from minicontainer.kernel import proc
-from minicontainer.kernel import syscalls as sc
 from minicontainer.network.backends import LEGACY, iptables_command
 from minicontainer.network.firewall import firewall_for
 from minicontainer.plan import Step, journaled, state
 from minicontainer.specs.ports import PortBinding
 from minicontainer.store.records import Endpoint, PublishedPort
-
-
-def _pdeathsig() -> None:
-    sc.prctl(sc.PR_SET_PDEATHSIG, signal.SIGTERM)  # docker-proxy gets Pdeathsig: SIGTERM too
 
 
 def allocated_error(name: str, cid: str, clash: PortBinding) -> DaemonError:
@@ -46,19 +37,18 @@ def bind_error(proto: str, host_ip: str, host_port: int, detail: str) -> DaemonE
 @journaled
 @dataclass
 class StartProxy(Step):
-    """A userland proxy process for one published port and address family."""
+    """A userland proxy for one published port and address family, served by the container's
+    supervisor (network/proxy.py, network/served.py). Another process (a `network connect` moving
+    the ports) asks the supervisor through its control socket in `owner`, the container's directory."""
 
     proto: str
     host_ip: str
     host_port: int
     container_ip: str
     container_port: int
-    pid: int = 0
+    owner: str = ""  # the container's directory
+    pid: int = 0     # the process serving it (the supervisor) and its start time
     start: int = 0
-    outlives_launcher: bool = False  # launched by a command that exits (network connect): no pdeathsig
-    child: subprocess.Popen | None = state()  # the proxy, when this process launched it
-    status: IO[str] | None = state()  # where the proxy reports its bind (or why it failed)
-    keep: int | None = state()  # we write "k" here once the proxy is journaled; EOF before that stops it
 
     @property
     def why(self) -> str:
@@ -69,88 +59,66 @@ class StartProxy(Step):
         return ["-proto", self.proto, "-host-ip", self.host_ip, "-host-port", str(self.host_port),
                 "-container-ip", self.container_ip, "-container-port", str(self.container_port)]
 
-    def launch(self) -> None:
-        """Start the proxy process without waiting for it (apply_host starts them all, then waits)."""
-        r, w = os.pipe()
-        keep_r, self.keep = os.pipe()
-        env = {**os.environ, "MINICONTAINER_PROXY_STATUS_FD": str(w), "MINICONTAINER_PROXY_KEEP_FD": str(keep_r)}
-        child = subprocess.Popen([sys.executable, "-m", "minicontainer.network.proxy", *self.argv()], env=env,
-                                pass_fds=(w, keep_r), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, start_new_session=self.outlives_launcher,
-                                preexec_fn=None if self.outlives_launcher else _pdeathsig)
-        os.close(w)
-        os.close(keep_r)
-        self.child, self.status = child, os.fdopen(r)
-        self.pid, self.start = child.pid, proc.start_ticks(child.pid)
+    def key(self) -> tuple:
+        return ("proxy", self.proto, self.host_ip, self.host_port)
 
     def do(self) -> None:
-        if self.child is None:
-            self.launch()
-        with self.status as status:
-            report = status.read()  # the proxy reports once it has bound the port (or failed to)
-        self.status = None
-        code, _, detail = report.partition("\n")
-        if code != "0":
-            self._release_keep()
-            self.child.wait()
-            raise bind_error(self.proto, self.host_ip, self.host_port, detail)
-        self.host_port = int(detail.split()[0])
-        self._release_keep(b"k")  # journaled before do() (Journal.apply): from now on the journal stops it
-        self.child.returncode = 0  # it lives on after us: keep subprocess from warning about a running child
+        from minicontainer.network import served
+        if served.supervises(self.owner):
+            self.host_port = serve_proxy(self.proto, self.host_ip, self.host_port, self.container_ip,
+                                         self.container_port)
+            me = os.getpid()
+            self.pid, self.start = me, proc.start_ticks(me)
+            return
+        from minicontainer.network.control import request
+        reply = request(self.owner, "proxy", proto=self.proto, host_ip=self.host_ip, host_port=self.host_port,
+                        container_ip=self.container_ip, container_port=self.container_port)
+        if "bind" in reply:
+            raise bind_error(self.proto, self.host_ip, self.host_port, reply["bind"])
+        self.host_port, self.pid, self.start = reply["port"], reply["pid"], reply["start"]
 
     def published(self) -> PublishedPort:
         return PublishedPort(self.proto, self.host_ip, self.host_port, self.container_port, self.container_ip, self.pid)
 
-    def _release_keep(self, word: bytes = b"") -> None:
-        """Tell the proxy it is journaled ("k"), or just close (it exits at EOF, if it still runs)."""
-        if self.keep is not None:
-            try:
-                if word:
-                    os.write(self.keep, word)
-            except BrokenPipeError:
-                pass  # it is gone already
-            finally:
-                os.close(self.keep)
-                self.keep = None
-
     def undo(self) -> None:
-        self._release_keep()
-        if self.status is not None:
-            self.status.close()
-            self.status = None
-        fd = proc.open_pidfd(self.pid, self.start)
-        if fd is None:
-            return
+        from minicontainer.network import served
+        if served.stop(self.key()) or served.supervises(self.owner):
+            return  # stopped here (or never served)
+        # Asked even without a pid: a command killed inside do() journaled none, and the supervisor
+        # may serve it all the same.
+        from minicontainer.network.control import request
         try:
-            signal.pidfd_send_signal(fd, signal.SIGTERM)
-            if not proc.wait_pidfd(fd, 2):
-                signal.pidfd_send_signal(fd, signal.SIGKILL)
-                proc.wait_pidfd(fd, None)
-        finally:
-            os.close(fd)
-        try:
-            os.waitpid(self.pid, 0)  # reap it if it is our child (the supervisor's case)
-        except ChildProcessError:
-            pass
+            request(self.owner, "unproxy", key=list(self.key()))
+        except MCError:
+            pass  # no supervisor listens: the proxy died with it
 
     def explain(self) -> str:
-        return "minicontainer-proxy " + " ".join(self.argv()) + " </dev/null >/dev/null 2>&1 &"
+        return ("# (the container's supervisor serves this port; this is the same proxy as a process of its own)\n"
+                "minicontainer-proxy " + " ".join(self.argv()) + " </dev/null >/dev/null 2>&1 &")
 
     def explain_undo(self) -> str:
-        # The runtime signals the exact process (pid and start time); by its arguments is what a script can do.
+        # The runtime closes the supervisor's listener; by its arguments is what a replayed script can do.
         return "pkill -f -- '" + " ".join(self.argv()) + "$'"
 
 
-# Sockets HoldPort keeps open, by (proto, address, port): they live in the supervisor's memory only.
-_held: dict[tuple, object] = {}
+def serve_proxy(proto: str, host_ip: str, host_port: int, container_ip: str, container_port: int) -> int:
+    """Bind and serve a proxy from this process (network/served.py); the host port it bound.
+    A port that cannot be bound is Docker's bind error."""
+    from minicontainer.network.proxy import open_proxy
+    from minicontainer.network import served
+    try:
+        proxy = open_proxy(proto, host_ip, host_port, container_ip, container_port)
+    except OSError as exc:
+        raise bind_error(proto, host_ip, host_port, exc.strerror or str(exc)) from None
+    served.add(proxy)
+    return proxy.host_port
 
 
 @journaled
 @dataclass
 class HoldPort(Step):
-    """--userland-proxy=false: no proxy, but the host port stays ours, as Docker's dummy proxy keeps it.
-    A bound socket that never listens: nothing else can bind the port, and since DNAT rewrites the
-    packets before any socket lookup, it never sees a connection."""
+    """--userland-proxy=false: no proxy, but the host port stays ours, as Docker's dummy proxy keeps it
+    (network/served.py HeldSocket: a bound socket that never listens, held by the supervisor)."""
     proto: str
     host_ip: str
     host_port: int
@@ -161,10 +129,16 @@ class HoldPort(Step):
     def why(self) -> str:
         return f"reserve {self.host_ip}:{self.host_port}/{self.proto} on the host (the kernel forwards it, no proxy)"
 
+    def key(self) -> tuple:
+        return ("hold", self.proto, self.host_ip, self.host_port)
+
     def do(self) -> None:
         import socket
+
+        from minicontainer.network import served
         family = socket.AF_INET6 if ":" in self.host_ip else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM if self.proto == "tcp" else socket.SOCK_DGRAM)
+        sock = socket.socket(family, (socket.SOCK_STREAM if self.proto == "tcp" else socket.SOCK_DGRAM) |
+                             socket.SOCK_CLOEXEC)
         if family == socket.AF_INET6:
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
         try:
@@ -173,12 +147,11 @@ class HoldPort(Step):
             sock.close()
             raise bind_error(self.proto, self.host_ip, self.host_port, exc.strerror) from None
         self.host_port = sock.getsockname()[1]
-        _held[(self.proto, self.host_ip, self.host_port)] = sock
+        served.add(served.HeldSocket(self.key(), sock))
 
     def undo(self) -> None:
-        sock = _held.pop((self.proto, self.host_ip, self.host_port), None)
-        if sock is not None:  # in any other process the socket died with the supervisor that held it
-            sock.close()
+        from minicontainer.network import served
+        served.stop(self.key())  # in any other process the socket died with the supervisor that held it
 
     def published(self) -> PublishedPort:
         return PublishedPort(self.proto, self.host_ip, self.host_port, self.container_port, self.container_ip)
@@ -249,11 +222,11 @@ def free_port(proto: str, host_ip: str) -> int:
         return s.getsockname()[1]
 
 
-def publish_steps(net, ep: Endpoint, bindings: list[PortBinding],
+def publish_steps(net, ep: Endpoint, bindings: list[PortBinding], owner: str,
                   bound: list[PublishedPort] | None = None) -> tuple[list[Step], list[Step]]:
     """The rule steps and the proxy (or port holder) steps for each binding, a random host port
     chosen now unless `bound` (the ports as published before they moved to another endpoint) has
-    one. Applied rules first, holders last (apply_host launches the proxies before both). A binding
+    one. Applied rules first, holders last. owner: the container's directory (network/control.py). A binding
     without an address uses the network's host_binding_ipv4, as Docker's bridge driver does."""
     holders: list[Step] = []
     rules: list[Step] = []
@@ -271,7 +244,7 @@ def publish_steps(net, ep: Endpoint, bindings: list[PortBinding],
             host_port = b.host_port or free_port(b.proto, host_ip)
         for addr in addrs:
             if net.userland_proxy:
-                holders.append(StartProxy(b.proto, addr, host_port, ep.ip, b.container_port))
+                holders.append(StartProxy(b.proto, addr, host_port, ep.ip, b.container_port, owner))
             else:
                 holders.append(HoldPort(b.proto, addr, host_port, b.container_port, ep.ip))
         if ":" not in (host_ip or "0.0.0.0"):  # IPv4 rules only: [::] is served by the proxy alone, as in Docker
@@ -291,16 +264,9 @@ def published(steps: list[Step]) -> list[PublishedPort]:
 
 
 def apply_host(journal, steps: list[Step]) -> None:
-    """Apply host-side steps through the journal, proxies launched first and confirmed last: their
-    interpreters start on another core while this process loads python-iptables and commits the
-    rules. A proxy launched but not yet journaled is stopped if anything fails (nobody else knows it)."""
-    with ExitStack() as cleanup_on_fail:
-        for step in steps:
-            if isinstance(step, StartProxy):
-                step.launch()
-                cleanup_on_fail.callback(step.undo)
-        journal.apply(steps)
-        cleanup_on_fail.pop_all()
+    """Apply host-side steps through the journal (each is journaled before it runs: a crash leaves
+    nothing the journal does not know)."""
+    journal.apply(steps)
 
 
 def conflicts(wanted: list[PortBinding], taken: list[PublishedPort]) -> PortBinding | None:

@@ -73,13 +73,27 @@ class Resolver:
         with in_netns(netns_path):
             self.udp, self.tcp = _listener(socket.SOCK_DGRAM, udp_port), _listener(socket.SOCK_STREAM, tcp_port)
         self.tcp.listen(64)
-        self.netns = os.open(netns_path, os.O_RDONLY | os.O_CLOEXEC)
-        self._wake_r, self._wake_w = os.pipe2(os.O_CLOEXEC)  # close() wakes serve() through it
+        self._held(os.open(netns_path, os.O_RDONLY | os.O_CLOEXEC))
         return self.udp.getsockname()[1], self.tcp.getsockname()[1]
 
-    def start(self) -> None:
-        """serve() from a thread of this process (the supervisor's)."""
-        self._thread = threading.Thread(target=self.serve, name="resolver", daemon=True)
+    def _held(self, netns: int) -> None:
+        self.netns = netns
+        self._wake_r, self._wake_w = os.pipe2(os.O_CLOEXEC)  # close() wakes run() through it
+
+    # As a network/served.py service of the supervisor: its listeners cross the monitor's exec.
+    def key(self) -> tuple:
+        return ("dns", self.book.cid)
+
+    def fds(self) -> list[int]:
+        return [self.udp.fileno(), self.tcp.fileno(), self.netns]
+
+    def describe(self) -> dict:
+        return {"kind": "dns", "root": self.book.root, "cid": self.book.cid, "proxy": self.proxy,
+                "upstreams": [str(u) for u in self.upstreams], "dotless_local": self.dotless_local}
+
+    def serve(self) -> None:
+        """run() from a thread of this process (the supervisor's)."""
+        self._thread = threading.Thread(target=self.run, name="resolver", daemon=True)
         self._thread.start()
 
     def close(self) -> None:
@@ -99,7 +113,7 @@ class Resolver:
             os.close(self.netns)
             self.netns = -1
 
-    def serve(self) -> None:
+    def run(self) -> None:
         while True:
             readable, _, _ = select.select([self.udp, self.tcp, self._wake_r], [], [])
             if self._wake_r in readable:
@@ -249,6 +263,15 @@ def _read_exactly(sock: socket.socket, n: int) -> bytes | None:
     return out
 
 
+def adopt(desc: dict, fds: list[int]) -> Resolver:
+    """served.adopt's factory: the resolver again around the listeners handed over across an exec."""
+    resolver = Resolver(NameBook(desc["root"], desc["cid"]), [Upstream.parse(u) for u in desc["upstreams"]],
+                        desc["proxy"], desc["dotless_local"])
+    resolver.udp, resolver.tcp = socket.socket(fileno=fds[0]), socket.socket(fileno=fds[1])
+    resolver._held(fds[2])
+    return resolver
+
+
 def main(argv: list[str]) -> int:
     """`minicontainer-resolver`: the same server as a process of its own, for `explain` scripts
     (the runtime runs it in the supervisor). --upstream-host IP and --upstream IP may repeat."""
@@ -269,7 +292,7 @@ def main(argv: list[str]) -> int:
     resolver = Resolver(NameBook(opts.root, opts.container), upstreams, not opts.no_proxy, opts.dotless_local)
     resolver.open(opts.netns, opts.udp_port, opts.tcp_port)
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
-    resolver.serve()
+    resolver.run()
     return 0
 
 

@@ -6,7 +6,7 @@
     attach      attach_client(): the caller's stdin to the socket (raw, with a tty), the socket to
                 its stdout, until the container's output ends or the detach keys are typed
 
-The socket is in the container's directory (runtime/unixsock.py).
+The socket is in the container's directory (kernel/unixsock.py).
 Output is one stream, as a tty's is (without -t, stdout and stderr arrive interleaved on stdout).
 """
 
@@ -55,10 +55,11 @@ class AttachPoint:
     to that client: an Engine API `docker run` attaches before the start but joins this socket only
     once the container runs, and a shell's first prompt must not be lost meanwhile."""
 
-    def __init__(self, directory: str, stdin_once: bool = False, replay: bool = False):
-        from minicontainer.runtime.unixsock import listen_in
+    def __init__(self, directory: str, stdin_once: bool = False, replay: bool = False, listener=None):
+        from minicontainer.kernel.unixsock import listen_in
         self.directory = directory
-        self.listener = listen_in(directory, SOCKET)
+        # listener: the socket itself, handed over across the monitor's exec
+        self.listener = listener or listen_in(directory, SOCKET)
         self.clients: dict[int, socket.socket] = {}
         self.stdin_once = stdin_once
         self.early: bytearray | None = bytearray() if replay else None
@@ -104,13 +105,13 @@ class AttachPoint:
         for fd in list(self.clients):
             self._drop(fd)
         self.listener.close()
-        from minicontainer.runtime.unixsock import remove_in
+        from minicontainer.kernel.unixsock import remove_in
         remove_in(self.directory, SOCKET)
 
 
 def attach_client(directory: str, keys: bytes, forward_stdin: bool, raw: bool) -> bool:
     """Join the container's stdio until its output ends (False) or the detach keys are typed (True)."""
-    from minicontainer.runtime.unixsock import connect_in
+    from minicontainer.kernel.unixsock import connect_in
     try:
         sock = connect_in(directory, SOCKET)
     except OSError:

@@ -159,7 +159,7 @@ def _first_names(rt, rec: ContainerRecord) -> list[dict]:
     from minicontainer.specs.network import is_user_defined
     if not any(is_user_defined(a.network) for a in rec.networks) or dns_server_of(rt.containers.journal(rec.id)):
         return []
-    from minicontainer.runtime.control import request
+    from minicontainer.network.control import request
     lines = request(rt.containers.dir(rec.id), "dns")["lines"]
     checkpoint("connect: embedded DNS started")
     with open(rt.containers.path(rec.id, "resolv.conf"), "w") as f:  # in place: it is bind-mounted
@@ -274,9 +274,6 @@ def _follow_gateway(rt, mode, rec: ContainerRecord, endpoints: list[Endpoint]) -
     if not move.ports:
         rec.ports = []  # no network left to publish on
         return move.lines()
-    for step in move.ports:
-        if hasattr(step, "outlives_launcher"):
-            step.outlives_launcher = True  # this command exits: the proxy must not die with it
     apply_host(journal, move.ports)
     target = gateway_endpoint(endpoints).ip
     fresh = {(p.proto, p.host_ip, p.host_port): p for p in published(move.ports)}
@@ -291,8 +288,8 @@ def _what(step) -> tuple:
 
 
 def _serving(step) -> bool:
-    """A journaled proxy still runs (one launched by a command killed before it was confirmed
-    exits by itself); other port steps are checked by the rule repair of every command."""
+    """A journaled proxy's supervisor still serves it; other port steps are checked by the rule
+    repair of every command."""
     return type(step).__name__ != "StartProxy" or proc.is_alive(step.pid, step.start)
 
 

@@ -13,7 +13,6 @@ import threading
 import tty
 
 from minicontainer.runtime.logs import LogWriter
-from minicontainer.runtime.spawn import Started
 
 PROXIED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
 
@@ -28,6 +27,18 @@ def terminal_winsize(fd: int = 0) -> bytes | None:
         return fcntl.ioctl(fd, termios.TIOCGWINSZ, b"\0" * 8)
     except OSError:
         return None
+
+
+class Started:
+    """A started process as its supervisor holds it: pid and its stdio ends. (A plain class: the
+    monitor imports this module, and dataclasses would weigh 3 MB on every running container.)"""
+
+    def __init__(self, pid: int, master: int | None = None, outputs: dict[int, str] | None = None,
+                 stdin: int | None = None):
+        self.pid = pid
+        self.master = master              # pty master (tty mode)
+        self.outputs = outputs or {}      # fd -> "stdout" / "stderr" (pipe mode)
+        self.stdin = stdin                # write end of the container's stdin pipe
 
 
 class Relay:

@@ -29,6 +29,7 @@ from minicontainer.kernel.cgroups import enter_self
 from minicontainer.kernel.helper import collect, report
 from minicontainer.plan import Plan
 from minicontainer.runtime.confinement import ProcessSecurity
+from minicontainer.runtime.relay import Started
 from minicontainer.runtime.users import UnknownUser, resolve  # imported here: the child runs it after pivot_root
 from minicontainer.specs.ulimits import rlimits  # so is this
 
@@ -52,16 +53,6 @@ class Launch:
     winsize: bytes | None = None  # struct winsize to give the pty
     security: ProcessSecurity | None = None  # capabilities, no_new_privs, seccomp (runtime/confinement.py)
     ulimits: list[dict] = field(default_factory=list)  # --ulimit: HostConfig.Ulimits' {"Name", "Soft", "Hard"}
-
-
-@dataclass
-class Started:
-    """A started process as its supervisor holds it: pid and its stdio ends."""
-
-    pid: int
-    master: int | None = None                          # pty master (tty mode)
-    outputs: dict[int, str] = field(default_factory=dict)  # fd -> "stdout" / "stderr" (pipe mode)
-    stdin: int | None = None                            # write end of the container's stdin pipe
 
 
 class _ExecError(Exception):

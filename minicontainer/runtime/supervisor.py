@@ -2,7 +2,9 @@
 output to the log, reap it, record how it exited, tear down, and remove it when --rm asked.
 
 In the foreground (`run` without -d) the CLI process itself is the supervisor. With -d (and for
-`start`) the CLI forks a detached supervisor and returns once the container runs.
+`start`) the CLI forks a detached supervisor and returns once the container runs; that supervisor
+then execs the lean monitor (runtime/monitor.py) to wait, which comes back here (resume) to record
+the exit.
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ from minicontainer.kernel import proc
 from minicontainer.kernel.helper import collect, report
 from minicontainer.plan import Plan
 from minicontainer.runtime.logs import LogWriter
-from minicontainer.runtime.relay import Relay, terminal_winsize
-from minicontainer.runtime.spawn import Started, spawn_container
+from minicontainer.runtime.relay import Started, terminal_winsize
+from minicontainer.runtime.spawn import spawn_container
 from minicontainer.runtime.startplan import RuntimeWorld, StartPlan, start_plan
 from minicontainer.store.containers import ContainerRecord
 
@@ -44,7 +46,7 @@ class Supervisor:
         self.started: Started | None = None
         self.log: LogWriter | None = None
         self.attach = None  # where `attach` clients connect (a detached container's supervisor only)
-        self.control = None  # where `network connect` asks for what only we can hold (runtime/control.py)
+        self.control = None  # where `network connect` asks for what only we can hold (network/control.py)
         self.mount_ns: int | None = None  # --pid host: the container's processes are those of this mount namespace
 
     def start(self, restarting: bool = False) -> None:
@@ -54,6 +56,8 @@ class Supervisor:
         user counts its restarts from 0 again, as Docker does."""
         rec, store = self.rec, self.rt.containers
         self._claim()
+        from minicontainer.network import served
+        served.supervise(store.dir(rec.id))
         self.log = LogWriter(store.log_path(rec.id))
         trace.record_to(store.trace_path(rec.id))
         try:
@@ -81,8 +85,9 @@ class Supervisor:
                                       replay=bool(config.get("AttachStdout") or config.get("AttachStderr")))
         from minicontainer.network.modes import BridgeMode, kind_of
         if kind_of(rec.network_mode) is BridgeMode:  # it may be connected to a user-defined network later
-            from minicontainer.runtime.control import ControlPoint
-            self.control = ControlPoint(store.dir(rec.id), {"dns": self._start_dns})
+            from minicontainer.network.control import ControlPoint
+            from minicontainer.runtime.monitor import control_actions
+            self.control = ControlPoint(store.dir(rec.id), control_actions(_root_arg(self.rt), rec.id))
         me = os.getpid()
         with store.lock(rec.id):
             rec.status, rec.pid, rec.error, rec.exit_code, rec.oom_killed = "running", self.started.pid, "", 0, False
@@ -146,20 +151,6 @@ class Supervisor:
             self.mount_ns = os.stat(f"/proc/{started.pid}/ns/mnt").st_ino
         return started
 
-    def _start_dns(self) -> dict:
-        """`network connect` gave the container its first user-defined network: its embedded DNS
-        server, journaled like the start's (the caller holds the container's lock)."""
-        from minicontainer.network.embedded_dns import dns_server_of
-        from minicontainer.network.ports import apply_host
-        store = self.rt.containers
-        rec = store.load(self.rec.id)
-        journal = store.journal(rec.id)
-        if dns_server_of(journal):
-            return {"lines": []}
-        steps = self.rt.network_mode(rec.network_mode).dns_steps(rec, rec.pid)
-        apply_host(journal, steps)
-        return {"lines": [{"why": s.why, "sh": s.explain()} for s in steps]}
-
     def _record_endpoints(self, plan: StartPlan) -> None:
         if not plan.endpoints:
             return
@@ -193,27 +184,38 @@ class Supervisor:
             self.rt.delete(rec, volumes=True)  # --rm takes the anonymous volumes too
 
     def wait(self) -> int:
-        """Relay output until the container exits, record the exit, tear down; then carry out its
-        restart policy (specs/restart.py): a detached supervisor starts it again after the restart
-        manager's delay, a foreground one (`run` without -d) hands that to a detached supervisor
-        and returns, as Docker's CLI returns at the first exit. Returns the (first) exit code."""
+        """In the foreground (`run` without -d): relay output until the container exits, record the
+        exit, tear down; a restart policy is handed to a detached supervisor (restart_detached), as
+        Docker's CLI returns at the first exit. Returns the exit code."""
         from minicontainer.specs.restart import next_delay
-        first = self._run_once()
-        delay = 0.0
-        while self.rec.status == "restarting":  # finish() decided it, in the same write as the exit
-            delay = next_delay(delay, _ran_for(self.rec))
-            if self.foreground:
-                restart_detached(self.rt, self.rec, delay)
-                break
-            time.sleep(delay)
-            if not self._still_restarting():
-                break
-            try:
-                self.start(restarting=True)
-            except MCError:
-                break  # recorded by start(): it stays exited
-            self._run_once()
-        return first
+        code = self._run_once()
+        if self.rec.status == "restarting":  # finish() decided it, in the same write as the exit
+            restart_detached(self.rt, self.rec, next_delay(0.0, _ran_for(self.rec)))
+        return code
+
+    def watch(self, delay: float = 0.0) -> None:
+        """Detached, once the container runs: exec the monitor (runtime/monitor.py), which waits with
+        only what waiting needs loaded, and calls resume() at the exit. Does not return. delay: the
+        restart manager's delay so far."""
+        from minicontainer.network import served
+        from minicontainer.runtime.monitor import exec_monitor
+        started, attach, control = self.started, self.attach, self.control
+        handed = served.handover()
+        keep = [fd for h in handed for fd in h["fds"]]
+        keep += [started.master] if started.master is not None else [*started.outputs]
+        keep += [started.stdin] if started.stdin is not None else []
+        keep += [attach.listener.fileno()] if attach is not None else []
+        keep += [control.listener.fileno()] if control is not None else []
+        self.log.close()  # the monitor opens it again (append)
+        exec_monitor({
+            "cid": self.rec.id, "root": _root_arg(self.rt), "dir": self.rt.containers.dir(self.rec.id),
+            "log": self.rt.containers.log_path(self.rec.id), "delay": delay, "faults": faults.carried(),
+            "started": {"pid": started.pid, "master": started.master, "outputs": started.outputs,
+                        "stdin": started.stdin},
+            "attach": attach and {"fd": attach.listener.fileno(), "stdin_once": attach.stdin_once,
+                                  "replay": attach.early is not None},
+            "control": control.listener.fileno() if control is not None else None,
+            "mount_ns": self.mount_ns, "served": handed, "keep": keep})
 
     def _hold(self) -> bool:
         """Take over, as its supervisor, a container another supervisor handed over to restart.
@@ -242,26 +244,10 @@ class Supervisor:
 
     def _run_once(self) -> int:
         """Relay output until the container exits; record the exit; tear down. Returns the exit code."""
-        started = self.started
-        interactive = self.foreground and self.rec.config.get("OpenStdin", False)
-        _reap_proxies({p.proxy_pid for p in self.rec.ports if p.proxy_pid})
-        on_exit, pidfd = None, None
-        if self.mount_ns is not None:  # --pid host: when the main process ends, end the rest, as a pid namespace would
-            pidfd = os.pidfd_open(started.pid)
-            on_exit = (pidfd, lambda: proc.kill_mount_namespace(self.mount_ns))
-        try:
-            Relay(started, self.log, echo=self.foreground, forward_stdin=interactive, attach=self.attach,
-                  on_exit=on_exit).run()
-        finally:
-            self.log.close()
-            _, status = os.waitpid(started.pid, 0)
-            if pidfd is not None:  # the main process is gone: none of the others may stay
-                proc.kill_mount_namespace(self.mount_ns)
-                os.close(pidfd)
-            if self.control is not None:
-                self.control.close()
-        code = os.waitstatus_to_exitcode(status)
-        code = 128 - code if code < 0 else code  # killed by signal N: 128+N, as a shell reports it
+        from minicontainer.runtime.monitor import relay_until_exit
+        interactive = self.rec.config.get("OpenStdin", False)
+        code = relay_until_exit(self.started, self.log, echo=True, forward_stdin=interactive, attach=self.attach,
+                                control=self.control, mount_ns=self.mount_ns)
         self.finish(code)
         return code
 
@@ -309,6 +295,56 @@ def _ran_for(rec: ContainerRecord) -> float:
         return 0.0
 
 
+def resume(root: str | None, cid: str, code: int, delay: float) -> None:
+    """In the monitor, once the container exited: record the exit and tear down (finish), then carry
+    out its restart policy (specs/restart.py): start it again after the restart manager's delay and
+    watch it again."""
+    from minicontainer.runtime.api import Runtime
+    from minicontainer.specs.restart import next_delay
+    rt = Runtime(root)
+    try:
+        rec = rt.containers.load(cid)
+    except NoSuchContainer:  # removed (rm -f) while it ran: its journal went with it
+        return
+    sup = Supervisor(rt, rec, foreground=False)
+    sup.finish(code)
+    if sup.rec.status != "restarting":  # finish() decided it, in the same write as the exit
+        return
+    delay = next_delay(delay, _ran_for(sup.rec))
+    time.sleep(delay)
+    if not sup._still_restarting():
+        return
+    from minicontainer.network import served
+    served.defer()
+    try:
+        sup.start(restarting=True)
+    except MCError:
+        return  # recorded by start(): it stays exited
+    sup.watch(delay)
+
+
+def start_dns(rt, cid: str) -> dict:
+    """`network connect` gave the container its first user-defined network: its embedded DNS
+    server, journaled like the start's (the caller holds the container's lock). Runs in the
+    container's supervisor, asked through its control socket."""
+    from minicontainer.network.embedded_dns import dns_server_of
+    from minicontainer.network.ports import apply_host
+    store = rt.containers
+    rec = store.load(cid)
+    journal = store.journal(rec.id)
+    if dns_server_of(journal):
+        return {"lines": []}
+    steps = rt.network_mode(rec.network_mode).dns_steps(rec, rec.pid)
+    apply_host(journal, steps)
+    return {"lines": [{"why": s.why, "sh": s.explain()} for s in steps]}
+
+
+def _root_arg(rt) -> str | None:
+    """The state root as Runtime() takes it again in another process (None: the default)."""
+    from minicontainer.store.root import DEFAULT_LIB
+    return None if rt.root.lib == DEFAULT_LIB else rt.root.lib
+
+
 def restart_detached(runtime, rec: ContainerRecord, delay: float) -> None:
     """Fork a detached supervisor that starts rec again after `delay` and carries on its restart
     policy (a foreground `run` returns at the first exit, as Docker's CLI does)."""
@@ -324,8 +360,10 @@ def restart_detached(runtime, rec: ContainerRecord, delay: float) -> None:
         os.close(w)
         time.sleep(delay)
         if held and sup._still_restarting():
+            from minicontainer.network import served
+            served.defer()
             sup.start(restarting=True)
-            sup.wait()
+            sup.watch(delay)
     except BaseException:  # noqa: BLE001 - never fall back into the CLI's code; start() recorded its error
         pass
     os._exit(0)
@@ -352,23 +390,6 @@ def fork_detached(r: int, w: int) -> bool:
     return False
 
 
-def _reap_proxies(pids: set[int]) -> None:
-    """Reap the proxies we started as they exit: a `network connect` stops them when it moves the
-    published ports to another network (no zombie is left). Only those: reaping any other child
-    would take the exit status of a command a step runs (iptables-nft-restore) from under it, and
-    subprocess would then report it as a success."""
-    import signal
-
-    def on_child(_signum, _frame) -> None:
-        for pid in list(pids):
-            try:
-                if os.waitpid(pid, os.WNOHANG)[0]:
-                    pids.discard(pid)
-            except ChildProcessError:  # not ours (started by another process), or reaped already
-                pids.discard(pid)
-    signal.signal(signal.SIGCHLD, on_child)
-
-
 def was_oom_killed(runtime, rec: ContainerRecord) -> bool:
     """Whether the OOM killer killed a process of the container's cgroup."""
     from minicontainer.runtime.cgroup import cgroup_of, oom_killed
@@ -391,6 +412,8 @@ def start_detached(runtime, rec: ContainerRecord) -> None:
     if not fork_detached(r, w):
         try:
             sup = Supervisor(runtime, rec, foreground=False)
+            from minicontainer.network import served
+            served.defer()  # the monitor serves the proxies, after the exec
             try:
                 sup.start()
             except MCError as exc:
@@ -398,7 +421,7 @@ def start_detached(runtime, rec: ContainerRecord) -> None:
                 os._exit(0)
             os.write(w, b"{}")  # the container runs: an explicit success
             os.close(w)
-            sup.wait()
+            sup.watch()
         except BaseException as exc:  # never let a supervisor fall back into the CLI's code
             try:
                 report(w, StartError(f"supervisor: {exc}", 125))

@@ -23,5 +23,16 @@ def curl(url: str, netns: str | None = None, timeout: float = 5) -> str:
 
 
 def proxies(port: int) -> list[str]:
-    out = subprocess.run(["pgrep", "-af", "minicontainer.network.proxy"], capture_output=True, text=True).stdout
-    return [line for line in out.splitlines() if f"-host-port {port} " in line]
+    """The proxies listening on the host port (TCP), a line per socket: its address and its owner's
+    command line (the container's supervisor, `python -m minicontainer.runtime.monitor ID`, or the
+    `minicontainer run` of a foreground one). Sockets of other programs are left out."""
+    import re
+    out = subprocess.run(["ss", "-Hltnp", f"sport = :{port}"], capture_output=True, text=True, check=True).stdout
+    lines = []
+    for row in out.splitlines():
+        local = row.split()[3]
+        pids = re.findall(r"pid=(\d+)", row)
+        owner = open(f"/proc/{pids[0]}/cmdline", "rb").read().replace(b"\0", b" ").decode() if pids else "?"
+        if "minicontainer.runtime.monitor " in owner or "bin/minicontainer " in owner:
+            lines.append(f"{local} {owner}")
+    return lines

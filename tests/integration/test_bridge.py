@@ -126,7 +126,10 @@ def test_publish_reaches_container_from_loopback_host_address_and_ipv6(br):
     assert data["NetworkSettings"]["Ports"] == {"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": str(port)},
                                                           {"HostIp": "::", "HostPort": str(port)}]}
     assert data["HostConfig"]["PortBindings"] == {"80/tcp": [{"HostIp": "", "HostPort": str(port)}]}
-    assert len(proxies(port)) == 2  # one per address family, like docker-proxy
+    cid = data["Id"]
+    served = proxies(port)  # one listener per address family, like docker-proxy's, both in the container's supervisor
+    assert sorted(p.split()[0] for p in served) == [f"0.0.0.0:{port}", f"[::]:{port}"]
+    assert all(f"minicontainer.runtime.monitor {cid}" in p for p in served)
     save = br.save()
     ip = data["NetworkSettings"]["IPAddress"]
     assert f"-A {br.prefix} ! -i {br.bridge} -p tcp -m tcp --dport {port} -j DNAT --to-destination {ip}:80" in save

@@ -73,7 +73,8 @@ def test_the_default_route_and_the_published_ports_follow_the_network_that_sorts
     bridge_ip = _ips(mc, "web")["bridge"]
     assert f"default via {mc.net}.0.1 dev eth1" in mc.ok("exec", "web", "ip", "route")
     assert f"--to-destination {bridge_ip}:80" in mc.save("-t", "nat") and f"--to-destination {net}.2:80" not in mc.save("-t", "nat")
-    assert all(f"-container-ip {bridge_ip} " in p for p in proxies(port)) and proxies(port)
+    cid = mc.ok("inspect", "-f", "{{.Id}}", "web").strip()
+    assert len(proxies(port)) == 2 and all(f"minicontainer.runtime.monitor {cid}" in p for p in proxies(port))
     assert curl(f"http://127.0.0.1:{port}/") == "hello-web\n"  # through the proxy
     assert curl(f"http://{host_side}:{port}/", netns=ns) == "hello-web\n"  # from outside: DNAT, and the reply goes back
     assert mc.ok("port", "web") .splitlines()[0] == f"80/tcp -> 0.0.0.0:{port}"
@@ -83,6 +84,7 @@ def test_the_default_route_and_the_published_ports_follow_the_network_that_sorts
                                  script.index("# ==== later, while it ran: network disconnect bridge"))
     assert connect_at < disconnect_at and f"master {mc.bridge} up type veth peer name eth1" in script[connect_at:]
     assert f"--to-destination {bridge_ip}:80" in script[connect_at:disconnect_at]
+    assert f"-container-ip {bridge_ip} -container-port 80" in script[connect_at:disconnect_at]  # the proxy moved too
     assert f"default via {net}.1 dev eth0" in mc.ok("exec", "web", "ip", "route")
     assert f"--to-destination {net}.2:80" in mc.save("-t", "nat") and f"--to-destination {bridge_ip}:80" not in mc.save("-t", "nat")
     assert curl(f"http://{host_side}:{port}/", netns=ns) == "hello-web\n"

@@ -5,6 +5,8 @@ from minicontainer.network.networks import Network
 from minicontainer.specs.ports import PortBinding
 from minicontainer.store.records import Endpoint, PublishedPort
 
+OWNER = "/var/lib/minicontainer/containers/" + "c" * 64  # where a connect asks the container's supervisor
+
 
 def _net(userland_proxy=True):
     return Network("bridge", "f" * 64, "mc0", "172.17.0.0/16", "172.17.0.1", "MC", userland_proxy)
@@ -17,28 +19,29 @@ def _ep():
 
 def test_a_port_on_all_addresses_gets_a_proxy_per_family_and_ipv4_rules(monkeypatch):
     monkeypatch.setattr(ports, "ipv6_enabled", lambda: True)
-    rules, holders = ports.publish_steps(_net(), _ep(), [PortBinding("tcp", 80, "", 8080)])
+    rules, holders = ports.publish_steps(_net(), _ep(), [PortBinding("tcp", 80, "", 8080)], OWNER)
     assert [type(s).__name__ for s in rules] == ["PublishRules"]
     assert [(type(h).__name__, h.host_ip, h.host_port) for h in holders] == \
         [("StartProxy", "0.0.0.0", 8080), ("StartProxy", "::", 8080)]
+    assert {h.owner for h in holders} == {OWNER}
     assert (rules[0].host_ip, rules[0].container_ip, rules[0].container_port) == ("", "172.17.0.2", 80)
 
 
 def test_without_a_proxy_the_port_is_held_and_ipv6_gets_nothing(monkeypatch):
     monkeypatch.setattr(ports, "ipv6_enabled", lambda: True)
-    rules, holders = ports.publish_steps(_net(userland_proxy=False), _ep(), [PortBinding("udp", 53, "", 5353)])
+    rules, holders = ports.publish_steps(_net(userland_proxy=False), _ep(), [PortBinding("udp", 53, "", 5353)], OWNER)
     assert [(type(h).__name__, h.host_ip) for h in holders] == [("HoldPort", "0.0.0.0")]
     assert rules[0].userland_proxy is False
     assert ports.published(holders) == [PublishedPort("udp", "0.0.0.0", 5353, 53, "172.17.0.2")]
 
 
 def test_an_ipv6_host_address_is_served_by_the_proxy_alone():
-    rules, holders = ports.publish_steps(_net(), _ep(), [PortBinding("tcp", 80, "::1", 8080)])
+    rules, holders = ports.publish_steps(_net(), _ep(), [PortBinding("tcp", 80, "::1", 8080)], OWNER)
     assert rules == [] and [h.host_ip for h in holders] == ["::1"]
 
 
 def test_no_host_port_draws_one_from_the_kernel():
-    rules, holders = ports.publish_steps(_net(), _ep(), [PortBinding("tcp", 80, "127.0.0.1", 0)])
+    rules, holders = ports.publish_steps(_net(), _ep(), [PortBinding("tcp", 80, "127.0.0.1", 0)], OWNER)
     assert 0 < holders[0].host_port == rules[0].host_port
 
 
