@@ -137,8 +137,8 @@ class _Attached:
         return now is None or (not now.running and (self.was_running or now.started_at != self.first_start))
 
     def run(self) -> None:
-        from minicontainer.runtime.attach import SOCKET
         from minicontainer.kernel.unixsock import connect_in
+        from minicontainer.runtime.attach import SOCKET
         client = self.conn.sock
         try:
             while True:

@@ -104,8 +104,8 @@ class StartProxy(Step):
 def serve_proxy(proto: str, host_ip: str, host_port: int, container_ip: str, container_port: int) -> int:
     """Bind and serve a proxy from this process (network/served.py); the host port it bound.
     A port that cannot be bound is Docker's bind error."""
-    from minicontainer.network.proxy import open_proxy
     from minicontainer.network import served
+    from minicontainer.network.proxy import open_proxy
     try:
         proxy = open_proxy(proto, host_ip, host_port, container_ip, container_port)
     except OSError as exc:
