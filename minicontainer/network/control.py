@@ -13,7 +13,6 @@ userland proxy when a connect moves the published ports to another address.
 
 from __future__ import annotations
 
-import json
 import socket
 import threading
 from collections.abc import Callable
@@ -39,6 +38,7 @@ class ControlPoint:
                 conn, _ = self.listener.accept()
             except OSError:
                 return  # closed: the container has exited
+            import json  # at the first request: the monitor stays up as long as the container, most never get one
             with conn:
                 conn.settimeout(TIMEOUT)
                 try:
@@ -66,6 +66,8 @@ class ControlPoint:
 def request(directory: str, name: str, **args) -> dict:
     """Ask the supervisor of the container in directory; its reply, or MCError if it cannot be asked
     or the action failed."""
+    import json
+
     from minicontainer.kernel.unixsock import connect_in
     try:
         sock = connect_in(directory, SOCKET, socket.SOCK_SEQPACKET)

@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
-import json
 import os
+
+# json.dumps's own string encoder (ensure_ascii), without the json package: the monitor that writes
+# the log stays up as long as the container, and json with the re it imports weighs 1.3 MB there.
+from _json import encode_basestring_ascii as _quoted
 
 from minicontainer.clock import now_rfc3339
 
@@ -17,7 +20,9 @@ class LogWriter:
         self.partial: dict[str, bytes] = {}
 
     def _emit(self, stream: str, chunk: bytes) -> str:
-        return json.dumps({"log": chunk.decode("utf-8", "replace"), "stream": stream, "time": now_rfc3339()}) + "\n"
+        # what json.dumps({"log": ..., "stream": ..., "time": ...}) writes
+        return (f'{{"log": {_quoted(chunk.decode("utf-8", "replace"))}, "stream": {_quoted(stream)}, '
+                f'"time": {_quoted(now_rfc3339())}}}\n')
 
     def write(self, stream: str, data: bytes) -> None:
         buf = self.partial.pop(stream, b"") + data
@@ -43,5 +48,6 @@ def read_entries(path: str, offset: int = 0) -> tuple[list[dict], int]:
     except FileNotFoundError:
         return [], offset
     end = data.rfind(b"\n") + 1
+    import json
     entries = [json.loads(line) for line in data[:end].splitlines() if line]
     return entries, offset + end
