@@ -326,18 +326,20 @@ class Runtime:
                 from minicontainer.runtime.supervisor import release_host
                 rec.teardown_errors = release_host(self, rec)
                 rec.endpoints, rec.ports, rec.changing = [], [], None
-                if rec.running:
-                    rec.status, rec.exit_code = "exited", 137 if killed else 255
+                if rec.running:  # killed by us, or by an rm -f that took the teardown (SIGKILL): 137
+                    rec.status, rec.exit_code = "exited", 137 if killed or rec.removing else 255
                     rec.error = "supervisor died; container reaped"
                     rec.finished_at = now_rfc3339()
                     self.event(rec, "die", exitCode=str(rec.exit_code))
                 else:  # it died while starting the container: Docker's state for a failed start
                     rec.exit_code, rec.error = 128, "supervisor died while starting the container"
-                rec.pid, rec.supervisor, rec.paused = 0, None, False
+                rec.pid, rec.supervisor, rec.paused, rec.removing = 0, None, False, None
                 store.save(rec)
         except NoSuchContainer:
             return None
         if rec.host_config.get("AutoRemove"):
+            from minicontainer.store import waiters
+            waiters.tell(self.root.run, rec.id, rec.exit_code)  # an API `wait?condition=removed` reads it there
             self.delete(rec, volumes=True)  # --rm takes the anonymous volumes too
             return None
         return rec
@@ -502,6 +504,7 @@ class Runtime:
             if not force:
                 raise DaemonError(f"You cannot remove a running container {rec.id}. "
                                   "Stop the container before attempting removal or force remove")
+            rec = self._take_teardown(rec)
             self._kill_and_wait(rec, signal.SIGKILL, None)
             checkpoint("container killed")
             rec = self._wait_not_running(rec.id)
@@ -515,6 +518,18 @@ class Runtime:
         except NoSuchContainer:
             pass
         return errors
+
+    def _take_teardown(self, rec: ContainerRecord) -> ContainerRecord:
+        """Written before the kill: this command tears the container down once it has exited (the
+        monitor leaves at the exit, runtime/monitor.py, and the reaper here undoes the journal
+        with the runtime this process has loaded already; the monitor would import it for that
+        alone). If this command dies first, the monitor, or the next command, does it as always."""
+        me = os.getpid()
+        with self.containers.lock(rec.id):
+            rec = self.containers.load(rec.id)
+            rec.removing = {"pid": me, "start": proc.start_ticks(me)}
+            self.containers.save(rec)
+        return rec
 
     def wait(self, ref: str) -> int:
         rec = self.get(ref)

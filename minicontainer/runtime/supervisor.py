@@ -261,7 +261,7 @@ class Supervisor:
                 errors = release_host(self.rt, rec)
                 checkpoint("host side released")
                 rec.status, rec.exit_code, rec.pid, rec.finished_at = "exited", code, 0, now_rfc3339()
-                rec.supervisor, rec.paused = None, False
+                rec.supervisor, rec.paused, rec.removing = None, False, None
                 if _restarts_after(rec, code):  # decided with the exit: no moment when it looks stopped for good
                     rec.status, rec.restart_count = "restarting", rec.restart_count + 1
                     me = os.getpid()

@@ -65,6 +65,7 @@ class ContainerRecord:
     remove_volumes: bool = False     # removal under way takes the anonymous volumes too
     teardown_errors: list[str] = field(default_factory=list)  # what the last teardown could not undo
     changing: dict | None = None     # a network connect/disconnect under way: {"op", "pid", "start", "endpoint"}
+    removing: dict | None = None     # rm -f under way: {"pid", "start"} of the command, which tears it down itself
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ContainerRecord:
