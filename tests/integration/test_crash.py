@@ -140,15 +140,20 @@ def test_kill_9_at_every_step_of_a_supervisor_on_a_user_defined_network(crash_en
 
 @pytest.mark.parametrize("role", ["command", "supervisor"])
 def test_kill_9_at_every_step_of_rm(crash_env, role):
+    """rm -f tears a running container down itself (the command role); a container that exits on
+    its own (here by `stop`) is torn down by its supervisor (the supervisor role)."""
     mc = crash_env
     port = random.randrange(20000, 60000)
     run = ("run", "-d", "--name", "crashweb", "-p", f"{port}:80", *RUN_ARGS)
     rm = ("rm", "-f", "-v", "crashweb")
+    end = rm if role == "command" else ("stop", "-t", "0", "crashweb")
     started = len(_steps(mc, "supervisor", run))
     mc(*rm, check=True)
     # the supervisor's checkpoints count on from its start: its teardown steps come after those
-    steps = _steps(mc, role, run, rm)[0 if role == "command" else started:]
+    steps = _steps(mc, role, run, end)[0 if role == "command" else started:]
+    mc(*rm, check=True)
     assert len(steps) >= 4, steps
+    assert role == "supervisor" or "host side released" not in steps  # rm's own reaper, not a second teardown
     before = _snapshot(mc)
     for n, label in enumerate(steps, 1):
         if role == "command":
@@ -158,6 +163,7 @@ def test_kill_9_at_every_step_of_rm(crash_env, role):
         else:
             _crashing(mc, f"supervisor:{started + n}", *run)
             assert curl(f"http://127.0.0.1:{port}/") == "hello-crash\n"
+            mc(*end)
             mc(*rm)
         _check_recovered(mc, before, label)
     _serves(mc, port)
