@@ -91,9 +91,10 @@ def adopt(descriptions: list[dict]) -> None:
     """In the monitor: serve again what the supervisor handed over."""
     for desc in descriptions:
         module, _, name = KINDS[desc["kind"]].partition(":")
-        factory = importlib.import_module(module)
+        factory: object = importlib.import_module(module)
         for part in name.split("."):
             factory = getattr(factory, part)
+        assert callable(factory)
         fds = desc["fds"]
         for fd in fds:
             os.set_inheritable(fd, False)

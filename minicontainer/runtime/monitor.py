@@ -40,15 +40,16 @@ def relay_until_exit(started: Started, log: LogWriter, *, echo: bool = False, fo
     from minicontainer.kernel import proc
     on_exit, pidfd = None, None
     if mount_ns is not None:
+        ns = mount_ns
         pidfd = os.pidfd_open(started.pid)
-        on_exit = (pidfd, lambda: proc.kill_mount_namespace(mount_ns))
+        on_exit = (pidfd, lambda: proc.kill_mount_namespace(ns))
     try:
         Relay(started, log, echo=echo, forward_stdin=forward_stdin, attach=attach, on_exit=on_exit).run()
     finally:
         log.close()
         _, status = os.waitpid(started.pid, 0)
         if pidfd is not None:  # the main process is gone: none of the others may stay
-            proc.kill_mount_namespace(mount_ns)
+            proc.kill_mount_namespace(ns)
             os.close(pidfd)
         if control is not None:
             control.close()

@@ -1,5 +1,6 @@
-"""kill -9 at every step: of `run -d -p -v` (the command, then its supervisor) and of `rm -f -v`
-(the command, then the supervisor tearing down). After each crash the next command must leave the
+"""kill -9 at every step: of `run -d -p -v` (the command, then its supervisor), of `rm -f -v` (the
+command, which tears a running container down itself) and of a supervisor tearing down; and of a
+supervisor whose proxy relays a connection. After each crash the next command must leave the
 host as it was, apart from the containers that still exist, and those must all be in `ps -a`.
 
 The steps are not guessed: a clean run with MINICONTAINER_CHECKPOINTS lists them, then each one
@@ -235,3 +236,43 @@ def test_the_exit_and_the_decision_to_restart_are_one_write(mc):
         time.sleep(0.05)
     assert (rec["status"], rec["exit_code"], rec["restart_count"]) == ("restarting", 3, 1)
     mc.ok("rm", "-f", "cut")
+
+
+def test_kill_9_of_a_supervisor_while_its_proxy_relays_a_connection(mc):
+    """The proxies are threads of the container's supervisor: killed with it, they take their
+    listeners and the connections they relay along, and the next command reaps the rest."""
+    import socket
+    import subprocess
+
+    from tests.integration.nethelp import proxies
+    port = random.randrange(20000, 60000)
+    cid = mc.ok("run", "-d", "--name", "held", "-p", f"{port}:80", "busybox", "sh", "-c",
+                "while true; do sleep 3600 | nc -l -p 80 >/dev/null; done").strip()  # nc ends at stdin EOF
+    deadline = time.monotonic() + 5
+    while ":80 " not in mc.ok("exec", "held", "netstat", "-ltn") and time.monotonic() < deadline:
+        time.sleep(0.05)  # the proxy would accept a connection before nc listens, then drop it
+    client = socket.create_connection(("127.0.0.1", port), timeout=5)
+    try:
+        while True:  # the proxy's own connection to the container, relaying ours
+            out = subprocess.run(["ss", "-Htn", "state", "established", "( dport = :80 )"], capture_output=True,
+                                 text=True).stdout
+            if out.strip() or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        assert out.strip(), "the proxy opened no connection to the container"
+        client.sendall(b"hello\n")
+        owner = json.loads(open(os.path.join(mc.root, "containers", cid, "container.json")).read())["supervisor"]
+        listening = proxies(port)
+        assert len(listening) >= 1 and all(f"monitor {cid}" in line for line in listening)
+        os.kill(owner["pid"], 9)
+        assert client.recv(10) == b""  # the relayed connection ended with the supervisor
+    except ConnectionResetError:
+        pass
+    finally:
+        client.close()
+    assert "Exited (255)" in mc.ok("ps", "-a", "--filter", "name=held")  # reaped: pid 1 died with its supervisor
+    assert proxies(port) == []
+    with socket.socket() as again:  # the host port is free: nothing of the dead supervisor holds it
+        again.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        again.bind(("0.0.0.0", port))
+    mc.ok("rm", "held")
