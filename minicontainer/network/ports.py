@@ -102,16 +102,12 @@ class StartProxy(Step):
 
 
 def serve_proxy(proto: str, host_ip: str, host_port: int, container_ip: str, container_port: int) -> int:
-    """Bind and serve a proxy from this process (network/served.py); the host port it bound.
-    A port that cannot be bound is Docker's bind error."""
-    from minicontainer.network import served
-    from minicontainer.network.proxy import open_proxy
+    """proxy.serve_here, with Docker's bind error; the host port it bound."""
+    from minicontainer.network.proxy import serve_here
     try:
-        proxy = open_proxy(proto, host_ip, host_port, container_ip, container_port)
+        return serve_here(proto, host_ip, host_port, container_ip, container_port).host_port
     except OSError as exc:
         raise bind_error(proto, host_ip, host_port, exc.strerror or str(exc)) from None
-    served.add(proxy)
-    return proxy.host_port
 
 
 @journaled
@@ -261,12 +257,6 @@ def is_port_step(step: Step) -> bool:
 def published(steps: list[Step]) -> list[PublishedPort]:
     """What the applied holder steps really bound (Docker's NetworkSettings.Ports)."""
     return [s.published() for s in steps if isinstance(s, (StartProxy, HoldPort))]
-
-
-def apply_host(journal, steps: list[Step]) -> None:
-    """Apply host-side steps through the journal (each is journaled before it runs: a crash leaves
-    nothing the journal does not know)."""
-    journal.apply(steps)
 
 
 def conflicts(wanted: list[PortBinding], taken: list[PublishedPort]) -> PortBinding | None:

@@ -193,6 +193,16 @@ def open_proxy(proto: str, host_ip: str, host_port: int, container_ip: str, cont
     return Proxy(proto, bind(proto, host_ip, host_port), (container_ip, container_port))
 
 
+def serve_here(proto: str, host_ip: str, host_port: int, container_ip: str, container_port: int) -> Proxy:
+    """Bind (OSError if it cannot) and serve from this process, a network/served.py service. A
+    proxy this process serves on the same port already (a step done again after a crash) goes first."""
+    from minicontainer.network import served
+    served.stop(("proxy", proto, host_ip, host_port))
+    proxy = open_proxy(proto, host_ip, host_port, container_ip, container_port)
+    served.add(proxy)
+    return proxy
+
+
 def adopt(desc: dict, fds: list[int]) -> Proxy:
     """served.adopt's factory: the proxy again around a listener handed over across an exec."""
     return Proxy(desc["proto"], socket.socket(fileno=fds[0]), (desc["target"][0], desc["target"][1]))

@@ -15,7 +15,6 @@ undo stops them. In any other process the services died with the supervisor that
 from __future__ import annotations
 
 import importlib
-import os
 
 TYPE_CHECKING = False  # typing alone weighs 2 MB in a monitor that stays up as long as the container
 if TYPE_CHECKING:
@@ -66,10 +65,6 @@ def stop(key: tuple) -> bool:
     return True
 
 
-def holds(key: tuple) -> bool:
-    return key in _services
-
-
 def defer() -> None:
     """This process will exec the monitor: register, but leave the serving to it."""
     global _deferred
@@ -77,14 +72,8 @@ def defer() -> None:
 
 
 def handover() -> list[dict]:
-    """The descriptions, each with the descriptors it needs ("fds"), made inheritable for the exec."""
-    out = []
-    for service in _services.values():
-        fds = service.fds()
-        for fd in fds:
-            os.set_inheritable(fd, True)
-        out.append({**service.describe(), "fds": fds})
-    return out
+    """The descriptions, each with the descriptors it needs ("fds"; the monitor's exec keeps them open)."""
+    return [{**service.describe(), "fds": service.fds()} for service in _services.values()]
 
 
 def adopt(descriptions: list[dict]) -> None:
@@ -95,15 +84,7 @@ def adopt(descriptions: list[dict]) -> None:
         for part in name.split("."):
             factory = getattr(factory, part)
         assert callable(factory)
-        fds = desc["fds"]
-        for fd in fds:
-            os.set_inheritable(fd, False)
-        add(factory(desc, fds))
-
-
-def close_all() -> None:
-    for key in list(_services):
-        stop(key)
+        add(factory(desc, desc["fds"]))
 
 
 class HeldSocket:

@@ -133,8 +133,7 @@ def _connect_live(rt, networks: NetworkStore, mode, rec: ContainerRecord, net, a
         sup = rec.supervisor or {}
         ipam.hand_over(ip, rec.id, (sup["pid"], sup["start"]))  # now the container's, for as long as it runs
         steps = _wiring(store, rec, ep, net.mtu)
-        from minicontainer.network.ports import apply_host
-        apply_host(store.journal(rec.id), steps)
+        store.journal(rec.id).apply(steps)
         checkpoint("connect: endpoint wired")
         done += _explained(steps)
         done += _follow_gateway(rt, mode, rec, rec.endpoints + [ep])
@@ -263,7 +262,7 @@ def _gateway_move(rt, mode, rec: ContainerRecord, endpoints: list[Endpoint]) -> 
 
 def _follow_gateway(rt, mode, rec: ContainerRecord, endpoints: list[Endpoint]) -> list[dict]:
     """After a change of endpoints: apply _gateway_move(), and update the ports in the record."""
-    from minicontainer.network.ports import apply_host, published
+    from minicontainer.network.ports import published
     move = _gateway_move(rt, mode, rec, endpoints)
     for step in move.routes:
         step.do()
@@ -274,7 +273,7 @@ def _follow_gateway(rt, mode, rec: ContainerRecord, endpoints: list[Endpoint]) -
     if not move.ports:
         rec.ports = []  # no network left to publish on
         return move.lines()
-    apply_host(journal, move.ports)
+    journal.apply(move.ports)
     target = gateway_endpoint(endpoints).ip
     fresh = {(p.proto, p.host_ip, p.host_port): p for p in published(move.ports)}
     rec.ports = [fresh.get((p.proto, p.host_ip, p.host_port), dataclasses.replace(p, container_ip=target))

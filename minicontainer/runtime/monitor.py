@@ -74,13 +74,11 @@ def control_actions(root: str | None, cid: str) -> dict:
 
     def proxy(proto: str, host_ip: str, host_port: int, container_ip: str, container_port: int) -> dict:
         from minicontainer.kernel import proc
-        from minicontainer.network.proxy import open_proxy
-        served.stop(("proxy", proto, host_ip, host_port))  # a step done again after a crash: serve it anew
+        from minicontainer.network.proxy import serve_here
         try:
-            p = open_proxy(proto, host_ip, host_port, container_ip, container_port)
+            p = serve_here(proto, host_ip, host_port, container_ip, container_port)
         except OSError as exc:
             return {"bind": exc.strerror or str(exc)}
-        served.add(p)
         me = os.getpid()
         return {"port": p.host_port, "pid": me, "start": proc.start_ticks(me)}
 

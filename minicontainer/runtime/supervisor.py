@@ -130,9 +130,9 @@ class Supervisor:
             steps = plan.host(pid)
             if not steps:  # none, host, container:ID: nothing on the host side
                 return
-            from minicontainer.network.ports import apply_host, published
+            from minicontainer.network.ports import published
             with trace.phase("host"):
-                apply_host(journal, steps)
+                journal.apply(steps)
             ports = published(steps)
             if ports:
                 with store.lock(rec.id):
@@ -328,14 +328,13 @@ def start_dns(rt, cid: str) -> dict:
     server, journaled like the start's (the caller holds the container's lock). Runs in the
     container's supervisor, asked through its control socket."""
     from minicontainer.network.embedded_dns import dns_server_of
-    from minicontainer.network.ports import apply_host
     store = rt.containers
     rec = store.load(cid)
     journal = store.journal(rec.id)
     if dns_server_of(journal):
         return {"lines": []}
     steps = rt.network_mode(rec.network_mode).dns_steps(rec, rec.pid)
-    apply_host(journal, steps)
+    journal.apply(steps)
     return {"lines": [{"why": s.why, "sh": s.explain()} for s in steps]}
 
 
