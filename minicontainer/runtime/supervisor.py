@@ -127,6 +127,10 @@ class Supervisor:
         journal = store.journal(rec.id)
 
         def ready(pid: int) -> None:
+            if plan.host_pid:  # no pid namespace whose end takes the container's other processes along
+                # Named now, while the child waits for "go": a main process that exits at once
+                # leaves a zombie whose /proc/<pid>/ns links are gone.
+                self.mount_ns = os.stat(f"/proc/{pid}/ns/mnt").st_ino
             steps = plan.host(pid)
             if not steps:  # none, host, container:ID: nothing on the host side
                 return
@@ -147,8 +151,6 @@ class Supervisor:
                 close_joined.callback(os.close, join[kind])
             started = spawn_container(plan.namespaces, Plan(plan.container), plan.launch, ready, join,
                                       new_pid=not plan.host_pid)
-        if plan.host_pid:  # no pid namespace whose end takes the container's other processes with it
-            self.mount_ns = os.stat(f"/proc/{started.pid}/ns/mnt").st_ino
         return started
 
     def _record_endpoints(self, plan: StartPlan) -> None:
