@@ -16,6 +16,7 @@ from contextlib import contextmanager
 
 from minicontainer.network.backends import LEGACY, iptables_command
 from minicontainer.network.fwlock import xtables_lock
+from minicontainer.network.groupcommit import GroupCommit
 from minicontainer.network.rules import Rule
 
 # Where the dynamic loader finds libraries on Debian, Ubuntu (multiarch) and Fedora (lib64).
@@ -74,6 +75,12 @@ def _iptc():
             del sys.modules[module]
         import iptc
     return iptc
+
+
+@functools.cache
+def _removals() -> GroupCommit[list[Rule], list[str]]:
+    """The process's one queue of removals from the legacy tables (removal needs no chains)."""
+    return GroupCommit(IptablesFirewall(None).remove_all)
 
 
 class IptablesFirewall:
@@ -162,22 +169,30 @@ class IptablesFirewall:
         return done
 
     def remove(self, rules: list[Rule]) -> list[str]:
-        """Delete each rule that is there; returns the -D commands of those it deleted."""
-        done: list[str] = []
-        with self._tables({r.table for r in rules}) as tables:
-            for r in rules:
-                t = tables[r.table]
-                if not t.is_chain(r.chain):
-                    continue
-                chain = self.iptc.Chain(t, r.chain)
-                try:
-                    ir = self._rule(r)
-                except self.iptc.XTablesError:
-                    continue  # it jumps to a chain that does not exist, so the rule cannot exist either
-                if ir in chain.rules:
-                    chain.delete_rule(ir)
-                    done.append(r.command("-D", iptables=self.ipt))
-        return done
+        """Delete each rule that is there; returns the -D commands of those it deleted. Threads of
+        one process removing at once share a commit (network/groupcommit.py)."""
+        return _removals().submit(rules)
+
+    def remove_all(self, requests: list[list[Rule]]) -> list[list[str]]:
+        """remove() of several rule lists in one commit per table; the -D commands of each."""
+        done_each: list[list[str]] = []
+        with self._tables({r.table for rules in requests for r in rules}) as tables:
+            for rules in requests:
+                done: list[str] = []
+                for r in rules:
+                    t = tables[r.table]
+                    if not t.is_chain(r.chain):
+                        continue
+                    chain = self.iptc.Chain(t, r.chain)
+                    try:
+                        ir = self._rule(r)
+                    except self.iptc.XTablesError:
+                        continue  # it jumps to a chain that does not exist, so the rule cannot exist either
+                    if ir in chain.rules:
+                        chain.delete_rule(ir)
+                        done.append(r.command("-D", iptables=self.ipt))
+                done_each.append(done)
+        return done_each
 
     def remove_chains(self) -> list[str]:
         """Delete our (now empty or base-only) chains; call after removing the rules that jump to them."""

@@ -14,12 +14,14 @@ before its ACCEPT) and nat first when removing.
 
 from __future__ import annotations
 
+import functools
 import subprocess
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 from minicontainer.network.backends import LEGACY, iptables_command, restore_command, save_command
 from minicontainer.network.fwlock import xtables_lock
+from minicontainer.network.groupcommit import GroupCommit
 from minicontainer.network.rules import FILTER, NAT, Rule
 
 BUILTIN = {FILTER: ("INPUT", "FORWARD", "OUTPUT"), NAT: ("PREROUTING", "INPUT", "OUTPUT", "POSTROUTING")}
@@ -78,6 +80,13 @@ class Changes:
     def commands(self) -> list[str]:
         """The commands it stands for, in the order they take effect (table by table)."""
         return [c for t in self._names() for c in self.said[t]]
+
+
+@functools.cache
+def _removals(backend: str, netns: str | None) -> GroupCommit[list[Rule], list[str]]:
+    """The process's one queue of removals from `backend`'s tables in the host's namespace or at
+    `netns` (removal needs no chains)."""
+    return GroupCommit(RestoreFirewall(None, backend, netns).remove_all)
 
 
 class RestoreFirewall:
@@ -157,21 +166,35 @@ class RestoreFirewall:
                 changes.add(table, f"-X {name}", "")
         self._restore(changes)
 
+    def _remove_all(self, requests: list[list[Rule]]) -> list[list[str]]:
+        """Delete the rules of several requests with one save and one restore; the -D commands of
+        each request, in the order they take effect."""
+        tables = self.tables()
+        combined, each = Changes(tables, REMOVE_ORDER), []
+        for rules in requests:
+            mine = Changes(tables, REMOVE_ORDER)  # edits the same tables: a later request sees them
+            for r in rules:
+                content = mine.chain(r.table, r.chain)
+                line = r.save_line()
+                if content is not None and line in content:
+                    content.remove(line)
+                    mine.add(r.table, r.restore_line("-D"), r.command("-D", iptables=self.ipt))
+                    combined.add(r.table, r.restore_line("-D"), "")
+            each.append(mine.commands)
+        self._restore(combined)
+        return each
+
     def _remove_unlocked(self, rules: list[Rule]) -> list[str]:
-        changes = Changes(self.tables(), REMOVE_ORDER)
-        for r in rules:
-            content = changes.chain(r.table, r.chain)
-            line = r.save_line()
-            if content is not None and line in content:
-                content.remove(line)
-                changes.add(r.table, r.restore_line("-D"), r.command("-D", iptables=self.ipt))
-        self._restore(changes)
-        return changes.commands
+        return self._remove_all([rules])[0]
+
+    def remove_all(self, requests: list[list[Rule]]) -> list[list[str]]:
+        with self._lock():
+            return self._remove_all(requests)
 
     def remove(self, rules: list[Rule]) -> list[str]:
-        """Delete each rule that is there; returns the -D commands of those it deleted."""
-        with self._lock():
-            return self._remove_unlocked(rules)
+        """Delete each rule that is there; returns the -D commands of those it deleted. Threads of
+        one process removing at once share a commit (network/groupcommit.py)."""
+        return _removals(self.backend, self.netns).submit(rules)
 
     def remove_chains(self) -> list[str]:
         """Delete our (now empty or base-only) chains; call after removing the rules that jump to them."""

@@ -3,7 +3,9 @@ tables are its own: nothing of the host's is read or changed). The iptables-rest
 what writes to nf_tables on the host; here it runs on both backends."""
 
 import subprocess
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -75,6 +77,31 @@ def test_remove_takes_exactly_ours_then_the_chains_go(netns, backend):
     tables = _save(netns, backend)
     assert tables[FILTER].chains["FORWARD"] == ["-A FORWARD -s 192.0.2.1/32 -j ACCEPT"]  # someone else's stays
     assert not [name for t in tables.values() for name in t.chains if name.startswith("MCT")]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_removals_from_many_threads_at_once_each_take_their_own(netns, backend):
+    """rm of many containers: their threads' removals share commits (groupcommit), and each thread
+    still gets back the -D commands of its own rules only."""
+    c = Chains("MCT")
+    fw = firewall_for(backend, c, netns)
+    ports = {port: port_rules(c, "mct0", "tcp", "", port, f"10.77.0.{port - 8000}", 80) for port in range(8010, 8026)}
+    fw.add(base_rules(c) + [r for rules in ports.values() for r in rules])
+    barrier = threading.Barrier(len(ports))
+
+    def remove(port: int) -> list[str]:
+        barrier.wait()
+        return firewall_for(backend, c, netns).remove(list(reversed(ports[port])))
+
+    with ThreadPoolExecutor(len(ports)) as pool:
+        said = dict(zip(ports, pool.map(remove, ports), strict=True))
+    for port, commands in said.items():
+        assert len(commands) == len(ports[port]) and all(" -D " in cmd for cmd in commands)
+        ip = f"10.77.0.{port - 8000}"
+        assert all(f"{ip}/32 " in cmd or f"{ip}:80" in cmd for cmd in commands), commands
+    tables = _save(netns, backend)
+    assert not [line for t in tables.values() for lines in t.chains.values() for line in lines if "10.77.0." in line]
+    assert tables[FILTER].chains["MCT-USER"] == ["-A MCT-USER -j RETURN"]  # what they shared stays
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
