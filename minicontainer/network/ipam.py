@@ -7,16 +7,21 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from collections.abc import Set as AbstractSet
 
 from minicontainer.errors import DaemonError
 from minicontainer.kernel import proc
 from minicontainer.store.locks import locked, write_atomic
 
 
-def _held(lease: str) -> bool:
-    """Is the process named in a lease ("CID PID START") still the one that took it?"""
+def _held(lease: str, alive: AbstractSet[tuple[int, int]] = frozenset()) -> bool:
+    """Is the process named in a lease ("CID PID START") still the one that took it? `alive`: holders
+    (pid, start ticks) known to be alive already."""
     parts = lease.split()
-    return len(parts) == 3 and proc.is_alive(int(parts[1]), int(parts[2]))
+    if len(parts) != 3:
+        return False
+    holder = (int(parts[1]), int(parts[2]))
+    return holder in alive or proc.is_alive(*holder)
 
 
 class HostLocalIPAM:
@@ -75,8 +80,9 @@ class HostLocalIPAM:
             return not (os.path.exists(path) and _held(open(path).read()))
         return self._first(want, free)
 
-    def reclaim_dead(self) -> None:
-        """Free the leases whose holder is gone (a supervisor killed before it could release them)."""
+    def reclaim_dead(self, alive: AbstractSet[tuple[int, int]] = frozenset()) -> None:
+        """Free the leases whose holder is gone (a supervisor killed before it could release them);
+        `alive`: holders known to be alive."""
         try:
             names = [n for n in os.listdir(self.dir) if n != "lock"]
         except FileNotFoundError:
@@ -86,7 +92,7 @@ class HostLocalIPAM:
                 path = os.path.join(self.dir, name)
                 try:
                     with open(path) as f:
-                        if not _held(f.read()):
+                        if not _held(f.read(), alive):
                             os.unlink(path)
                 except FileNotFoundError:
                     pass

@@ -20,6 +20,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+from collections.abc import Set as AbstractSet
 from dataclasses import asdict, dataclass, field
 
 from minicontainer.errors import DaemonError
@@ -195,9 +196,10 @@ class NetworkStore:
             return []
         return [n for n in map(self.load, sorted(os.listdir(self.dir))) if n is not None]
 
-    def reclaim_leases(self) -> None:
+    def reclaim_leases(self, alive: AbstractSet[tuple[int, int]] = frozenset()) -> None:
+        """Free the leases of dead holders; `alive`: (pid, start ticks) the caller has just seen alive."""
         for net in self.list():
-            self.ipam(net).reclaim_dead()
+            self.ipam(net).reclaim_dead(alive)
 
     def create(self, name: str, wanted=None) -> Network:
         """`network create`: a user-defined bridge `br-<12 hex of its id>` (or the name -o gave),

@@ -231,7 +231,9 @@ class Runtime:
         for name in debris["names"]:
             store.drop_dangling_name(name)
         from minicontainer.network.networks import NetworkStore
-        NetworkStore(self.root).reclaim_leases()
+        # The supervisors just found alive hold most leases: no second look at their /proc entries.
+        NetworkStore(self.root).reclaim_leases({(r.supervisor["pid"], r.supervisor["start"]) for r in seen
+                                                if r.supervisor})
         from minicontainer.network.tracemarks import sweep
         sweep(self.root.lib)  # the marking table of a trace that was killed
         if not repair_rules:
@@ -299,9 +301,11 @@ class Runtime:
 
     def list(self, all_: bool = False) -> list[ContainerRecord]:
         recovered, self._recovered = self._recovered, None
-        loaded = recovered[1] if recovered and recovered[0] == self.containers.writes else self.containers.all()
-        recs = [r for r in (self.reap_if_dead(r) for r in loaded)
-                if r is not None and not r.creator]  # being created: not there yet
+        if recovered and recovered[0] == self.containers.writes:
+            checked = recovered[1]  # recover() has just reaped what was dead
+        else:
+            checked = [r for r in map(self.reap_if_dead, self.containers.all()) if r is not None]
+        recs = [r for r in checked if not r.creator]  # being created: not there yet
         if not all_:
             recs = [r for r in recs if r.running]
         return sorted(recs, key=lambda r: r.created, reverse=True)

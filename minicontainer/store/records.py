@@ -12,12 +12,18 @@ frozen dataclass that turns into JSON with dataclasses.asdict and back with from
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, fields
+
+
+@functools.cache
+def _field_names(cls) -> frozenset[str]:
+    return frozenset(f.name for f in fields(cls))
 
 
 def _known(cls, data: dict) -> dict:
     """Only the fields cls has (a record written by a newer version may carry more)."""
-    names = {f.name for f in fields(cls)}
+    names = _field_names(cls)
     return {k: v for k, v in data.items() if k in names}
 
 
