@@ -38,7 +38,7 @@ class Runtime:
         self.warnings: list[str] = []  # what the last create warned of (the Engine API's Warnings)
         # the records recover() just read and left as they were, for the list() right after it (ps):
         # taken once, and only while this process has written no record since
-        self._recovered: tuple[int, list[ContainerRecord]] | None = None
+        self._alive: tuple[int, set[tuple[int, int]]] | None = None  # recover()'s: (writes then, supervisors alive)
 
     @property
     def images(self) -> ImageStore:
@@ -214,26 +214,36 @@ class Runtime:
         for entry in debris["staging"]:
             import shutil
             shutil.rmtree(os.path.join(self.root.containers, entry), ignore_errors=True)
-        seen = []
-        for rec in store.all():
-            creator = rec.creator
+        alive = set()  # (pid, start) of the supervisors found alive
+        for cid, claim in store.claims().items():
+            creator, sup, changing = claim["creator"], claim["supervisor"], claim["changing"]
             if creator and not proc.is_alive(creator["pid"], creator["start"]):
-                with store.lock(rec.id):
-                    self.delete(rec, volumes=True)  # never finished: its volumes were made for it alone
+                try:
+                    with store.lock(cid):
+                        self.delete(store.load(cid), volumes=True)  # never finished: its volumes were its own
+                except NoSuchContainer:
+                    pass
                 continue
-            rec = self.reap_if_dead(rec)
-            if rec is not None and rec.changing:
+            if sup and proc.is_alive(sup["pid"], sup["start"]):
+                alive.add((sup["pid"], sup["start"]))
+            elif sup:
+                try:
+                    rec = self.reap_if_dead(store.load(cid))
+                except NoSuchContainer:
+                    continue
+                changing = rec.changing if rec is not None else None
+            if changing:
                 from minicontainer.runtime.connect import settle_interrupted
-                settle_interrupted(self, rec)  # a network connect or disconnect cut short
-            elif rec is not None:
-                seen.append(rec)
-        self._recovered = (store.writes, seen)
+                try:
+                    settle_interrupted(self, store.load(cid))  # a network connect or disconnect cut short
+                except NoSuchContainer:
+                    pass
+        self._alive = (store.writes, alive)
         for name in debris["names"]:
             store.drop_dangling_name(name)
         from minicontainer.network.networks import NetworkStore
         # The supervisors just found alive hold most leases: no second look at their /proc entries.
-        NetworkStore(self.root).reclaim_leases({(r.supervisor["pid"], r.supervisor["start"]) for r in seen
-                                                if r.supervisor})
+        NetworkStore(self.root).reclaim_leases(alive)
         from minicontainer.network.tracemarks import sweep
         sweep(self.root.lib)  # the marking table of a trace that was killed
         if not repair_rules:
@@ -300,12 +310,13 @@ class Runtime:
         return reaped
 
     def list(self, all_: bool = False) -> list[ContainerRecord]:
-        recovered, self._recovered = self._recovered, None
-        if recovered and recovered[0] == self.containers.writes:
-            checked = recovered[1]  # recover() has just reaped what was dead
-        else:
-            checked = [r for r in map(self.reap_if_dead, self.containers.all()) if r is not None]
-        recs = [r for r in checked if not r.creator]  # being created: not there yet
+        alive = self._alive[1] if self._alive and self._alive[0] == self.containers.writes else set()
+
+        def checked(r: ContainerRecord) -> ContainerRecord | None:  # recover() has just seen those alive
+            sup = r.supervisor
+            return r if sup and (sup["pid"], sup["start"]) in alive else self.reap_if_dead(r)
+
+        recs = [r for r in map(checked, self.containers.all()) if r is not None and not r.creator]  # being created: not there yet
         if not all_:
             recs = [r for r in recs if r.running]
         return sorted(recs, key=lambda r: r.created, reverse=True)

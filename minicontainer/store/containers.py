@@ -313,6 +313,12 @@ class ContainerStore:
         except FileNotFoundError:
             return []
 
+    def claims(self) -> dict[str, dict]:
+        """{id: {creator, supervisor, changing}} of every container, each record parsed only when it
+        changed since the last command (store/claims.py)."""
+        from minicontainer.store.claims import read_claims
+        return read_claims(self.root.run, {cid: self.path(cid, "container.json") for cid in self.ids()})
+
     def all(self) -> list[ContainerRecord]:
         recs = []
         for cid in self.ids():

@@ -1,5 +1,6 @@
 """Advisory file locks (flock) so concurrent commands and supervisors never corrupt shared state."""
 
+import _thread
 import fcntl
 import os
 from contextlib import contextmanager
@@ -32,7 +33,7 @@ def try_locked(path: str):
 
 def write_atomic(path: str, data: str | bytes) -> None:
     """Write a file so readers see the old or the new content, never half of it."""
-    tmp = f"{path}.tmp.{os.getpid()}"
+    tmp = f"{path}.tmp.{os.getpid()}.{_thread.get_ident()}"  # threads of one process may write one file
     mode = "wb" if isinstance(data, bytes) else "w"
     with open(tmp, mode) as f:
         f.write(data)
