@@ -8,15 +8,17 @@ checked out, so a half-unpacked or wrong layer is never visible.
 from __future__ import annotations
 
 import os
-import shutil
-from typing import BinaryIO
 
 from minicontainer.errors import MCError
 from minicontainer.store.locks import locked
 from minicontainer.store.root import StateRoot
 
-# tempfile, tarfile and the decompressors load only when a layer is written: every command imports
-# this module (through the image store), few of them unpack anything.
+TYPE_CHECKING = False  # typing costs ms to import on every command; mypy takes any TYPE_CHECKING as true
+if TYPE_CHECKING:
+    from typing import BinaryIO
+
+# shutil, tempfile, tarfile and the decompressors load only when a layer is written or removed:
+# every command imports this module (through the image store), few of them unpack anything.
 
 
 class LayerMismatch(MCError):
@@ -69,6 +71,8 @@ class LayerStore:
     def add_tar(self, raw: BinaryIO, compression_kind: str, expected: str | None) -> tuple[str, bool]:
         """Unpack a layer tar; return (diff_id, newly added). expected: the diff_id the image config
         names (a mismatch is refused); None to take the computed one (`import`)."""
+        import shutil
+
         from minicontainer.images import compression, layerfs
         staging = self.staging()
         try:
@@ -85,6 +89,7 @@ class LayerStore:
 
     def commit(self, staging: str, layer_id: str) -> bool:
         """Move a filled staging dir into place (or drop it if another pull got there first)."""
+        import shutil
         with open(os.path.join(staging, "size"), "w") as f:
             f.write(str(dir_size(os.path.join(staging, "diff"))))
         final = os.path.dirname(self.path(layer_id))
@@ -97,6 +102,7 @@ class LayerStore:
 
     def remove(self, layer_id: str) -> None:
         """Caller holds the images lock and knows no image refers to the layer."""
+        import shutil
         final = os.path.dirname(self.path(layer_id))
         if os.path.isdir(final):
             gone = final + ".removing"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from dataclasses import asdict, dataclass, field
 
 from minicontainer.clock import now_rfc3339
@@ -123,6 +122,7 @@ class ImageStore:
     def commit(self, config_bytes: bytes, refs: list[str], comment: str = "") -> Image:
         """Record an image whose layers are all in the layer store; point refs at it."""
         import hashlib
+        import shutil
         config = json.loads(config_bytes)
         layers = list((config.get("rootfs") or {}).get("diff_ids") or [])
         missing = [layer for layer in layers if not self.layers.exists(layer)]
@@ -153,6 +153,7 @@ class ImageStore:
 
     def _build_busybox(self) -> Image:
         import hashlib
+        import shutil
 
         from minicontainer.images import busybox
         from minicontainer.registry.platform import host
@@ -230,6 +231,7 @@ class ImageStore:
     def _delete(self, image: Image) -> tuple[list[str], int]:
         """Caller holds the images lock. Drop the image, then its layers that no other image uses;
         returns Docker's lines and the bytes freed."""
+        import shutil
         shutil.rmtree(os.path.join(self.root.images, image.hex), ignore_errors=True)
         removed, freed = self.remove_unused_layers(image.layers)
         return [f"Deleted: {image.id}"] + [f"Deleted: {layer}" for layer in removed], freed

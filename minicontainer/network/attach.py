@@ -21,7 +21,7 @@ from minicontainer.network.networks import Network, NetworkStore
 from minicontainer.plan import Step
 from minicontainer.specs.network import NetworkAttachment
 from minicontainer.store.journal import Journal
-from minicontainer.store.records import Endpoint
+from minicontainer.store.records import Endpoint, sandbox_order
 
 
 def endpoint(net: Network, ip: str, cid: str, asked: NetworkAttachment | None = None, ifname: str = "eth0",
@@ -39,12 +39,6 @@ def next_ifname(endpoints: list[Endpoint]) -> str:
     """The lowest ethN not in use (libnetwork's generateIfaceName)."""
     used = {ep.ifname for ep in endpoints}
     return next(f"eth{n}" for n in range(len(used) + 1) if f"eth{n}" not in used)
-
-
-def sandbox_order(endpoints: list[Endpoint]) -> list[Endpoint]:
-    """A container's endpoints in libnetwork's Endpoint.Less order (gw-priority, has a gateway, name):
-    the first with a gateway gives the default route; names are looked up in this order too."""
-    return sorted(endpoints, key=lambda ep: (-ep.gw_priority, not ep.gateway, ep.network))
 
 
 def gateway_endpoint(endpoints: list[Endpoint]) -> Endpoint | None:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from minicontainer.errors import DaemonError, NoSuchContainer, StartError
 from minicontainer.kernel import proc
@@ -30,6 +29,7 @@ from minicontainer.plan import Step
 from minicontainer.specs.network import NetworkAttachment
 from minicontainer.store.records import Endpoint
 
+TYPE_CHECKING = False  # typing costs ms to import on every command; mypy takes any TYPE_CHECKING as true
 if TYPE_CHECKING:
     from minicontainer.store.journal import Journal
 

@@ -21,9 +21,9 @@ import os
 from dataclasses import dataclass
 
 from minicontainer.kernel import proc
-from minicontainer.network.attach import sandbox_order
 from minicontainer.specs.network import is_user_defined
 from minicontainer.store.containers import ContainerRecord
+from minicontainer.store.records import sandbox_order
 
 
 def dns_names(name: str, aliases, short_id: str, hostname: str) -> list[str]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import signal
 import time
-from typing import TYPE_CHECKING
 
 from minicontainer.clock import now_rfc3339
 from minicontainer.errors import DaemonError, MCError, NoSuchContainer
@@ -20,6 +19,7 @@ from minicontainer.specs.process import merge_env
 from minicontainer.store.containers import ContainerRecord, ContainerStore, record_in
 from minicontainer.store.root import StateRoot
 
+TYPE_CHECKING = False  # typing costs ms to import on every command; mypy takes any TYPE_CHECKING as true
 if TYPE_CHECKING:  # what only creating a container needs is imported when it does (ps starts faster)
     from minicontainer.images.store import ImageStore
     from minicontainer.specs.run import RunSpec

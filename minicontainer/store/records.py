@@ -59,6 +59,12 @@ class Endpoint:
         return cls(**data)
 
 
+def sandbox_order(endpoints: list[Endpoint]) -> list[Endpoint]:
+    """A container's endpoints in libnetwork's Endpoint.Less order (gw-priority, has a gateway, name):
+    the first with a gateway gives the default route; names are looked up in this order too."""
+    return sorted(endpoints, key=lambda ep: (-ep.gw_priority, not ep.gateway, ep.network))
+
+
 @dataclass(frozen=True)
 class PublishedPort:
     """A port really published: what was bound, and by which proxy."""
