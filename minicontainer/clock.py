@@ -14,7 +14,6 @@ def now_rfc3339(t: float | None = None) -> str:
 def parse_time(ts: str) -> float:
     """RFC 3339 in UTC with nanoseconds -> epoch seconds. By the fields' fixed places, not strptime:
     `ps` reads three times of each container."""
-    import calendar
     main, _, frac = ts.rstrip("Z").partition(".")
     if len(main) != 19 or main[4] != "-" or main[7] != "-" or main[10] != "T" or main[13] != ":" or main[16] != ":":
         raise ValueError(f"time data {ts!r} does not match format '%Y-%m-%dT%H:%M:%S'")
@@ -24,5 +23,16 @@ def parse_time(ts: str) -> float:
     year, month, day, hour, minute, second = map(int, fields)
     if not (1 <= month <= 12 and 1 <= day <= 31 and hour < 24 and minute < 60 and second < 61):
         raise ValueError(f"time data {ts!r} is out of range")
-    secs = calendar.timegm((year, month, day, hour, minute, second, 0, 0, 0))
+    secs = _days_since_epoch(year, month, day) * 86400 + hour * 3600 + minute * 60 + second
     return secs + (float("0." + frac) if frac else 0.0)
+
+
+def _days_since_epoch(year: int, month: int, day: int) -> int:
+    """Days from 1970-01-01 to a proleptic Gregorian date (calendar.timegm's count without importing
+    calendar, which brings locale along): years counted from March, so a leap day ends the year."""
+    year -= month <= 2
+    era = year // 400
+    year_of_era = year - era * 400
+    day_of_year = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
+    day_of_era = year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
+    return era * 146097 + day_of_era - 719468

@@ -10,9 +10,12 @@ no rules, and is stamped as absent.
 
 from __future__ import annotations
 
+# The C module under `socket`: socket.py turns every constant into an enum at import, a few ms on
+# every command for the two raw sockets read here.
+import _socket as socket
 import os
-import socket
 import struct
+from contextlib import closing
 
 NETLINK_NETFILTER = 12
 _NFT_GETGEN = (10 << 8) | 16   # NFNL_SUBSYS_NFTABLES, NFT_MSG_GETGEN
@@ -34,7 +37,7 @@ def nft_generation() -> int | None:
     """The nf_tables ruleset generation, None if nf_tables is not loaded."""
     if not _may_ask("nf_tables"):
         return None
-    with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, NETLINK_NETFILTER) as sock:
+    with closing(socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, NETLINK_NETFILTER)) as sock:
         sock.send(struct.pack("=IHHII", 20, _NFT_GETGEN, 1, 1, 0) + struct.pack("=BBH", socket.AF_UNSPEC, 0, 0))
         reply = sock.recv(4096)
     length, kind = struct.unpack_from("=IH", reply)
@@ -59,7 +62,7 @@ def legacy_table_info(table: str) -> str | None:
         return None
     import ctypes  # getsockopt with a table name going in: not something socket.getsockopt can send
     libc = ctypes.CDLL(None, use_errno=True)
-    with socket.socket(socket.AF_INET, socket.SOCK_RAW | socket.SOCK_CLOEXEC, socket.IPPROTO_RAW) as sock:
+    with closing(socket.socket(socket.AF_INET, socket.SOCK_RAW | socket.SOCK_CLOEXEC, socket.IPPROTO_RAW)) as sock:
         buf = ctypes.create_string_buffer(table.encode(), _GETINFO_SIZE)
         size = ctypes.c_uint(_GETINFO_SIZE)
         if libc.getsockopt(sock.fileno(), socket.IPPROTO_IP, _IPT_SO_GET_INFO, buf, ctypes.byref(size)) != 0:

@@ -134,9 +134,11 @@ class Supervisor:
             steps = plan.host(pid)
             if not steps:  # none, host, container:ID: nothing on the host side
                 return
-            from minicontainer.network.ports import published
             with trace.phase("host"):
                 journal.apply(steps)
+            if not rec.port_bindings:  # (-P's are among them) no ports: network.ports need not load
+                return
+            from minicontainer.network.ports import published
             ports = published(steps)
             if ports:
                 with store.lock(rec.id):
