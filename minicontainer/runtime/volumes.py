@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import shutil
 
 from minicontainer.errors import DaemonError
 from minicontainer.kernel import mounts as m
@@ -97,6 +96,7 @@ def _copy_tree(root: str, target: str, data: str) -> None:
         return
     try:
         src = safepath.fd_path(fd)
+        import shutil  # only a volume filled from the image needs it (bz2 and lzma come along)
         shutil.copytree(src, data, symlinks=True, dirs_exist_ok=True)
         _copy_owners(src, data)
     finally:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from dataclasses import asdict, dataclass, field
 
 from minicontainer.errors import DaemonError
@@ -78,6 +77,7 @@ class VolumeStore:
                 return
             raise DaemonError(f"get {name}: no such volume", 1)
         with locked(os.path.join(self.dir, ".lock")):
+            import shutil  # only a removal needs it (bz2 and lzma come along)
             shutil.rmtree(self.path(name))
 
     def inspect(self, vol: Volume) -> dict:

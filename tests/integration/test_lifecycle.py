@@ -238,6 +238,37 @@ def test_commands_without_network_do_not_import_pyroute2_or_iptc(mc):
     assert not {m for m in imported if m.split(".")[0] in ("pyroute2", "iptc", "psutil")}
 
 
+def _imported(mc, *args: str) -> set[str]:
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-X", "importtime", "-m", "minicontainer", *args], env=mc.env,
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-500:]
+    return {line.split("|")[-1].strip() for line in out.stderr.splitlines() if "|" in line}
+
+
+# What a read-only command must not load (each costs milliseconds on every command): the start
+# machinery, the firewall drivers, processes, archives and hashes, and typing (annotations only).
+HEAVY = {"minicontainer.runtime.supervisor", "minicontainer.runtime.spawn", "minicontainer.network.ports",
+         "subprocess", "shutil", "tarfile", "hashlib", "calendar", "typing", "pyroute2", "iptc", "psutil"}
+
+
+def test_read_only_commands_import_only_what_they_use(mc):
+    mc.ok("run", "-d", "--name", "light", "-p", "80", "-v", "lightvol:/data", "busybox", "sleep", "300")
+    mc.ok("ps")  # the first command after a new bridge compares the rules in full (network/repair.py)
+    try:
+        for args in (["ps"], ["ps", "-a"], ["inspect", "light"], ["port", "light"], ["logs", "light"], ["images"],
+                     ["volume", "ls"], ["network", "ls"]):
+            imported = _imported(mc, *args)
+            assert "minicontainer.cli.commands" in imported  # it did run
+            heavy = HEAVY - {"hashlib"} if args == ["network", "ls"] else HEAVY  # the predefined networks' ids
+            assert not imported & heavy, f"{' '.join(args)} imports {sorted(imported & heavy)}"
+        assert "minicontainer.network.ports" not in _imported(mc, "run", "--rm", "--net=none", "busybox", "true")
+    finally:
+        mc.ok("rm", "-f", "light")
+        mc.ok("volume", "rm", "lightvol")
+
+
 def test_rm_of_several_goes_side_by_side_in_order_and_f_skips_what_is_not_there(mc):
     names = [f"many{i}" for i in range(6)]
     for name in names:
