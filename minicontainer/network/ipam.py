@@ -42,7 +42,7 @@ class HostLocalIPAM:
         lease = f"{owner} {pid} {holder[1] if holder else proc.start_ticks(pid)}\n"
         self._ensure_dir()
         with locked(os.path.join(self.dir, "lock")):
-            return self._first(want, lambda ip: self._take(ip, lease))
+            return self._first_free(want, lambda ip: self._take(ip, lease))
 
     def _first(self, want: str, free) -> str:
         """`want` if free(want), else the first dynamic address that is free (never the gateway)."""
@@ -78,7 +78,23 @@ class HostLocalIPAM:
         def free(ip: str) -> bool:
             path = os.path.join(self.dir, ip)
             return not (os.path.exists(path) and _held(open(path).read()))
-        return self._first(want, free)
+        return self._first_free(want, free)
+
+    def _first_free(self, want: str, free) -> str:
+        """`want`, else the first dynamic address without a lease file that free() takes; only when
+        there is none, the first that free() takes at all (a lease whose holder died). Every
+        command's recover() frees dead holders' leases, so the first free address is found
+        without reading each lease on the way (250 of them: 8 ms of a start)."""
+        if want:
+            return self._first(want, free)
+        try:
+            listed = set(os.listdir(self.dir))
+        except FileNotFoundError:
+            listed = set()
+        try:
+            return self._first("", lambda ip: ip not in listed and free(ip))
+        except DaemonError:  # a full pool: look inside the leases
+            return self._first("", free)
 
     def reclaim_dead(self, alive: AbstractSet[tuple[int, int]] = frozenset()) -> None:
         """Free the leases whose holder is gone (a supervisor killed before it could release them);

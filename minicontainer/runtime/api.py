@@ -36,9 +36,9 @@ class Runtime:
         follow_own_changes(self.root)  # our own rule changes keep the last firewall check good
         self._images: ImageStore | None = None
         self.warnings: list[str] = []  # what the last create warned of (the Engine API's Warnings)
-        # the records recover() just read and left as they were, for the list() right after it (ps):
-        # taken once, and only while this process has written no record since
-        self._alive: tuple[int, set[tuple[int, int]]] | None = None  # recover()'s: (writes then, supervisors alive)
+        # the supervisors recover() has just found alive, for the list() right after it (ps): taken
+        # once, and only while this process has written no record since
+        self._alive: tuple[int, set[tuple[int, int]]] | None = None
 
     @property
     def images(self) -> ImageStore:
@@ -310,7 +310,8 @@ class Runtime:
         return reaped
 
     def list(self, all_: bool = False) -> list[ContainerRecord]:
-        alive = self._alive[1] if self._alive and self._alive[0] == self.containers.writes else set()
+        just_seen, self._alive = self._alive, None
+        alive = just_seen[1] if just_seen and just_seen[0] == self.containers.writes else set()
 
         def checked(r: ContainerRecord) -> ContainerRecord | None:  # recover() has just seen those alive
             sup = r.supervisor

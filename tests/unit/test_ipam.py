@@ -45,9 +45,27 @@ def test_a_dead_holders_lease_is_free_again(ipam, holder):
     assert ipam.next_free() != ip
     child.kill()
     child.wait()
-    assert ipam.next_free() == ip
-    ipam.reclaim_dead()
+    ipam.reclaim_dead()  # what every command's recover() does
     assert not os.path.exists(os.path.join(ipam.dir, ip))
+    assert ipam.next_free() == ip and ipam.allocate("c2") == ip
+
+
+def test_a_full_pool_takes_a_dead_holders_address(tmp_path, holder):
+    """Without a reclaim in between, addresses with no lease go first; once none is left, the
+    leases are read and a dead holder's address is taken."""
+    (pid, start), child = holder
+    ipam = HostLocalIPAM(str(tmp_path / "leases"), "10.9.0.0/29", "10.9.0.1")  # .2 to .6
+    dead = ipam.allocate("c1", holder=(pid, start))
+    held = [ipam.allocate(f"c{n}") for n in range(2, 5)]
+    assert [dead, *held] == ["10.9.0.2", "10.9.0.3", "10.9.0.4", "10.9.0.5"]
+    child.kill()
+    child.wait()
+    assert ipam.allocate("c5") == "10.9.0.6"  # no lease file: taken without reading the others
+    assert ipam.next_free() == dead and ipam.allocate("c6") == dead  # the pool is full but for the dead one
+    with open(os.path.join(ipam.dir, dead)) as f:
+        assert f.read().split()[0] == "c6"
+    with pytest.raises(DaemonError, match="no available IPv4 addresses"):
+        ipam.allocate("c7")
 
 
 def test_hand_over_moves_the_lease_to_its_new_holder(ipam, holder):
