@@ -112,11 +112,12 @@ PS_TABLE = "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}
 def ps_row(r, now: float, truncate: bool = True) -> dict:
     """One container as `ps --format` sees it (the docker CLI's ContainerContext fields)."""
     command = " ".join(r.command)
-    created = datetime.fromtimestamp(parse_time(r.created), timezone.utc)
+    created_at = parse_time(r.created)
+    created = datetime.fromtimestamp(created_at, timezone.utc)
     return {"ID": r.short_id if truncate else r.id, "Image": r.image_ref,
             "Command": json.dumps(ellipsis(command, 20) if truncate else command, ensure_ascii=False),
             "CreatedAt": created.strftime("%Y-%m-%d %H:%M:%S +0000 UTC"),
-            "RunningFor": human_duration(now - parse_time(r.created)) + " ago", "Ports": ports_column(r),
+            "RunningFor": human_duration(now - created_at) + " ago", "Ports": ports_column(r),
             "Status": container_status(r, now), "Size": "0B", "Names": r.name, "Labels": "",
             "Mounts": ",".join(m.name or m.source for m in r.mounts if not m.tmpfs_flag),
             "Networks": ",".join(a.network for a in r.networks) or r.network_mode, "State": r.state,

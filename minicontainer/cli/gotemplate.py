@@ -162,7 +162,11 @@ class _Run:
             if node.kind == "text":
                 out.append(node.text)
             elif node.kind == "print":
-                out.append(go_str(self.pipe(node.pipe, dot)))
+                pipe = node.pipe
+                if len(pipe) == 1 and pipe[0][0] == "field" and pipe[0][1][0] == ".":  # {{.A.B}}: most are
+                    out.append(go_str(_fields(dot, pipe[0][1])))
+                else:
+                    out.append(go_str(self.pipe(pipe, dot)))
             elif node.kind == "set":
                 self.vars[-1][node.names[0]] = self.pipe(node.pipe, dot)
             elif node.kind == "if":
