@@ -140,7 +140,7 @@ def main() -> int:
         report("run --rm --net=bridge -p 80 busybox true",
                timed_runs([*mc, "run", "--rm", "--net=bridge", "-p", "80", "busybox", "true"], args.runs, env))
         from benchreadonly import readonly_times
-        print("read-only commands, one container running with -p (each a new process):")
+        print("read-only commands and exec, one container running with -p (each a new process):")
         for label, ms in readonly_times(mc, env, args.runs):
             print(f"  {label:<42} median {ms:7.1f} ms")
         connects, disconnects = connect_cycle(mc, env, args.runs)
