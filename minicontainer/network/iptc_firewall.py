@@ -83,6 +83,9 @@ def _removals() -> GroupCommit[list[Rule], list[str]]:
     return GroupCommit(IptablesFirewall(None).remove_all)
 
 
+os.register_at_fork(after_in_child=_removals.cache_clear)  # a child never waits on a lock a parent's thread held
+
+
 class IptablesFirewall:
     def __init__(self, chains):
         self.chains = chains  # rules.Chains, or anything whose owned() names the chains we create

@@ -15,6 +15,7 @@ before its ACCEPT) and nat first when removing.
 from __future__ import annotations
 
 import functools
+import os
 import subprocess
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -87,6 +88,9 @@ def _removals(backend: str, netns: str | None) -> GroupCommit[list[Rule], list[s
     """The process's one queue of removals from `backend`'s tables in the host's namespace or at
     `netns` (removal needs no chains)."""
     return GroupCommit(RestoreFirewall(None, backend, netns).remove_all)
+
+
+os.register_at_fork(after_in_child=_removals.cache_clear)  # a child never waits on a lock a parent's thread held
 
 
 class RestoreFirewall:

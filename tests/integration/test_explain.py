@@ -239,9 +239,10 @@ def _state_files(mc) -> dict:
             path = os.path.join(top, name)
             if os.path.islink(path):
                 out[path] = os.readlink(path)
-            # the firewall stamp is a cache of what the last rule check saw (network/repair.py), not state
+            # the firewall stamp (what the last rule check saw, network/repair.py) and the claims of
+            # the records (store/claims.py) are caches, not state
             elif "/images/" not in path and not name.endswith((".log", ".lock", ".sock")) \
-                    and name != "firewall-checked.json":
+                    and name not in ("firewall-checked.json", "claims.json"):
                 with open(path, "rb") as f:
                     out[path] = f.read()
     return out

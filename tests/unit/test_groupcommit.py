@@ -66,3 +66,21 @@ def test_one_request_alone_raises_its_error_once():
     with pytest.raises(OSError, match="line 3 failed"):
         GroupCommit(table.commit_all).submit("bad")
     assert table.batches == [["bad"]]  # not tried a second time
+
+
+def test_a_forked_child_gets_queues_of_its_own():
+    """A thread of the parent may hold a queue's lock at the fork: the child must never use that queue."""
+    import os
+
+    from minicontainer.network import restore_firewall
+    parent = restore_firewall._removals("nft", None)
+    parent._turn.acquire()  # as a parent thread committing at the moment of the fork would
+    try:
+        pid = os.fork()
+        if pid == 0:
+            child = restore_firewall._removals("nft", None)
+            os._exit(0 if child is not parent and child._turn.acquire(timeout=5) else 1)
+        _, status = os.waitpid(pid, 0)
+    finally:
+        parent._turn.release()
+    assert os.waitstatus_to_exitcode(status) == 0
