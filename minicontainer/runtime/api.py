@@ -334,9 +334,8 @@ class Runtime:
                 sup = rec.supervisor
                 if not sup or proc.is_alive(sup["pid"], sup["start"]):
                     return rec
-                if rec.status == "restarting":  # died waiting to start it again: nothing runs, nothing is set up
-                    rec.status, rec.supervisor = "exited", None
-                    store.save(rec)
+                if rec.status == "restarting":
+                    self._settle_cut_restart(rec)
                     return rec
                 killed = self._kill_and_wait(rec, signal.SIGKILL, None)
                 from minicontainer.runtime.supervisor import release_host
@@ -515,7 +514,7 @@ class Runtime:
             raise DaemonError(f"You cannot remove a restarting container {rec.id}. "
                               "Stop the container before attempting removal or force remove")
         if rec.status == "restarting":
-            rec = self._stopped_by_user(rec)
+            rec = self._call_off_restart(rec)
         if rec.running:
             if not force:
                 raise DaemonError(f"You cannot remove a running container {rec.id}. "
@@ -534,6 +533,35 @@ class Runtime:
         except NoSuchContainer:
             pass
         return errors
+
+    def _call_off_restart(self, rec: ContainerRecord) -> ContainerRecord:
+        """rm -f of a restarting container: no start after the delay, and a start under way is cut
+        short: its supervisor is killed and the reaper undoes what its journal holds (the crash path)."""
+        sup = rec.supervisor
+        rec = self._stopped_by_user(rec)  # a supervisor still in the delay will not start it
+        fd = proc.open_pidfd(sup["pid"], sup["start"]) if sup else None
+        if fd is None:
+            return rec
+        try:
+            signal.pidfd_send_signal(fd, signal.SIGKILL)
+            proc.wait_pidfd(fd, None)
+        finally:
+            os.close(fd)
+        with self.containers.lock(rec.id):
+            rec = self.containers.load(rec.id)
+            self._settle_cut_restart(rec)
+        return rec
+
+    def _settle_cut_restart(self, rec: ContainerRecord) -> None:
+        """Its supervisor is gone while restarting (the caller holds the lock): in the delay nothing
+        was set up; in the start again, the journal holds what it did, the container perhaps."""
+        from minicontainer.runtime.supervisor import release_host
+        self._kill_and_wait(rec, signal.SIGKILL, None)
+        rec.teardown_errors = release_host(self, rec)
+        if rec.running:  # recorded running just before it was killed
+            rec.exit_code, rec.finished_at = 137, now_rfc3339()
+        rec.status, rec.supervisor, rec.pid, rec.endpoints, rec.ports = "exited", None, 0, [], []
+        self.containers.save(rec)
 
     def _take_teardown(self, rec: ContainerRecord) -> ContainerRecord:
         """Written before the kill: this command tears the container down once it has exited (the

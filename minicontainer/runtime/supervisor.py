@@ -49,13 +49,15 @@ class Supervisor:
         self.control = None  # where `network connect` asks for what only we can hold (network/control.py)
         self.mount_ns: int | None = None  # --pid host: the container's processes are those of this mount namespace
 
-    def start(self, restarting: bool = False) -> None:
+    def start(self, restarting: bool = False) -> bool:
         """Start the container: build its StartPlan, then execute it phase by phase (every applied
         step goes to the container's trace, which `explain CONTAINER` shows). On failure record the
-        error (and remove it with --rm) and raise. restarting: by its restart policy; a start by the
-        user counts its restarts from 0 again, as Docker does."""
+        error (and remove it with --rm) and raise. restarting: by its restart policy (a start by the
+        user counts its restarts from 0 again, as Docker does); False if a stop or an rm called
+        that restart off first."""
+        if not self._claim(restarting):
+            return False
         rec, store = self.rec, self.rt.containers
-        self._claim()
         from minicontainer.network import served
         served.supervise(store.dir(rec.id))
         self.log = LogWriter(store.log_path(rec.id))
@@ -100,6 +102,7 @@ class Supervisor:
             store.save(rec)
         checkpoint("recorded as running")
         self.rt.event(rec, "start")
+        return True
 
     def _winsize(self) -> bytes | None:
         """A TTY's first size: our terminal's in the foreground, else the one an Engine API client
@@ -168,14 +171,26 @@ class Supervisor:
         """What a teardown could not undo goes into the record (rm and stop print it)."""
         self.rec.teardown_errors = errors
 
-    def _claim(self) -> None:
+    def _claim(self, restarting: bool = False) -> bool:
         """Write our identity into the record before touching the host: if we are killed from here
-        on, the next command sees a dead supervisor and undoes whatever the journal holds."""
+        on, the next command sees a dead supervisor and undoes whatever the journal holds. A
+        restart claims only a record still waiting for it, read under the same lock: a stop or an
+        rm -f during the delay has called it off (and the rm removes the container next)."""
         store, me = self.rt.containers, os.getpid()
-        with store.lock(self.rec.id):
-            self.rec.supervisor = {"pid": me, "start": proc.start_ticks(me)}
-            store.save(self.rec)
+        try:
+            with store.lock(self.rec.id):
+                if restarting:
+                    self.rec = store.load(self.rec.id)
+                    if self.rec.status != "restarting" or self.rec.stopped_by_user:
+                        return False
+                self.rec.supervisor = {"pid": me, "start": proc.start_ticks(me)}
+                store.save(self.rec)
+        except NoSuchContainer:
+            if restarting:
+                return False
+            raise
         checkpoint("supervisor recorded")
+        return True
 
     def _record_start_failure(self, exc: MCError) -> None:
         store, rec = self.rt.containers, self.rec
@@ -321,7 +336,8 @@ def resume(root: str | None, cid: str, code: int, delay: float) -> None:
     from minicontainer.network import served
     served.defer()
     try:
-        sup.start(restarting=True)
+        if not sup.start(restarting=True):
+            return  # called off at the last moment
     except MCError:
         return  # recorded by start(): it stays exited
     sup.watch(delay)
@@ -365,8 +381,8 @@ def restart_detached(runtime, rec: ContainerRecord, delay: float) -> None:
         if held and sup._still_restarting():
             from minicontainer.network import served
             served.defer()
-            sup.start(restarting=True)
-            sup.watch(delay)
+            if sup.start(restarting=True):
+                sup.watch(delay)
     except BaseException:  # noqa: BLE001 - never fall back into the CLI's code; start() recorded its error
         pass
     os._exit(0)
