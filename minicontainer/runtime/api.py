@@ -411,7 +411,7 @@ class Runtime:
         """SIGTERM, then SIGKILL after timeout; returns what its teardown could not undo."""
         rec = self.get(ref)
         if rec.status == "restarting":
-            self._stopped_by_user(rec)
+            self._call_off_restart(rec)
             return []
         if not rec.running:
             return []
@@ -535,8 +535,9 @@ class Runtime:
         return errors
 
     def _call_off_restart(self, rec: ContainerRecord) -> ContainerRecord:
-        """rm -f of a restarting container: no start after the delay, and a start under way is cut
-        short: its supervisor is killed and the reaper undoes what its journal holds (the crash path)."""
+        """stop or rm -f of a restarting container: no start after the delay, and a start under way
+        is cut short: its supervisor is killed and the journal undone, as the reaper does (the crash
+        path). The container stays exited."""
         sup = rec.supervisor
         rec = self._stopped_by_user(rec)  # a supervisor still in the delay will not start it
         fd = proc.open_pidfd(sup["pid"], sup["start"]) if sup else None

@@ -297,6 +297,19 @@ def test_rm_f_of_a_restarting_container_at_any_moment_leaves_nothing(mc):
     assert mc.ok("ps", "-aq") == ""
 
 
+def test_stop_of_a_restarting_container_at_any_moment_keeps_it_stopped(mc):
+    """stop in the restart's delay or in the start again: the container stays exited (a start that
+    had begun is cut short), and nothing of that start is left."""
+    for n, wait in enumerate((0.05, 0.15, 0.3, 0.5)):
+        mc.ok("run", "-d", "--name", f"halt{n}", "--restart", "always", "busybox", "sh", "-c", "exit 3")
+        time.sleep(wait)
+        mc.ok("stop", "-t", "0", f"halt{n}")
+        time.sleep(0.5)  # longer than the next restart delay
+        state = json.loads(mc.ok("inspect", f"halt{n}"))[0]["State"]
+        assert (state["Status"], state["Running"], state["Pid"]) == ("exited", False, 0), state
+        mc.ok("rm", f"halt{n}")
+
+
 def test_a_container_to_restart_never_looks_stopped_for_good(mc):
     """The exit and the decision to restart are one write: right after `wait` returns, the container
     is restarting (or running again), so `rm` without -f refuses it, as Docker's does."""
