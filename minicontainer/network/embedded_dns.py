@@ -83,4 +83,4 @@ class EmbeddedDNS(Step):
 
 def dns_server_of(journal) -> EmbeddedDNS | None:
     """The container's journaled DNS server step, if it has one (a start or a connect made it)."""
-    return next((s for s in journal.steps(EmbeddedDNS.__name__) if isinstance(s, EmbeddedDNS)), None)
+    return next(iter(journal.steps(EmbeddedDNS)), None)

@@ -43,8 +43,8 @@ def wanted_rules(containers, networks, net, running: list) -> list:
     rules = networks.kernel(net).rules()
     for rec in running:
         if rec.endpoint_on(net.name) is not None:
-            for step in containers.journal(rec.id).steps(PublishRules.__name__):
-                if isinstance(step, PublishRules) and step.bridge == net.bridge:
+            for step in containers.journal(rec.id).steps(PublishRules):
+                if step.bridge == net.bridge:
                     rules += step.rules()
     return rules
 

@@ -172,7 +172,7 @@ def cgroup_step(host_config: dict, cid: str, lay: cgroups.Layout | None) -> Make
 
 def cgroup_of(journal) -> MakeCgroup | None:
     """The container's cgroup step, as its journal holds it (None: it has none, or it is not running)."""
-    return next((s for s in journal.steps(MakeCgroup.__name__) if isinstance(s, MakeCgroup)), None)
+    return next(iter(journal.steps(MakeCgroup)), None)
 
 
 def oom_killed(step: MakeCgroup | None) -> bool:

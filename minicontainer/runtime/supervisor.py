@@ -252,15 +252,6 @@ class Supervisor:
         self.rec = rec
         return True
 
-    def _still_restarting(self) -> bool:
-        """Whether nobody stopped or removed it during the delay."""
-        try:
-            rec = self.rt.containers.load(self.rec.id)
-        except NoSuchContainer:
-            return False
-        self.rec = rec
-        return rec.status == "restarting" and not rec.stopped_by_user
-
     def _run_once(self) -> int:
         """Relay output until the container exits; record the exit; tear down. Returns the exit code."""
         from minicontainer.runtime.monitor import relay_until_exit
@@ -331,13 +322,11 @@ def resume(root: str | None, cid: str, code: int, delay: float) -> None:
         return
     delay = next_delay(delay, _ran_for(sup.rec))
     time.sleep(delay)
-    if not sup._still_restarting():
-        return
     from minicontainer.network import served
     served.defer()
     try:
         if not sup.start(restarting=True):
-            return  # called off at the last moment
+            return  # a stop or an rm called it off during the delay
     except MCError:
         return  # recorded by start(): it stays exited
     sup.watch(delay)
@@ -378,7 +367,7 @@ def restart_detached(runtime, rec: ContainerRecord, delay: float) -> None:
         os.write(w, b"h")
         os.close(w)
         time.sleep(delay)
-        if held and sup._still_restarting():
+        if held:
             from minicontainer.network import served
             served.defer()
             if sup.start(restarting=True):

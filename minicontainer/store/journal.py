@@ -59,11 +59,11 @@ class Journal:
                 entries[-1] = _entry(step)
                 self._save(entries)
 
-    def steps(self, of_type: str = "") -> list[Step]:
-        """The applied steps, in the order they were applied; of_type: only those of that class
+    def steps(self, of_type: type | None = None) -> list:
+        """The applied steps, in the order they were applied; of_type: only those of that Step class
         (`exec` wants the cgroup: the modules of the other steps need not load)."""
         return [journaled_type(e["type"], e.get("module", ""))(**e["fields"]) for e in self._load()
-                if not of_type or e["type"] == of_type]
+                if of_type is None or e["type"] == of_type.__name__]
 
     def undo(self, only: Callable[[Step], bool] | None = None) -> list[str]:
         """Undo the recorded steps in reverse order (with `only`, just those it selects: one
